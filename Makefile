@@ -1,0 +1,19 @@
+.PHONY: run test test-postgres lint typecheck check bench
+
+# Install, migrate, load demo data, start the app and a worker on http://127.0.0.1:8000.
+run:
+	./scripts/run-demo
+
+# Install everything and run all tests (unit, integration, browser) on the configured database.
+test:
+	./scripts/test
+
+lint:
+	uv run ruff check .
+	uv run ruff format --check .
+
+typecheck:
+	uv run mypy caseload
+
+check: lint typecheck
+	uv run python manage.py makemigrations --check --dry-run

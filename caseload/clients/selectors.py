@@ -1,0 +1,116 @@
+"""Reads shared by the My Clients views. Every lookup of a client goes through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from caseload.accounts.models import User
+from caseload.clients.models import (
+    CareRelationship,
+    CareState,
+    DeliveryStatus,
+    Invitation,
+    search_key,
+)
+from caseload.practices.models import Role
+
+
+class Access(StrEnum):
+    """What a staff member may do with a relationship they can see."""
+
+    WRITE = "write"  # the client's own therapist
+    READ = "read"  # the therapist's supervisor (read-only)
+
+
+class ListFilter(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+LIST_STATES: dict[ListFilter, tuple[str, ...]] = {
+    ListFilter.ACTIVE: (CareState.INVITED, CareState.AWAITING_CONSENT, CareState.ACTIVE),
+    ListFilter.ARCHIVED: (CareState.ARCHIVED,),
+}
+
+
+def is_clinician(user: User) -> bool:
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.role != Role.ADMIN
+
+
+def relationships_visible_to(user: User) -> QuerySet[CareRelationship]:
+    """The one "visible to this user" queryset (SECURITY A2): own clients and supervisees'.
+
+    Practice admins and portal users get nothing here; ended relationships are never visible.
+    """
+    if not user.is_authenticated or not is_clinician(user):
+        return CareRelationship.objects.none()
+    return (
+        CareRelationship.objects.exclude(state=CareState.ENDED)
+        .filter(therapist__membership__practice=user.membership.practice)
+        .filter(Q(therapist=user) | Q(therapist__membership__supervisor__user=user))
+    )
+
+
+def get_relationship_for_user(
+    user: User, public_id: UUID | str, *, access: Access = Access.READ
+) -> CareRelationship:
+    """404 for "missing", "not yours" and "read-only but asked to write" alike."""
+    queryset = relationships_visible_to(user).select_related(
+        "client", "client__guardianship", "therapist", "practice"
+    )
+    if access == Access.WRITE:
+        queryset = queryset.filter(therapist=user)
+    try:
+        return queryset.get(public_id=public_id)
+    except (CareRelationship.DoesNotExist, ValueError):
+        raise Http404("No such client.") from None
+
+
+def access_for(user: User, relationship: CareRelationship) -> Access:
+    return Access.WRITE if relationship.therapist_id == user.pk else Access.READ
+
+
+@dataclass(frozen=True)
+class ClientListParams:
+    query: str = ""
+    filter: ListFilter = ListFilter.ACTIVE
+
+
+def client_list(user: User, params: ClientListParams) -> QuerySet[CareRelationship]:
+    """The sidebar list: a constant number of queries whatever the number of clients."""
+    outstanding = Invitation.objects.filter(
+        relationship=OuterRef("pk"),
+        accepted_at__isnull=True,
+        declined_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+    queryset = (
+        relationships_visible_to(user)
+        .filter(state__in=LIST_STATES[params.filter])
+        .select_related("client", "client__guardianship", "therapist")
+        .annotate(
+            delivery_problem=Exists(
+                outstanding.filter(
+                    delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]
+                )
+            ),
+            reconnect_pending=Exists(outstanding.filter(kind="connection")),
+        )
+        .order_by("client__full_name", "pk")
+    )
+    if params.query:
+        queryset = queryset.filter(client__search_text__contains=search_key(params.query))
+    return queryset
+
+
+def outstanding_invitation(relationship: CareRelationship) -> Invitation | None:
+    return relationship.invitations.filter(
+        accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+    ).first()
+

@@ -1,0 +1,385 @@
+"""Every write to clients, care relationships and invitations. One transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caseload.accounts.models import User, normalize_email
+from caseload.audit.services import audit_record
+from caseload.clients.models import (
+    OPEN_STATES,
+    CareRelationship,
+    CareState,
+    Client,
+    DeliveryStatus,
+    Guardianship,
+    Invitation,
+    InvitationKind,
+    search_key,
+)
+from caseload.clients.tasks import send_invitation_email
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class ClientServiceError(Exception):
+    """A rule stopped the change; the message is a sentence for the person who asked."""
+
+
+class DuplicateClientError(ClientServiceError):
+    def __init__(self, relationship: CareRelationship) -> None:
+        self.relationship = relationship
+        super().__init__("You already have this client.")
+
+
+class InvitationNotUsable(ClientServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class AddedClient:
+    relationship: CareRelationship
+    invitation: Invitation
+
+
+def _refresh_search_text(client: Client) -> None:
+    guardianship = getattr(client, "guardianship", None) if client.is_child else None
+    client.search_text = search_key(
+        client.full_name,
+        client.email,
+        guardianship.full_name if guardianship else None,
+        guardianship.email if guardianship else None,
+    )
+    client.save(update_fields=["search_text"])
+
+
+def account_holder(client: Client) -> User | None:
+    """The account that speaks for the client: their own, or the guardian's for a child."""
+    if client.is_child:
+        guardianship = getattr(client, "guardianship", None)
+        return guardianship.account if guardianship else None
+    return client.account
+
+
+def contact_email(client: Client) -> str:
+    """Where all communication for the client goes (MC-3: the guardian's for a child)."""
+    if client.is_child:
+        return client.guardianship.email
+    assert client.email is not None
+    return client.email
+
+
+def _issue_invitation(relationship: CareRelationship, kind: str) -> Invitation:
+    invitation = Invitation(relationship=relationship, kind=kind, email=contact_email(relationship.client))
+    invitation.rotate_token()
+    invitation.save()
+    send_invitation_email.enqueue(invitation.pk)
+    return invitation
+
+
+def _revoke_outstanding(relationship: CareRelationship) -> None:
+    relationship.invitations.filter(
+        accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+def _open_relationship(therapist: User, client: Client) -> CareRelationship | None:
+    return CareRelationship.objects.filter(
+        therapist=therapist, client=client, state__in=OPEN_STATES
+    ).first()
+
+
+@transaction.atomic
+def client_add(
+    *,
+    therapist: User,
+    full_name: str,
+    email: str = "",
+    billing_type: str = "",
+    is_child: bool = False,
+    guardian_name: str = "",
+    guardian_email: str = "",
+    guardian_relationship: str = "",
+    request: HttpRequest | None = None,
+) -> AddedClient:
+    """MC-1, MC-3, MC-4: add a client and invite them (or their guardian).
+
+    An address that already has an account gets a connection request instead of a signup
+    invitation; an address this therapist already has raises DuplicateClientError.
+    """
+    practice = therapist.membership.practice
+    full_name = full_name.strip()
+    if is_child:
+        contact = normalize_email(guardian_email)
+        duplicate = CareRelationship.objects.filter(
+            therapist=therapist,
+            state__in=OPEN_STATES,
+            client__is_child=True,
+            client__full_name__iexact=full_name,
+            client__guardianship__email__iexact=contact,
+        ).first()
+        if duplicate:
+            raise DuplicateClientError(duplicate)
+        holder = User.objects.filter(email__iexact=contact).first()
+        client = Client.objects.create(full_name=full_name, is_child=True)
+        Guardianship.objects.create(
+            child=client,
+            full_name=guardian_name.strip(),
+            email=contact,
+            relationship=guardian_relationship,
+            account=holder,
+        )
+    else:
+        contact = normalize_email(email)
+        holder = User.objects.filter(email__iexact=contact).first()
+        client_or_none = Client.objects.filter(email__iexact=contact).first()
+        if client_or_none is not None:
+            existing = _open_relationship(therapist, client_or_none)
+            if existing:
+                raise DuplicateClientError(existing)
+            client = client_or_none
+            if client.account is None and holder is not None:
+                client.account = holder
+                client.save(update_fields=["account"])
+        else:
+            client = Client.objects.create(full_name=full_name, email=contact, account=holder)
+    _refresh_search_text(client)
+
+    state = CareState.AWAITING_CONSENT if holder is not None else CareState.INVITED
+    try:
+        with transaction.atomic():
+            relationship = CareRelationship.objects.create(
+                therapist=therapist,
+                practice=practice,
+                client=client,
+                state=state,
+                billing_type=billing_type if practice.billing_enabled else "",
+            )
+    except IntegrityError:
+        # Another request added the same client a moment ago.
+        existing = _open_relationship(therapist, client)
+        if existing is None:
+            raise
+        raise DuplicateClientError(existing) from None
+    kind = InvitationKind.CONNECTION if holder is not None else InvitationKind.SIGNUP
+    invitation = _issue_invitation(relationship, kind)
+    audit_record(
+        action="client.add", actor=therapist, request=request, client=client, obj=relationship,
+        detail={"invitation": kind},
+    )
+    return AddedClient(relationship=relationship, invitation=invitation)
+
+
+@transaction.atomic
+def invitation_resend(
+    *, relationship: CareRelationship, request: HttpRequest | None = None
+) -> Invitation:
+    """Send the outstanding invitation again with a fresh link (the old link stops working)."""
+    invitation = (
+        relationship.invitations.select_for_update()
+        .filter(accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        raise ClientServiceError("There is no invitation waiting to be accepted.")
+    invitation.rotate_token()
+    invitation.delivery_status = DeliveryStatus.QUEUED
+    invitation.delivery_error = ""
+    invitation.sent_count += 1
+    invitation.save(
+        update_fields=[
+            "nonce", "token_hash", "expires_at", "delivery_status", "delivery_error", "sent_count",
+        ]
+    )
+    send_invitation_email.enqueue(invitation.pk)
+    audit_record(
+        action="invitation.resend", request=request, client=relationship.client, obj=invitation
+    )
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation a link points at, whatever its state (the caller checks usability)."""
+    if not token or len(token) > 128:
+        return None
+    return (
+        Invitation.objects.select_related(
+            "relationship__therapist", "relationship__practice", "relationship__client"
+        )
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
+
+
+def _lock_usable(invitation: Invitation, user: User) -> Invitation:
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not locked.is_usable:
+        raise InvitationNotUsable("This invitation has already been used, withdrawn or has expired.")
+    if normalize_email(user.email) != normalize_email(locked.email):
+        raise InvitationNotUsable("This invitation was sent to a different email address.")
+    return locked
+
+
+@transaction.atomic
+def invitation_accept(
+    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+) -> CareRelationship:
+    """The addressed person accepts (signup completed, or a connection request approved).
+
+    Only the invited address can accept; a second accept raises InvitationNotUsable and
+    changes nothing (SECURITY I6).
+    """
+    invitation = _lock_usable(invitation, user)
+    relationship = CareRelationship.objects.select_for_update().get(pk=invitation.relationship_id)
+    client = relationship.client
+    if client.is_child:
+        Guardianship.objects.filter(child=client, account__isnull=True).update(account=user)
+    elif client.account_id is None:
+        client.account = user
+        client.save(update_fields=["account"])
+    elif client.account_id != user.pk:
+        raise InvitationNotUsable("This invitation was sent to a different account.")
+    now = timezone.now()
+    invitation.accepted_at = now
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if relationship.state != CareState.ENDED:
+        relationship.state = CareState.ACTIVE
+        relationship.activated_at = now
+        relationship.archived_at = None
+        relationship.save(update_fields=["state", "activated_at", "archived_at"])
+    audit_record(
+        action="invitation.accept", actor=user, request=request, client=client, obj=invitation,
+        practice=relationship.practice,
+    )
+    return relationship
+
+
+@transaction.atomic
+def invitation_decline(
+    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+) -> CareRelationship:
+    """The addressed person declines: a new connection ends; a reconnection stays archived."""
+    invitation = _lock_usable(invitation, user)
+    relationship = CareRelationship.objects.select_for_update().get(pk=invitation.relationship_id)
+    now = timezone.now()
+    invitation.declined_at = now
+    invitation.save(update_fields=["declined_at"])
+    if relationship.state in (CareState.AWAITING_CONSENT, CareState.INVITED):
+        relationship.state = CareState.ENDED
+        relationship.ended_at = now
+        relationship.ended_reason = "declined"
+        relationship.save(update_fields=["state", "ended_at", "ended_reason"])
+    audit_record(
+        action="invitation.decline", actor=user, request=request, client=relationship.client,
+        obj=invitation, practice=relationship.practice,
+    )
+    return relationship
+
+
+def _locked(relationship: CareRelationship) -> CareRelationship:
+    return CareRelationship.objects.select_for_update().select_related("client").get(
+        pk=relationship.pk
+    )
+
+
+@transaction.atomic
+def relationship_archive(
+    *, relationship: CareRelationship, request: HttpRequest | None = None
+) -> CareRelationship:
+    """MC-7: move to Archived, keep everything, revoke outstanding invitations."""
+    relationship = _locked(relationship)
+    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
+        raise ClientServiceError("Only active or pending clients can be archived.")
+    relationship.state = CareState.ARCHIVED
+    relationship.archived_at = timezone.now()
+    relationship.save(update_fields=["state", "archived_at"])
+    _revoke_outstanding(relationship)
+    audit_record(action="client.archive", request=request, client=relationship.client, obj=relationship)
+    return relationship
+
+
+@transaction.atomic
+def relationship_restore(
+    *, relationship: CareRelationship, request: HttpRequest | None = None
+) -> CareRelationship:
+    """MC-7: restore directly when the client never signed up; otherwise ask them to accept.
+
+    A client with an account controls their care relationships, so the relationship stays
+    archived until they accept the new connection request.
+    """
+    relationship = _locked(relationship)
+    if relationship.state != CareState.ARCHIVED:
+        raise ClientServiceError("Only archived clients can be restored.")
+    if account_holder(relationship.client) is None:
+        relationship.state = CareState.INVITED
+        relationship.archived_at = None
+        relationship.save(update_fields=["state", "archived_at"])
+        _revoke_outstanding(relationship)
+        _issue_invitation(relationship, InvitationKind.SIGNUP)
+        action = "client.restore"
+    else:
+        if relationship.invitations.filter(
+            accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+        ).exists():
+            raise ClientServiceError("A reconnection request is already waiting for the client.")
+        _issue_invitation(relationship, InvitationKind.CONNECTION)
+        action = "client.restore_requested"
+    audit_record(action=action, request=request, client=relationship.client, obj=relationship)
+    return relationship
+
+
+@transaction.atomic
+def relationship_remove(
+    *, relationship: CareRelationship, request: HttpRequest | None = None
+) -> CareRelationship:
+    """MC-7: end the relationship. The record is retained; the therapist loses access."""
+    relationship = _locked(relationship)
+    if relationship.state == CareState.ENDED:
+        raise ClientServiceError("This client has already been removed.")
+    relationship.state = CareState.ENDED
+    relationship.ended_at = timezone.now()
+    relationship.ended_reason = "removed"
+    relationship.save(update_fields=["state", "ended_at", "ended_reason"])
+    _revoke_outstanding(relationship)
+    audit_record(action="client.remove", request=request, client=relationship.client, obj=relationship)
+    return relationship
+
+
+PERSONAL_FIELDS = ("phone", "date_of_birth", "gender", "address")
+EMERGENCY_FIELDS = ("emergency_name", "emergency_relationship", "emergency_phone", "emergency_email")
+
+
+@transaction.atomic
+def relationship_update_details(
+    *,
+    relationship: CareRelationship,
+    section: str,
+    values: dict[str, str | date | bool | None],
+    request: HttpRequest | None = None,
+) -> CareRelationship:
+    """MC-6: save one profile section (Personal Information, Emergency Contact, Preferences)."""
+    allowed = {
+        "personal": PERSONAL_FIELDS,
+        "emergency": EMERGENCY_FIELDS,
+        "preferences": ("messaging_enabled", "billing_type"),
+    }[section]
+    relationship = _locked(relationship)
+    if relationship.state in (CareState.ENDED, CareState.ARCHIVED, CareState.AWAITING_CONSENT):
+        raise ClientServiceError("Restore or reconnect with this client to change their details.")
+    changed = [name for name in allowed if name in values and getattr(relationship, name) != values[name]]
+    for name in changed:
+        setattr(relationship, name, values[name])
+    if changed:
+        relationship.save(update_fields=changed)
+    audit_record(
+        action=f"client.update_{section}", request=request, client=relationship.client,
+        obj=relationship, detail={"fields": changed},
+    )
+    return relationship

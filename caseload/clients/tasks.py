@@ -1,0 +1,68 @@
+"""Background delivery of invitation emails (PR-2)."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.tasks import task
+from django.utils import timezone
+
+from caseload.clients.models import DeliveryStatus, Invitation, InvitationKind
+from caseload.lib.email import build_message, send_with_retry
+
+
+@task(queue_name="email")
+def send_invitation_email(invitation_id: int, attempt: int = 1) -> str:
+    invitation = (
+        Invitation.objects.select_related(
+            "relationship__therapist", "relationship__practice", "relationship__client"
+        )
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_usable:
+        return "skipped: invitation no longer usable"
+    relationship = invitation.relationship
+    connection = invitation.kind == InvitationKind.CONNECTION
+    subject = (
+        f"{relationship.therapist} would like to connect with you on Caseload"
+        if connection
+        else f"{relationship.therapist} invited you to Caseload"
+    )
+    message = build_message(
+        to=invitation.email,
+        subject=subject,
+        template="clients/email/invitation",
+        context={
+            "therapist_name": str(relationship.therapist),
+            "practice_name": relationship.practice.name,
+            "is_connection": connection,
+            "is_child": relationship.client.is_child,
+            "link_path": f"/invite/{invitation.token()}/",
+            "expires_at": invitation.expires_at,
+        },
+    )
+
+    def record(status: str, error: str = "") -> None:
+        Invitation.objects.filter(pk=invitation_id).update(
+            delivery_status=status,
+            delivery_error=error,
+            delivery_attempts=F("delivery_attempts") + 1,
+        )
+
+    delivered = send_with_retry(
+        task=send_invitation_email,
+        attempt=attempt,
+        send=lambda: message.send(),
+        on_retry=lambda error: record(DeliveryStatus.RETRYING, error),
+        on_give_up=lambda error: record(DeliveryStatus.FAILED, error),
+        args=(invitation_id,),
+    )
+    if delivered:
+        Invitation.objects.filter(pk=invitation_id).update(
+            delivery_status=DeliveryStatus.SENT,
+            delivery_error="",
+            delivery_attempts=F("delivery_attempts") + 1,
+            delivered_at=timezone.now(),
+        )
+        return "sent"
+    return "retrying"

@@ -1,0 +1,79 @@
+"""Request id, client IP and session time limits (SECURITY I7, U1)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+#: Requests carrying this header (htmx polling) don't count as user activity.
+BACKGROUND_HEADER = "HTTP_X_CASELOAD_BACKGROUND"
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_id.set(str(uuid.uuid4()))
+        try:
+            response = self.get_response(request)
+            response["X-Request-Id"] = _request_id.get()
+            return response
+        finally:
+            _request_id.reset(token)
+
+
+class SessionTimeoutMiddleware:
+    """Sign out after SESSION_IDLE_TIMEOUT_SECONDS idle or SESSION_ABSOLUTE_TIMEOUT_SECONDS."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            started = session.setdefault("caseload_started", now)
+            last = session.get("caseload_last_activity", now)
+            idle = now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS
+            too_long = now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
+            if idle or too_long:
+                logout(request)
+                messages.info(request, "You were signed out after a period of inactivity.")
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = settings.LOGIN_URL_PATH
+                    return response
+                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+            if BACKGROUND_HEADER not in request.META:
+                session["caseload_last_activity"] = now
+        return self.get_response(request)

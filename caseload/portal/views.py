@@ -1,0 +1,117 @@
+"""The client and guardian portal, and the invitation links emailed to them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from caseload.accounts.adapter import SESSION_INVITATION_KEY
+from caseload.accounts.models import User, normalize_email
+from caseload.audit.services import audit_record
+from caseload.clients import services
+from caseload.clients.models import Invitation
+from caseload.lib.http import AuthenticatedHttpRequest, portal_user_required
+from caseload.portal.selectors import get_request_for_user, portal_care, portal_requests
+
+
+@require_GET
+@portal_user_required
+def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/home.html",
+        {"care": portal_care(request.user), "requests": portal_requests(request.user)},
+    )
+
+
+@require_POST
+@portal_user_required
+def portal_respond(request: AuthenticatedHttpRequest, request_id: UUID, answer: str) -> HttpResponse:
+    invitation = get_request_for_user(request.user, request_id)
+    respond = services.invitation_accept if answer == "approve" else services.invitation_decline
+    try:
+        relationship = respond(invitation=invitation, user=request.user, request=request)
+    except services.InvitationNotUsable as error:
+        messages.error(request, str(error))
+    else:
+        therapist = relationship.therapist
+        if answer == "approve":
+            messages.success(request, f"You are now connected with {therapist}.")
+        else:
+            messages.info(request, f"You declined the request from {therapist}.")
+    return redirect("portal:home")
+
+
+def _usable_invitation(request: HttpRequest, token: str) -> Invitation | None:
+    invitation = services.invitation_for_token(token)
+    if invitation is None or not invitation.is_usable:
+        audit_record(action="invitation.open", request=request, outcome="denied")
+        return None
+    return invitation
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/invitation_gone.html", status=404)
+
+
+@require_GET
+def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. Opening it (GET) never consumes it: mail scanners prefetch links."""
+    invitation = _usable_invitation(request, token)
+    if invitation is None:
+        return _gone(request)
+    has_account = User.objects.filter(email__iexact=invitation.email).exists()
+    signed_in_as_invitee = request.user.is_authenticated and normalize_email(
+        request.user.email  # type: ignore[union-attr]
+    ) == normalize_email(invitation.email)
+    return render(
+        request,
+        "portal/invitation.html",
+        {
+            "invitation": invitation,
+            "relationship": invitation.relationship,
+            "has_account": has_account,
+            "signed_in_as_invitee": signed_in_as_invitee,
+            "token": token,
+            "login_url": f"{reverse('account_login')}?next={request.path}",
+        },
+    )
+
+
+@require_POST
+def invitation_start_signup(request: HttpRequest, token: str) -> HttpResponse:
+    """Put the invitation in the session and send the invitee to allauth's signup form."""
+    invitation = _usable_invitation(request, token)
+    if invitation is None:
+        return _gone(request)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        return redirect(f"{reverse('account_login')}?next=/invite/{token}/")
+    request.session[SESSION_INVITATION_KEY] = str(invitation.public_id)
+    get_adapter(request).stash_verified_email(request, invitation.email)
+    return redirect("account_signup")
+
+
+@require_http_methods(["POST"])
+@portal_user_required
+def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
+    """Approve or decline from the link itself, signed in as the invited address."""
+    invitation = _usable_invitation(request, token)
+    if invitation is None:
+        return _gone(request)
+    answer = "approve" if request.POST.get("answer") == "approve" else "decline"
+    respond = services.invitation_accept if answer == "approve" else services.invitation_decline
+    try:
+        respond(invitation=invitation, user=request.user, request=request)
+    except services.InvitationNotUsable as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, "You are now connected." if answer == "approve" else "You declined the request."
+        )
+    return redirect("portal:home")

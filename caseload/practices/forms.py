@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django import forms
+
+from caseload.practices.models import Practice
+
+
+class PracticeSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Practice
+        fields = ["name", "time_zone", "billing_enabled", "child_accounts_enabled"]
+        labels = {
+            "billing_enabled": "Billing enabled",
+            "child_accounts_enabled": "Child accounts enabled",
+        }

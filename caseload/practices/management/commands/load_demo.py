@@ -1,0 +1,108 @@
+"""Load a demo practice: staff, and a dozen clients in every state. Safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from caseload.accounts.models import User
+from caseload.clients import services
+from caseload.clients.models import BillingType, GuardianRelationship
+from caseload.practices.models import Membership, Practice, Role
+
+DEMO_PASSWORD = "caseload-demo-2026"
+THERAPIST = "therapist@demo.caseload.test"
+SUPERVISOR = "supervisor@demo.caseload.test"
+ADMIN = "admin@demo.caseload.test"
+CLIENT = "maya.patel@demo.caseload.test"
+GUARDIAN = "sam.okafor@demo.caseload.test"
+
+
+def make_account(email: str, full_name: str) -> User:
+    user = User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create the demo practice with its staff and clients (skipped when it exists)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if User.objects.filter(email=THERAPIST).exists():
+            self.stdout.write("Demo data already loaded.")
+        else:
+            self._load()
+        self.stdout.write(
+            "\nDemo logins (password for all: %s):\n"
+            "  therapist        %s\n"
+            "  supervisor       %s\n"
+            "  practice admin   %s\n"
+            "  client           %s\n"
+            "  guardian         %s\n" % (DEMO_PASSWORD, THERAPIST, SUPERVISOR, ADMIN, CLIENT, GUARDIAN)
+        )
+
+    @transaction.atomic
+    def _load(self) -> None:
+        practice = Practice.objects.create(
+            name="Riverside Counseling",
+            time_zone="America/New_York",
+            billing_enabled=True,
+            child_accounts_enabled=True,
+        )
+        supervisor = make_account(SUPERVISOR, "Dr. Helen Brooks")
+        supervisor_membership = Membership.objects.create(
+            user=supervisor, practice=practice, role=Role.SUPERVISOR
+        )
+        therapist = make_account(THERAPIST, "Dr. Alex Rivera")
+        Membership.objects.create(
+            user=therapist, practice=practice, role=Role.THERAPIST, supervisor=supervisor_membership
+        )
+        colleague = make_account("jordan.lee@demo.caseload.test", "Jordan Lee, LCSW")
+        Membership.objects.create(user=colleague, practice=practice, role=Role.THERAPIST)
+        admin = make_account(ADMIN, "Priya Shah")
+        Membership.objects.create(user=admin, practice=practice, role=Role.ADMIN)
+
+        def add(name: str, email: str, billing: str = BillingType.CASH_PAY, **kwargs: Any) -> Any:
+            return services.client_add(
+                therapist=therapist, full_name=name, email=email, billing_type=billing, **kwargs
+            )
+
+        def sign_up(added: Any, email: str, name: str) -> User:
+            user = make_account(email, name)
+            services.invitation_accept(invitation=added.invitation, user=user)
+            return user
+
+        # Active clients who signed up.
+        sign_up(add("Maya Patel", CLIENT), CLIENT, "Maya Patel")
+        sign_up(add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE),
+                "daniel.kim@demo.caseload.test", "Daniel Kim")
+        sign_up(add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE),
+                "sofia.hernandez@demo.caseload.test", "Sofía Hernández")
+        sign_up(add("Thomas Wright", "thomas.wright@demo.caseload.test", BillingType.NOT_BILLED),
+                "thomas.wright@demo.caseload.test", "Thomas Wright")
+        # Pending: invited, not signed up yet.
+        add("Grace Liu", "grace.liu@demo.caseload.test")
+        add("Omar Haddad", "omar.haddad@demo.caseload.test", BillingType.INSURANCE)
+        # Awaiting approval: they already have accounts (clients of a colleague).
+        for name, email in [("Elena Rossi", "elena.rossi@demo.caseload.test"),
+                            ("Marcus Johnson", "marcus.johnson@demo.caseload.test")]:
+            existing = services.client_add(therapist=colleague, full_name=name, email=email)
+            sign_up(existing, email, name)
+            add(name, email)
+        # A child whose guardian manages the account, and a child whose guardian is invited.
+        child = add("Ava Okafor", "", BillingType.INSURANCE, is_child=True, guardian_name="Sam Okafor",
+                    guardian_email=GUARDIAN, guardian_relationship=GuardianRelationship.PARENT)
+        sign_up(child, GUARDIAN, "Sam Okafor")
+        add("Leo Martin", "", is_child=True, guardian_name="Claire Martin",
+            guardian_email="claire.martin@demo.caseload.test",
+            guardian_relationship=GuardianRelationship.LEGAL_GUARDIAN)
+        # Archived: one who never signed up, one with an account.
+        services.relationship_archive(relationship=add("Ben Carter", "ben.carter@demo.caseload.test").relationship)
+        former = add("Nora Fischer", "nora.fischer@demo.caseload.test")
+        sign_up(former, "nora.fischer@demo.caseload.test", "Nora Fischer")
+        former.relationship.refresh_from_db()
+        services.relationship_archive(relationship=former.relationship)
+        self.stdout.write(self.style.SUCCESS("Demo practice created."))

@@ -1,0 +1,39 @@
+"""Practice admin pages: settings, members and the audit log (no clinical access)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from caseload.audit.models import AuditEvent
+from caseload.lib.http import AuthenticatedHttpRequest, practice_admin_required
+from caseload.practices.forms import PracticeSettingsForm
+from caseload.practices.services import practice_update_settings
+
+
+@require_http_methods(["GET", "POST"])
+@practice_admin_required
+def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    practice = request.user.membership.practice
+    form = PracticeSettingsForm(request.POST or None, instance=type(practice).objects.get(pk=practice.pk))
+    if request.method == "POST" and form.is_valid():
+        practice_update_settings(practice=practice, values=form.cleaned_data, request=request)
+        messages.success(request, "Practice settings saved.")
+        return redirect("practices:settings")
+    members = practice.memberships.select_related("user", "supervisor__user").order_by("role", "user__full_name")
+    return render(request, "practices/settings.html", {"form": form, "members": members})
+
+
+@require_GET
+@practice_admin_required
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
+    events = (
+        AuditEvent.objects.filter(practice=request.user.membership.practice)
+        .select_related("client")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "practices/audit_log.html", {"page": page})

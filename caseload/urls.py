@@ -1,0 +1,26 @@
+from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from caseload.lib import views as site_views
+from caseload.portal import views as portal_views
+
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Caseload administration"
+
+urlpatterns = [
+    path("", site_views.home, name="home"),
+    path("health/", site_views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("clients/", include("caseload.clients.urls")),
+    path("portal/", include("caseload.portal.urls")),
+    path("practice/", include("caseload.practices.urls")),
+    path("invite/<str:token>/", portal_views.invitation_open, name="invitation_open"),
+    path("invite/<str:token>/signup/", portal_views.invitation_start_signup, name="invitation_signup"),
+    path("invite/<str:token>/respond/", portal_views.invitation_respond, name="invitation_respond"),
+    path("django-admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns.append(path("outbox/", site_views.outbox, name="outbox"))
