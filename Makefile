@@ -6,7 +6,7 @@ run:
 
 # Install everything and run all tests (unit, integration, browser) on the configured database.
 test:
-	./scripts/test
+	./scripts/test $(ARGS)
 
 lint:
 	uv run ruff check .
@@ -17,3 +17,6 @@ typecheck:
 
 check: lint typecheck
 	uv run python manage.py makemigrations --check --dry-run
+
+bench:
+	uv run python bench/client_list.py

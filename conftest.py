@@ -28,6 +28,15 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.EMAIL_RETRY_BASE_SECONDS = 0
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The database cache holds sign-in rate limits: its table must exist in the test DB."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)
+
+
 @pytest.fixture
 def run_tasks(db: None) -> Callable[[], int]:
     """Run every ready background task in this process, as `db_worker --batch` would.

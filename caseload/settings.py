@@ -222,7 +222,8 @@ if env("SMTP_HOST"):
                 "port": env_int("SMTP_PORT", 587),
                 "username": env("SMTP_USER"),
                 "password": env_secret("SMTP_PASSWORD"),
-                "use_tls": env_bool("SMTP_STARTTLS", True),
+                "use_tls": env_bool("SMTP_STARTTLS", not env_bool("SMTP_SSL")),
+                "use_ssl": env_bool("SMTP_SSL"),
                 "timeout": env_int("SMTP_TIMEOUT", 20),
             },
         }

@@ -1,0 +1,144 @@
+"""Browser tests: pytest-playwright against Django's live server, in Debian's Chromium.
+
+Everything here drives the browser through pytest-playwright's `page` / `new_context`
+fixtures; ORM set-up happens before the browser steps and checks after them (NOTES "Tests").
+Every browser context records console errors, uncaught exceptions and CSP violations; a
+test fails at teardown if any was seen that it did not expect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, expect
+
+from tests.factories import PASSWORD
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Generous enough for a loaded CI machine, short enough that a broken step fails fast.
+TIMEOUT_MS = 5_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is an end-to-end test."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        reason = (
+            f"Chromium not found at {executable}: the browser tests did NOT run. "
+            "Install it with `apt-get install -y chromium` or set PLAYWRIGHT_CHROMIUM."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(f"!!! {reason} !!!")
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: Any) -> str:
+    return str(live_server.url)
+
+
+# Console errors and CSP violations ------------------------------------------------------
+@dataclass
+class BrowserProblems:
+    """What the browser complained about during a test."""
+
+    csp: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        """Expect console errors matching `pattern` (e.g. a 404 the test provokes)."""
+        self.allowed.append(re.compile(pattern))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        text = message.text
+        url = message.location.get("url", "") if message.location else ""
+        if "Refused to" in text or "Content Security Policy" in text:
+            self.csp.append(f"{text} ({url})")
+        elif message.type == "error":
+            if "favicon.ico" in url or "favicon.ico" in text:
+                return
+            if any(pattern.search(f"{text} {url}") for pattern in self.allowed):
+                return
+            self.errors.append(f"{text} ({url})")
+
+    def on_page_error(self, error: Error) -> None:
+        self.errors.append(f"uncaught: {error}")
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("console", self.on_console)
+        context.on("weberror", lambda web_error: self.on_page_error(web_error.error))
+
+
+@pytest.fixture
+def browser_problems() -> Generator[BrowserProblems]:
+    problems = BrowserProblems()
+    yield problems
+    assert not problems.csp, "CSP violations:\n" + "\n".join(problems.csp)
+    assert not problems.errors, "Browser console errors:\n" + "\n".join(problems.errors)
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext], browser_problems: BrowserProblems
+) -> Callable[..., BrowserContext]:
+    """pytest-playwright's factory, with every context watched and short timeouts."""
+
+    def make(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        browser_problems.watch(context)
+        return context
+
+    return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _expect_timeout() -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+
+
+# Helpers --------------------------------------------------------------------------------
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login page, as a person would."""
+    page.goto("/accounts/login/")
+    page.get_by_label(re.compile("^Email", re.I)).fill(email)
+    page.get_by_label(re.compile("^Password", re.I)).fill(password)
+    page.get_by_role("button", name=re.compile("^Sign in$", re.I)).click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/accounts/(login|logout)/"))
+
+
+def link_path(url: str) -> str:
+    """The path of an emailed link: emails carry SITE_URL, the tests run on the live server."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
