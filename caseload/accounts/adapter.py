@@ -7,11 +7,12 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest
 
 from caseload.accounts.models import User, normalize_email
-from caseload.clients.models import Invitation
+from caseload.clients.models import Invitation, InvitationKind
 
 SESSION_INVITATION_KEY = "caseload_invitation"
 
@@ -22,7 +23,7 @@ def invitation_in_session(request: HttpRequest) -> Invitation | None:
         return None
     invitation = (
         Invitation.objects.select_related("relationship__client__guardianship")
-        .filter(public_id=public_id)
+        .filter(public_id=public_id, kind=InvitationKind.SIGNUP)
         .first()
     )
     if invitation is None or not invitation.is_usable:
@@ -54,9 +55,10 @@ class AccountAdapter(DefaultAccountAdapter):
         assert isinstance(user, User)
         client = invitation.relationship.client
         user.full_name = client.guardianship.full_name if client.is_child else client.full_name
-        saved = super().save_user(request, user, form, commit=True)
-        assert isinstance(saved, User)
-        invitation_accept(invitation=invitation, user=saved, request=request)
+        with transaction.atomic():  # no account without its accepted invitation
+            saved = super().save_user(request, user, form, commit=True)
+            assert isinstance(saved, User)
+            invitation_accept(invitation=invitation, user=saved, request=request)
         request.session.pop(SESSION_INVITATION_KEY, None)
         return saved
 

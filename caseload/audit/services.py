@@ -37,7 +37,7 @@ def audit_record(
     actor_email: str = "",
 ) -> AuditEvent:
     if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user  # type: ignore[assignment]
+        actor = request.user
     if practice is None and actor is not None:
         membership = getattr(actor, "membership", None)
         practice = membership.practice if membership is not None else None

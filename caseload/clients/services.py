@@ -23,6 +23,7 @@ from caseload.clients.models import (
     search_key,
 )
 from caseload.clients.tasks import send_invitation_email
+from caseload.practices.models import Membership
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -36,6 +37,10 @@ class DuplicateClientError(ClientServiceError):
     def __init__(self, relationship: CareRelationship) -> None:
         self.relationship = relationship
         super().__init__("You already have this client.")
+
+
+class StaffAddressError(ClientServiceError):
+    pass
 
 
 class InvitationNotUsable(ClientServiceError):
@@ -79,7 +84,7 @@ def _issue_invitation(relationship: CareRelationship, kind: str) -> Invitation:
     invitation = Invitation(relationship=relationship, kind=kind, email=contact_email(relationship.client))
     invitation.rotate_token()
     invitation.save()
-    send_invitation_email.enqueue(invitation.pk)
+    send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
     return invitation
 
 
@@ -115,8 +120,13 @@ def client_add(
     """
     practice = therapist.membership.practice
     full_name = full_name.strip()
+    contact = normalize_email(guardian_email if is_child else email)
+    if Membership.objects.filter(user__email__iexact=contact).exists():
+        # Staff accounts have no portal: such an address can't receive client invitations.
+        raise StaffAddressError(
+            "This address belongs to a Caseload staff account. Use the client's personal address."
+        )
     if is_child:
-        contact = normalize_email(guardian_email)
         duplicate = CareRelationship.objects.filter(
             therapist=therapist,
             state__in=OPEN_STATES,
@@ -136,19 +146,24 @@ def client_add(
             account=holder,
         )
     else:
-        contact = normalize_email(email)
         holder = User.objects.filter(email__iexact=contact).first()
         client_or_none = Client.objects.filter(email__iexact=contact).first()
-        if client_or_none is not None:
-            existing = _open_relationship(therapist, client_or_none)
-            if existing:
-                raise DuplicateClientError(existing)
-            client = client_or_none
-            if client.account is None and holder is not None:
-                client.account = holder
-                client.save(update_fields=["account"])
-        else:
-            client = Client.objects.create(full_name=full_name, email=contact, account=holder)
+        if client_or_none is None:
+            try:
+                with transaction.atomic():
+                    client_or_none = Client.objects.create(
+                        full_name=full_name, email=contact, account=holder
+                    )
+            except IntegrityError:
+                # Another request created this client a moment ago: it is theirs to share.
+                client_or_none = Client.objects.get(email__iexact=contact)
+        client = client_or_none
+        existing = _open_relationship(therapist, client)
+        if existing:
+            raise DuplicateClientError(existing)
+        if client.account is None and holder is not None:
+            client.account = holder
+            client.save(update_fields=["account"])
     _refresh_search_text(client)
 
     state = CareState.AWAITING_CONSENT if holder is not None else CareState.INVITED
@@ -197,9 +212,10 @@ def invitation_resend(
             "nonce", "token_hash", "expires_at", "delivery_status", "delivery_error", "sent_count",
         ]
     )
-    send_invitation_email.enqueue(invitation.pk)
+    send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
     audit_record(
-        action="invitation.resend", request=request, client=relationship.client, obj=invitation
+        action="invitation.resend", actor=relationship.therapist, request=request,
+        client=relationship.client, obj=invitation,
     )
     return invitation
 
@@ -301,7 +317,10 @@ def relationship_archive(
     relationship.archived_at = timezone.now()
     relationship.save(update_fields=["state", "archived_at"])
     _revoke_outstanding(relationship)
-    audit_record(action="client.archive", request=request, client=relationship.client, obj=relationship)
+    audit_record(
+        action="client.archive", actor=relationship.therapist, request=request,
+        client=relationship.client, obj=relationship,
+    )
     return relationship
 
 
@@ -331,7 +350,10 @@ def relationship_restore(
             raise ClientServiceError("A reconnection request is already waiting for the client.")
         _issue_invitation(relationship, InvitationKind.CONNECTION)
         action = "client.restore_requested"
-    audit_record(action=action, request=request, client=relationship.client, obj=relationship)
+    audit_record(
+        action=action, actor=relationship.therapist, request=request,
+        client=relationship.client, obj=relationship,
+    )
     return relationship
 
 
@@ -348,7 +370,10 @@ def relationship_remove(
     relationship.ended_reason = "removed"
     relationship.save(update_fields=["state", "ended_at", "ended_reason"])
     _revoke_outstanding(relationship)
-    audit_record(action="client.remove", request=request, client=relationship.client, obj=relationship)
+    audit_record(
+        action="client.remove", actor=relationship.therapist, request=request,
+        client=relationship.client, obj=relationship,
+    )
     return relationship
 
 
@@ -379,7 +404,7 @@ def relationship_update_details(
     if changed:
         relationship.save(update_fields=changed)
     audit_record(
-        action=f"client.update_{section}", request=request, client=relationship.client,
-        obj=relationship, detail={"fields": changed},
+        action=f"client.update_{section}", actor=relationship.therapist, request=request,
+        client=relationship.client, obj=relationship, detail={"fields": changed},
     )
     return relationship

@@ -11,7 +11,13 @@ from caseload.lib.email import build_message, send_with_retry
 
 
 @task(queue_name="email")
-def send_invitation_email(invitation_id: int, attempt: int = 1) -> str:
+def send_invitation_email(invitation_id: int, version: int = 0, attempt: int = 1) -> str:
+    """Send (or retry) one invitation email.
+
+    `version` is the invitation's `sent_count` when the email was queued: a resend starts a
+    new chain, and an older chain still retrying stops instead of sending a second copy or
+    overwriting the delivery status.
+    """
     invitation = (
         Invitation.objects.select_related(
             "relationship__therapist", "relationship__practice", "relationship__client"
@@ -21,6 +27,8 @@ def send_invitation_email(invitation_id: int, attempt: int = 1) -> str:
     )
     if invitation is None or not invitation.is_usable:
         return "skipped: invitation no longer usable"
+    if invitation.sent_count != version:
+        return "skipped: superseded by a resend"
     relationship = invitation.relationship
     connection = invitation.kind == InvitationKind.CONNECTION
     subject = (
@@ -56,6 +64,7 @@ def send_invitation_email(invitation_id: int, attempt: int = 1) -> str:
         on_retry=lambda error: record(DeliveryStatus.RETRYING, error),
         on_give_up=lambda error: record(DeliveryStatus.FAILED, error),
         args=(invitation_id,),
+        kwargs={"version": version},
     )
     if delivered:
         Invitation.objects.filter(pk=invitation_id).update(

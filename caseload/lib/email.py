@@ -43,7 +43,7 @@ def send_with_retry(
     *,
     task: Task[..., Any],
     attempt: int,
-    send: Callable[[], None],
+    send: Callable[[], object],
     on_retry: Callable[[str], None] = lambda error: None,
     on_give_up: Callable[[str], None] = lambda error: None,
     args: tuple[Any, ...] = (),

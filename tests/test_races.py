@@ -1,0 +1,199 @@
+"""Uniqueness under concurrent requests is enforced by the database (SECURITY R1, I6).
+
+Two threads, each with its own database connection, run the same service at once. A first
+barrier starts them together; a second one, in a pre_save receiver, holds each thread right
+after its reads until the other has read too, so both really decide on the same snapshot.
+SQLite serialises writers with a database lock, so these run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models.signals import pre_save
+
+from caseload.audit.models import AuditEvent
+from caseload.clients import services
+from caseload.clients.models import CareRelationship, CareState, Client, Invitation
+from tests.factories import account
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+GATE_TIMEOUT = 10
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level races need PostgreSQL; SQLite locks the whole database instead")
+
+
+class Gate:
+    """Hold each thread at its first save of `models` until both threads got there.
+
+    If the code under test serialises the threads (a lock before the save), the second thread
+    never arrives while the first waits: the gate then gives up after `timeout` and lets the
+    first one go on.
+    """
+
+    def __init__(self, *models: type, timeout: float = GATE_TIMEOUT) -> None:
+        self.models = models
+        self.timeout = timeout
+        self.barrier = threading.Barrier(2, timeout=timeout)
+        self.passed: set[int] = set()
+        self.met = False
+
+    def __call__(self, sender: type, **kwargs: Any) -> None:
+        me = threading.get_ident()
+        if sender not in self.models or me in self.passed:
+            return
+        self.passed.add(me)
+        try:
+            self.barrier.wait()
+            self.met = True
+        except threading.BrokenBarrierError:
+            pass
+
+    def __enter__(self) -> Gate:
+        pre_save.connect(self, dispatch_uid="race-gate", weak=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pre_save.disconnect(dispatch_uid="race-gate")
+
+
+def run_together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads started at once; return each one's result or exception."""
+    start = threading.Barrier(len(calls), timeout=GATE_TIMEOUT)
+    outcomes: list[Any] = [None] * len(calls)
+
+    def worker(index: int, call: Callable[[], Any]) -> None:
+        try:
+            start.wait()
+            outcomes[index] = call()
+        except BaseException as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a thread hung"
+    return outcomes
+
+
+def add(therapist: Any, email: str) -> Callable[[], services.AddedClient]:
+    return lambda: services.client_add(
+        therapist=therapist, full_name="Nora Quinn", email=email, billing_type="cash_pay"
+    )
+
+
+def split(outcomes: list[Any]) -> tuple[list[Any], list[BaseException]]:
+    ok = [o for o in outcomes if not isinstance(o, BaseException)]
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    return ok, failed
+
+
+def test_same_therapist_adding_a_new_email_twice_at_once_makes_one_client(therapist):
+    with Gate(Client, CareRelationship) as gate:
+        outcomes = run_together(
+            add(therapist, "nora@example.com"), add(therapist, "Nora@Example.com")
+        )
+
+    assert gate.met, "both threads should have read before either wrote"
+    ok, failed = split(outcomes)
+    assert len(ok) == 1, outcomes
+    assert [type(error) for error in failed] == [services.DuplicateClientError], outcomes
+    assert failed[0].relationship.pk == ok[0].relationship.pk
+    assert Client.objects.filter(email="nora@example.com").count() == 1
+    assert (
+        CareRelationship.objects.exclude(state=CareState.ENDED).filter(therapist=therapist).count()
+        == 1
+    )
+    assert Invitation.objects.count() == 1
+    assert AuditEvent.objects.filter(action="client.add").count() == 1
+
+
+def test_same_therapist_adding_a_known_client_twice_at_once_makes_one_relationship(
+    therapist, colleague
+):
+    add(colleague, "nora@example.com")()  # the client already exists through bob
+
+    with Gate(Client, CareRelationship) as gate:
+        outcomes = run_together(
+            add(therapist, "nora@example.com"), add(therapist, "nora@example.com")
+        )
+
+    assert gate.met
+    ok, failed = split(outcomes)
+    assert len(ok) == 1, outcomes
+    assert [type(error) for error in failed] == [services.DuplicateClientError], outcomes
+    assert (
+        CareRelationship.objects.exclude(state=CareState.ENDED).filter(therapist=therapist).count()
+        == 1
+    )
+    assert CareRelationship.objects.filter(therapist=colleague).count() == 1
+
+
+def test_two_therapists_adding_the_same_new_email_at_once_share_one_client(therapist, colleague):
+    with Gate(Client, CareRelationship) as gate:
+        outcomes = run_together(
+            add(therapist, "nora@example.com"), add(colleague, "nora@example.com")
+        )
+
+    assert gate.met
+    ok, failed = split(outcomes)
+    assert failed == [], outcomes
+    assert len(ok) == 2
+    [client] = Client.objects.filter(email="nora@example.com")
+    assert {added.relationship.client_id for added in ok} == {client.pk}
+    assert {added.relationship.therapist_id for added in ok} == {therapist.pk, colleague.pk}
+
+
+def test_two_simultaneous_accepts_accept_once(therapist):
+    added = add(therapist, "nora@example.com")()
+    user = account("nora@example.com", "Nora Quinn")
+
+    def accept() -> CareRelationship:
+        return services.invitation_accept(invitation=added.invitation, user=user)
+
+    # Short gate: with the row lock in place the second thread can't reach the save.
+    with Gate(Invitation, timeout=2) as gate:
+        outcomes = run_together(accept, accept)
+
+    assert not gate.met, "the invitation row lock should keep the second accept out"
+    ok, failed = split(outcomes)
+    assert len(ok) == 1, outcomes
+    assert [type(error) for error in failed] == [services.InvitationNotUsable], outcomes
+    invitation = Invitation.objects.get(pk=added.invitation.pk)
+    assert invitation.accepted_by == user
+    assert AuditEvent.objects.filter(action="invitation.accept").count() == 1
+    assert CareRelationship.objects.get(pk=added.relationship.pk).state == CareState.ACTIVE
+
+
+def test_accept_and_decline_at_once_leave_one_consistent_answer(therapist):
+    holder = account("omar@example.com")
+    added = add(therapist, "omar@example.com")()
+
+    outcomes = run_together(
+        lambda: services.invitation_accept(invitation=added.invitation, user=holder),
+        lambda: services.invitation_decline(invitation=added.invitation, user=holder),
+    )
+
+    ok, failed = split(outcomes)
+    assert len(ok) == 1, outcomes
+    assert [type(error) for error in failed] == [services.InvitationNotUsable], outcomes
+    invitation = Invitation.objects.get(pk=added.invitation.pk)
+    relationship = CareRelationship.objects.get(pk=added.relationship.pk)
+    if invitation.accepted_at is not None:
+        assert (invitation.declined_at, relationship.state) == (None, CareState.ACTIVE)
+    else:
+        assert invitation.declined_at is not None
+        assert relationship.state == CareState.ENDED
