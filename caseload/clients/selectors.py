@@ -52,7 +52,7 @@ def relationships_visible_to(user: User) -> QuerySet[CareRelationship]:
         return CareRelationship.objects.none()
     return (
         CareRelationship.objects.exclude(state=CareState.ENDED)
-        .filter(therapist__membership__practice=user.membership.practice)
+        .filter(therapist__membership__practice_id=user.membership.practice_id)
         .filter(Q(therapist=user) | Q(therapist__membership__supervisor__user=user))
     )
 

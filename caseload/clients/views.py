@@ -114,8 +114,11 @@ def _profile_context(
 @clinician_required
 def client_detail(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id)
-    audit_record(action="client.view", request=request, client=relationship.client, obj=relationship)
+    audit_record(
+        action="client.view", request=request, client=relationship.client, obj=relationship
+    )
     context = _profile_context(request, relationship)
+    context["current_id"] = relationship.public_id  # marks the open client in the list
     if request.htmx and not request.htmx.boosted and request.htmx.target == "client-profile":
         return render(request, "clients/detail.html#profile", context)
     params = _list_params(request) or ClientListParams()
@@ -129,7 +132,8 @@ def client_detail(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
 @clinician_required
 def client_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     practice = request.user.membership.practice
-    form = AddClientForm(request.POST or None, practice=practice)
+    # An empty POST is still a submission: bind it so that it shows the required messages.
+    form = AddClientForm(request.POST if request.method == "POST" else None, practice=practice)
     duplicate = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -152,6 +156,9 @@ def client_add(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "You already have this client." if not duplicate.is_archived
                 else "You already have this client, in your Archived list.",
             )
+        except services.ClientServiceError as error:
+            # E.g. a staff member's address: a rule refused it, say so beside the address.
+            form.add_error("guardian_email" if data.get("is_child") else "email", str(error))
         else:
             relationship = added.relationship
             if relationship.is_awaiting_consent:
@@ -180,9 +187,15 @@ def client_update_section(
     detached = CareRelationship.objects.get(pk=relationship.pk)
     form = _section_form(section, relationship.practice, detached, data=request.POST)
     if form.is_valid():
-        relationship = services.relationship_update_details(
-            relationship=relationship, section=section, values=form.cleaned_data, request=request
-        )
+        try:
+            relationship = services.relationship_update_details(
+                relationship=relationship, section=section, values=form.cleaned_data,
+                request=request,
+            )
+        except services.ClientServiceError as error:
+            # Archived, awaiting approval or ended: the record is read-only for now.
+            messages.error(request, str(error))
+            return htmx_redirect(reverse("clients:detail", args=[relationship.public_id]), request)
         if not request.htmx:
             messages.success(request, "Saved.")
             url = reverse("clients:detail", args=[relationship.public_id])
@@ -252,7 +265,7 @@ def client_resend_invitation(request: AuthenticatedHttpRequest, client_id: UUID)
 def client_remove(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     """MC-7: remove only after an explicit confirmation step."""
     relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
-    form = RemoveClientForm(request.POST or None)
+    form = RemoveClientForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.relationship_remove(relationship=relationship, request=request)
         messages.success(

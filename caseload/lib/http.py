@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
 from caseload.accounts.models import User
 from caseload.practices.models import Role
@@ -15,6 +16,7 @@ from caseload.practices.models import Role
 
 class AuthenticatedHttpRequest(HttpRequest):
     user: User
+    htmx: HtmxDetails  # set by django_htmx's HtmxMiddleware
 
 
 View = Callable[..., HttpResponse]

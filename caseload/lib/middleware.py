@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import logging
 import time
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -24,12 +25,26 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, read the way allauth's rate limits read it.
+
+    Behind N trusted proxies the client is the N-th address from the right of
+    X-Forwarded-For: the entries left of it were sent by the client and can be forged.
+    """
+    proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+    forwarded = [ip.strip() for ip in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if proxies > 0 and len(forwarded) >= proxies:
+        found = _valid_ip(forwarded[-proxies])
+        if found:
+            return found
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -19,7 +19,7 @@ from caseload.practices.models import Role
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("account_login")
-    role = role_of(request.user)  # type: ignore[arg-type]
+    role = role_of(request.user)
     if role == Role.ADMIN:
         return redirect("practices:settings")
     if role is None:
@@ -45,13 +45,13 @@ def _outbox_messages() -> list[tuple[str, EmailMessage]]:
         for index, chunk in enumerate(raw.split(b"\n" + b"-" * 79 + b"\n")):
             if chunk.strip():
                 parsed = message_from_bytes(chunk.strip(), policy=policy.default)
-                found.append((f"{path.stem}-{index}", parsed))  # type: ignore[arg-type]
+                found.append((f"{path.stem}-{index}", parsed))
     return found
 
 
 def _body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
-    return part.get_content() if part is not None else ""  # type: ignore[attr-defined, no-any-return]
+    return part.get_content() if part is not None else ""
 
 
 @require_GET

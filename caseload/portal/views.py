@@ -6,7 +6,7 @@ from uuid import UUID
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,7 +32,9 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def portal_respond(request: AuthenticatedHttpRequest, request_id: UUID, answer: str) -> HttpResponse:
+def portal_respond(
+    request: AuthenticatedHttpRequest, request_id: UUID, answer: str
+) -> HttpResponse:
     invitation = get_request_for_user(request.user, request_id)
     respond = services.invitation_accept if answer == "approve" else services.invitation_decline
     try:
@@ -68,7 +70,7 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
         return _gone(request)
     has_account = User.objects.filter(email__iexact=invitation.email).exists()
     signed_in_as_invitee = request.user.is_authenticated and normalize_email(
-        request.user.email  # type: ignore[union-attr]
+        request.user.email
     ) == normalize_email(invitation.email)
     return render(
         request,
@@ -104,6 +106,9 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
     invitation = _usable_invitation(request, token)
     if invitation is None:
         return _gone(request)
+    if normalize_email(request.user.email) != normalize_email(invitation.email):
+        # Signed in as someone else: the page offers no answer, so this is a forged post.
+        raise Http404("No such request.")
     answer = "approve" if request.POST.get("answer") == "approve" else "decline"
     respond = services.invitation_accept if answer == "approve" else services.invitation_decline
     try:
@@ -112,6 +117,7 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
         messages.error(request, str(error))
     else:
         messages.success(
-            request, "You are now connected." if answer == "approve" else "You declined the request."
+            request,
+            "You are now connected." if answer == "approve" else "You declined the request.",
         )
     return redirect("portal:home")

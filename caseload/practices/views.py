@@ -18,7 +18,10 @@ from caseload.practices.services import practice_update_settings
 @practice_admin_required
 def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     practice = request.user.membership.practice
-    form = PracticeSettingsForm(request.POST or None, instance=type(practice).objects.get(pk=practice.pk))
+    form = PracticeSettingsForm(
+        request.POST if request.method == "POST" else None,
+        instance=type(practice).objects.get(pk=practice.pk),
+    )
     if request.method == "POST" and form.is_valid():
         practice_update_settings(practice=practice, values=form.cleaned_data, request=request)
         messages.success(request, "Practice settings saved.")

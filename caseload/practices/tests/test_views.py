@@ -1,0 +1,144 @@
+"""Practice admin pages: settings, members and the audit log (no clinical access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client as Browser
+
+from caseload.audit.models import AuditEvent
+from caseload.audit.services import audit_record
+from caseload.clients import services
+from caseload.practices.models import Practice
+from tests.factories import pending_relationship
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user: Any) -> Browser:
+    browser = Browser()
+    browser.force_login(user)
+    return browser
+
+
+SETTINGS = {
+    "name": "Riverside Therapy",
+    "time_zone": "Europe/London",
+    "billing_enabled": "on",
+}
+
+
+def test_admin_sees_settings_and_members(
+    practice, practice_admin, therapist, colleague, supervisor
+):
+    response = signed_in(practice_admin).get("/practice/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'value="{practice.name}"' in html
+    for name in ("Alice Rivera", "Bob Lee", "Helen Brooks", "Priya Shah"):
+        assert name in html
+    # Alice's supervisor is shown beside her.
+    alice_row = html.split("Alice Rivera")[1].split("</tr>")[0]
+    assert "Helen Brooks" in alice_row
+
+
+def test_admin_does_not_see_another_practices_members(practice_admin, outsider):
+    assert "Charlie Day" not in signed_in(practice_admin).get("/practice/").content.decode()
+
+
+def test_admin_saves_settings(practice, practice_admin):
+    response = signed_in(practice_admin).post("/practice/", SETTINGS)
+
+    fresh = Practice.objects.get(pk=practice.pk)
+    assert response.status_code == 302
+    assert response["Location"] == "/practice/"
+    assert fresh.name == "Riverside Therapy"
+    assert fresh.time_zone == "Europe/London"
+    assert fresh.billing_enabled is True
+    assert fresh.child_accounts_enabled is False
+    event = AuditEvent.objects.get(action="practice.update_settings")
+    assert event.actor == practice_admin
+    assert "child_accounts_enabled" in event.detail["fields"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({**SETTINGS, "time_zone": "Mars/Olympus"}, "time_zone"),
+        ({**SETTINGS, "name": ""}, "name"),
+        ({}, "name"),
+    ],
+)
+def test_bad_settings_change_nothing(practice, practice_admin, data, field):
+    before = Practice.objects.values().get(pk=practice.pk)
+
+    response = signed_in(practice_admin).post("/practice/", data)
+
+    assert response.status_code == 200
+    assert f'id="id_{field}_error"' in response.content.decode()
+    assert Practice.objects.values().get(pk=practice.pk) == before
+
+
+def test_settings_change_takes_effect_on_add_client(practice, practice_admin, therapist):
+    signed_in(practice_admin).post("/practice/", {"name": "P", "time_zone": "UTC"})
+
+    page = signed_in(therapist).get("/clients/add/").content.decode()
+
+    assert 'name="billing_type"' not in page
+    assert 'name="is_child"' not in page
+
+
+def test_audit_log_lists_this_practices_events(practice_admin, therapist, outsider, active_client):
+    signed_in(therapist).get(f"/clients/{active_client.public_id}/")
+    pending_relationship(outsider, full_name="Elsewhere Client", email="elsewhere@example.com")
+
+    response = signed_in(practice_admin).get("/practice/audit/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "client.view" in html
+    assert "alice@example.com" in html
+    assert "Elsewhere Client" not in html
+    assert "charlie@example.com" not in html
+
+
+def test_audit_log_pages(practice_admin, therapist, active_client):
+    for _ in range(60):
+        audit_record(
+            action="client.view", actor=therapist, client=active_client.client, obj=active_client
+        )
+    admin = signed_in(practice_admin)
+
+    first = admin.get("/practice/audit/").content.decode()
+    second = admin.get("/practice/audit/", {"page": "2"}).content.decode()
+    junk = admin.get("/practice/audit/", {"page": "x' OR 1=1"})
+
+    assert "Page 1 of 2" in first
+    assert "Page 2 of 2" in second
+    assert junk.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "persona", ["therapist", "supervisor", "outsider", "client_user", "guardian_user"]
+)
+def test_practice_pages_are_404_for_everyone_but_admins(request, practice, persona):
+    before = Practice.objects.values().get(pk=practice.pk)
+    browser = signed_in(request.getfixturevalue(persona))
+
+    assert browser.get("/practice/").status_code == 404
+    assert browser.get("/practice/audit/").status_code == 404
+    assert browser.post("/practice/", SETTINGS).status_code == 404
+    assert Practice.objects.values().get(pk=practice.pk) == before
+
+
+def test_admin_has_no_clinical_access(practice_admin, active_client):
+    services.relationship_update_details(
+        relationship=active_client, section="personal", values={"address": "1 Secret Lane"}
+    )
+    browser = signed_in(practice_admin)
+
+    assert browser.get("/clients/").status_code == 404
+    assert browser.get(f"/clients/{active_client.public_id}/").status_code == 404
+    assert "Secret Lane" not in browser.get("/practice/audit/").content.decode()

@@ -1,0 +1,385 @@
+"""Every URL of the app, as every persona (SECURITY A1, A2, A5, A7).
+
+The routes come from the URL resolver itself. Each one must have a row in TABLE saying what
+each persona gets: a route added without a row fails `test_every_route_is_in_the_table`
+(deny by default). Routes that belong to allauth and to Django's admin are left out by the
+documented EXCLUDED_PREFIXES; the tests at the end check that those still demand sign-in and
+that the admin refuses everyone but staff.
+
+Expectations:
+- LOGIN: 302 to the sign-in page with ?next= (anonymous on a private route).
+- 404 for a persona outside its rights: never 403, never a hint that the record exists.
+- Redirect(path): a 302 to that exact place (the action was allowed and done).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client as Browser
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from caseload.clients.models import CareRelationship, CareState, Invitation
+from caseload.lib import views as site_views
+from tests.factories import account, pending_relationship
+
+pytestmark = pytest.mark.django_db
+
+#: Third-party route families, tested by their own projects; see the checks at the end.
+EXCLUDED_PREFIXES = (
+    "accounts/",  # django-allauth: login, logout, signup, password reset, email, MFA
+    "django-admin/",  # django.contrib.admin, behind allauth's secure_admin_login
+)
+
+#: Routes registered only when DEBUG is on.
+DEBUG_ONLY = {"outbox"}
+
+PERSONAS = (
+    "anonymous",
+    "therapist",
+    "colleague",
+    "outsider",
+    "supervisor",
+    "practice_admin",
+    "client_user",
+    "guardian_user",
+)
+STAFF = ("therapist", "colleague", "outsider", "supervisor", "practice_admin")
+CLINICIANS = ("therapist", "colleague", "outsider", "supervisor")
+PORTAL = ("client_user", "guardian_user")
+
+LOGIN = "login"
+OK = 200
+NOT_FOUND = 404
+
+
+@dataclass(frozen=True)
+class Redirect:
+    to: str | Callable[[World], str]
+
+
+@dataclass
+class World:
+    """The owner's objects, used to fill URL kwargs."""
+
+    active_client: CareRelationship  # alice's active client Maya
+    signup_invitation: Invitation  # alice's pending signup invitation (Pat)
+    connection_request: Invitation  # bob's connection request to Maya (an existing account)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    expect: dict[str, Any]
+    kwargs: Callable[[World], dict[str, Any]] = lambda world: {}
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def _everyone(status: Any) -> dict[str, Any]:
+    return dict.fromkeys(PERSONAS, status)
+
+
+def _only(
+    allowed: dict[str, Any], others: Any = NOT_FOUND, anonymous: Any = LOGIN
+) -> dict[str, Any]:
+    expect = _everyone(others)
+    expect["anonymous"] = anonymous
+    expect.update(allowed)
+    return expect
+
+
+def _client(world: World) -> dict[str, Any]:
+    return {"client_id": world.active_client.public_id}
+
+
+def _detail(world: World) -> str:
+    return f"/clients/{world.active_client.public_id}/"
+
+
+def _request(world: World) -> dict[str, Any]:
+    return {"request_id": world.connection_request.public_id}
+
+
+def _signup_token(world: World) -> dict[str, Any]:
+    return {"token": world.signup_invitation.token()}
+
+
+def _connection_token(world: World) -> dict[str, Any]:
+    return {"token": world.connection_request.token()}
+
+
+TABLE: dict[str, Route] = {
+    # Site ---------------------------------------------------------------------------------
+    "home": Route(
+        "GET",
+        {
+            "anonymous": Redirect("/accounts/login/"),
+            **dict.fromkeys(CLINICIANS, Redirect("/clients/")),
+            "practice_admin": Redirect("/practice/"),
+            **dict.fromkeys(PORTAL, Redirect("/portal/")),
+        },
+    ),
+    "health": Route("GET", _everyone(OK)),
+    "outbox": Route("GET", _everyone(OK)),  # DEBUG only: the demo's email outbox
+    # My Clients ---------------------------------------------------------------------------
+    "clients:index": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "clients:add": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "clients:detail": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client),
+    "clients:personal": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "#personal")}),
+        _client,
+        {"gender": "x"},
+    ),
+    "clients:emergency": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "#emergency")}),
+        _client,
+        {"emergency_name": "x"},
+    ),
+    "clients:preferences": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "#preferences")}),
+        _client,
+        {"billing_type": "insurance"},
+    ),
+    "clients:archive": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
+    "clients:restore": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
+    "clients:resend": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
+    "clients:remove": Route("GET", _only({"therapist": OK}), _client),
+    # Portal -------------------------------------------------------------------------------
+    "portal:home": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
+    "portal:approve": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
+    "portal:decline": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
+    # Invitation links: public, the token is the credential --------------------------------
+    "invitation_open": Route("GET", _everyone(OK), _signup_token),
+    "invitation_signup": Route("POST", _everyone(Redirect("/accounts/signup/")), _signup_token),
+    "invitation_respond": Route(
+        "POST",
+        _only({"client_user": Redirect("/portal/")}),
+        _connection_token,
+        {"answer": "approve"},
+    ),
+    # Practice admin ------------------------------------------------------------------------
+    "practices:settings": Route("GET", _only({"practice_admin": OK})),
+    "practices:audit_log": Route("GET", _only({"practice_admin": OK})),
+}
+
+
+# The resolver -----------------------------------------------------------------------------
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        else:
+            assert isinstance(entry, URLPattern)
+            route = prefix + str(entry.pattern)
+            if entry.name:
+                yield route, f"{namespace}:{entry.name}" if namespace else entry.name
+            else:
+                yield route, route
+
+
+def app_routes() -> dict[str, str]:
+    """Route key (name, or the pattern when unnamed) → pattern, for every non-excluded route."""
+    return {
+        key: route
+        for route, key in _walk(get_resolver().url_patterns)
+        if not route.startswith(EXCLUDED_PREFIXES)
+    }
+
+
+def excluded_routes() -> dict[str, str]:
+    return {
+        key: route
+        for route, key in _walk(get_resolver().url_patterns)
+        if route.startswith(EXCLUDED_PREFIXES)
+    }
+
+
+def test_every_route_is_in_the_table():
+    routes = app_routes()
+
+    missing = sorted(set(routes) - set(TABLE))
+    assert not missing, f"routes with no row in the permission table (deny by default): {missing}"
+    stale = sorted(set(TABLE) - set(routes) - DEBUG_ONLY)
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+    for key, route in TABLE.items():
+        assert set(route.expect) == set(PERSONAS), f"{key} must state every persona"
+
+
+def test_walk_covers_the_app():
+    """A sanity check that the resolver walk sees the app's routes at all."""
+    routes = app_routes()
+
+    assert {"clients:detail", "portal:home", "invitation_open", "practices:audit_log"} <= set(
+        routes
+    )
+    assert "admin:index" in excluded_routes()
+    assert "account_login" in excluded_routes()
+
+
+# Personas and the world -------------------------------------------------------------------
+@pytest.fixture
+def world(therapist, colleague, active_client, client_user, child_client) -> World:
+    pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
+    bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
+    assert bobs.state == CareState.AWAITING_CONSENT
+    return World(
+        active_client=active_client,
+        signup_invitation=pending.invitations.get(),
+        connection_request=bobs.invitations.get(),
+    )
+
+
+@pytest.fixture
+def browser_for(request, world, supervisor, outsider, practice_admin, guardian_user):
+    def make(persona: str) -> Browser:
+        browser = Browser()
+        if persona != "anonymous":
+            browser.force_login(request.getfixturevalue(persona))
+        return browser
+
+    return make
+
+
+def _cases() -> list[Any]:
+    routes = app_routes()
+    cases = []
+    for key in TABLE:
+        marks = []
+        if key not in routes:
+            marks.append(pytest.mark.skip(reason=f"{key} is registered only with DEBUG on"))
+        for persona in PERSONAS:
+            cases.append(pytest.param(key, persona, id=f"{key}-{persona}", marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("key", "persona"), _cases())
+def test_route_as_persona(browser_for, world, key, persona):
+    route = TABLE[key]
+    url = reverse(key, kwargs=route.kwargs(world))
+    browser = browser_for(persona)
+
+    response = browser.get(url) if route.method == "GET" else browser.post(url, route.data)
+
+    expected = route.expect[persona]
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{persona} on {url}"
+        assert response["Location"] == f"/accounts/login/?next={url}"
+    elif isinstance(expected, Redirect):
+        target = expected.to(world) if callable(expected.to) else expected.to
+        assert response.status_code == 302, f"{persona} on {url}: {response.status_code}"
+        assert response["Location"] == target
+    else:
+        assert response.status_code == expected, f"{persona} on {url}"
+    assert response.status_code != 403
+
+
+@pytest.mark.parametrize("key", [key for key, route in TABLE.items() if route.method == "POST"])
+def test_post_routes_refuse_get(browser_for, world, key):
+    """GET never changes state: POST-only routes answer 405 to GET (SECURITY V2)."""
+    route = TABLE[key]
+    url = reverse(key, kwargs=route.kwargs(world))
+    allowed = [
+        persona for persona, expected in route.expect.items() if expected not in (LOGIN, NOT_FOUND)
+    ]
+
+    for persona in allowed:
+        assert browser_for(persona).get(url).status_code == 405
+
+
+def test_outbox_is_404_without_debug(rf: RequestFactory):
+    """The outbox route only exists in DEBUG; even if reached, its view refuses without it."""
+    from django.http import Http404
+
+    assert settings.DEBUG is False
+    with pytest.raises(Http404):
+        site_views.outbox(rf.get("/outbox/"))
+
+
+# Third-party routes -----------------------------------------------------------------------
+@pytest.fixture
+def staff_superuser(db):
+    user = account("root@example.com", "Root")
+    user.is_staff = True
+    user.is_superuser = True
+    user.save()
+    return user
+
+
+def test_django_admin_requires_sign_in(client):
+    """The admin's own login hands over to allauth's (rate limits, MFA)."""
+    response = client.get("/django-admin/", follow=True)
+
+    assert [url for url, _ in response.redirect_chain] == [
+        "/django-admin/login/?next=/django-admin/",
+        "/accounts/login/?next=%2Fdjango-admin%2F",
+    ]
+    assert "Site administration" not in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "anonymous"])
+def test_django_admin_refuses_non_staff(browser_for, persona):
+    browser = browser_for(persona)
+
+    response = browser.get("/django-admin/", follow=True)
+
+    assert response.status_code in (403, 404)
+    assert "Site administration" not in response.content.decode()
+
+
+def test_django_admin_opens_for_staff(staff_superuser):
+    browser = Browser()
+    browser.force_login(staff_superuser)
+
+    response = browser.get("/django-admin/")
+
+    assert response.status_code == 200
+    assert "Site administration" in response.content.decode()
+
+
+def test_every_admin_page_refuses_anonymous_and_non_staff(therapist, client_user):
+    """Each admin route without URL arguments: anonymous → sign in; non-staff → no page."""
+    therapist_browser = Browser()
+    therapist_browser.force_login(therapist)
+    routes = [
+        key
+        for key, route in excluded_routes().items()
+        if key.startswith("admin:")
+        and "<" not in route
+        and "(?P" not in route
+        and key not in ("admin:login", "admin:logout", "admin:jsi18n")
+    ]
+    assert "admin:accounts_user_changelist" in routes
+
+    for key in routes:
+        url = reverse(key)
+        anonymous = Browser().get(url)
+        assert anonymous.status_code == 302, key
+        assert anonymous["Location"].startswith("/django-admin/login/"), key
+        signed_in = therapist_browser.get(url, follow=True)
+        assert signed_in.status_code in (403, 404), key
+
+
+@pytest.mark.parametrize("name", ["account_email", "account_change_password", "mfa_index"])
+def test_allauth_account_pages_require_sign_in(client, name):
+    url = reverse(name)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", ["account_login", "account_reset_password", "account_signup"])
+def test_allauth_public_pages_open(client, name):
+    assert client.get(reverse(name)).status_code == 200
