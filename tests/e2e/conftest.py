@@ -42,6 +42,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+_missing_browser: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _missing_browser:
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_missing_browser[0], red=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     executable = os.environ.get("PLAYWRIGHT_CHROMIUM") or "/usr/bin/chromium"
@@ -52,6 +61,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         )
         if os.environ.get("CI") == "true":
             pytest.fail(reason, pytrace=False)
+        _missing_browser.append(reason)
         pytest.skip(f"!!! {reason} !!!")
     return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
@@ -123,6 +133,14 @@ def _expect_timeout() -> None:
     expect.set_options(timeout=TIMEOUT_MS)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(transactional_db: None) -> None:
+    """Sign-in rate limits live in the database cache, which a flush doesn't empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # Helpers --------------------------------------------------------------------------------
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     """Sign in through the real login page, as a person would."""
@@ -131,6 +149,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label(re.compile("^Password", re.I)).fill(password)
     page.get_by_role("button", name=re.compile("^Sign in$", re.I)).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.wait_for_load_state()  # htmx is set up (deferred scripts ran)
 
 
 def sign_out(page: Page) -> None:
@@ -142,3 +161,39 @@ def link_path(url: str) -> str:
     """The path of an emailed link: emails carry SITE_URL, the tests run on the live server."""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def invitation_link(to: str) -> str:
+    """The link in the latest email to `to` (delivered by `run_tasks` into mail.outbox)."""
+    from django.core import mail
+
+    sent = [message for message in mail.outbox if to in message.to]
+    assert sent, f"no email to {to}; outbox holds mail to {[m.to for m in mail.outbox]}"
+    found = re.search(r"https?://\S+/invite/[^/\s]+/", sent[-1].body)
+    assert found, f"no invitation link in: {sent[-1].body}"
+    return link_path(found.group(0))
+
+
+def sign_up_from_invitation(page: Page, link: str, email: str) -> None:
+    """Open an emailed invitation link (not signed in) and create the account it offers."""
+    page.goto(link)
+    page.get_by_role("button", name="Create your account").click()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/"))
+    field = page.get_by_label(re.compile("^Email"))
+    if not field.input_value():
+        field.fill(email)
+    expect(field).to_have_value(email)
+    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Password \(again\)")).fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page).to_have_url(re.compile(r"/portal/$"))
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def mark_page(page: Page) -> None:
+    """Tag the current document, to prove later that a step did not reload the page."""
+    page.evaluate("window.__caseloadMark = true")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__caseloadMark === true"), "the page was reloaded"

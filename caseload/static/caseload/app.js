@@ -4,20 +4,62 @@
 
   function modal() { return document.getElementById("add-client-modal"); }
 
-  // "Add a New Client": htmx loads the form into the dialog; open it once the form arrives.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var dialog = modal();
-    if (dialog && event.detail.target && event.detail.target.id === "modal-body") {
-      if (!dialog.open) { dialog.showModal(); }
-      var invalid = dialog.querySelector(".has-error input, .has-error select");
-      var first = invalid || dialog.querySelector("input:not([type=hidden]), select");
-      if (first) { first.focus(); }
-      syncChildToggle(dialog);
+  function isVisible(el) { return el.offsetParent !== null || el.getClientRects().length > 0; }
+
+  function firstVisible(root, selector) {
+    var fields = root.querySelectorAll(selector);
+    for (var i = 0; i < fields.length; i++) {
+      if (isVisible(fields[i])) { return fields[i]; }
     }
-    if (event.detail.target && event.detail.target.id === "client-profile") {
+    return null;
+  }
+
+  // Focus the first field with an error, else (when asked) the first text field.
+  function focusField(root, firstFieldToo) {
+    var field = firstVisible(root, "[aria-invalid=true]");
+    if (!field && firstFieldToo) {
+      field = firstVisible(root, "input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea");
+    }
+    if (field) { field.focus(); }
+    return field !== null;
+  }
+
+  // Where an htmx swap landed: the target, or (outerHTML swaps) the element now at its id.
+  var swapped = null;
+  function swappedRoot() { return swapped && swapped.id ? document.getElementById(swapped.id) : null; }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;
+    swapped = { id: event.detail.target ? event.detail.target.id : null, elt: config ? config.elt : null };
+  });
+
+  // After the swap: open the dialog and move focus where it helps. (Error state is read
+  // from aria-invalid: htmx applies new classes only when it settles, a moment later.)
+  document.addEventListener("htmx:afterSwap", function () {
+    var root = swappedRoot();
+    var id = swapped ? swapped.id : null;
+    var elt = swapped ? swapped.elt : null;
+    swapped = null;
+    markCurrent();
+    if (!root) { return; }
+    if (id === "modal-body") {
+      // "Add a New Client": the opener's request fills the dialog, then it opens. A form
+      // answer arriving after the person closed the dialog (Escape) doesn't reopen it.
+      var dialog = modal();
+      var opener = elt && elt.hasAttribute && elt.hasAttribute("data-opens-modal");
+      if (dialog && !dialog.open && opener) { dialog.showModal(); }
+      syncChildToggle(root);
+      if (!dialog || dialog.open) { focusField(root, true); }
+    } else if (id === "client-profile") {
       var heading = document.getElementById("profile-name");
-      if (heading) { heading.focus(); }
-      markCurrent();
+      if (heading) { heading.focus({ preventScroll: true }); }
+      root.scrollIntoView({ block: "nearest" });
+    } else if (root.querySelector(".section-form")) {
+      // A profile section saved in place: show its first error, else keep focus on Save.
+      if (!focusField(root, false)) {
+        var save = root.querySelector("button[type=submit]");
+        if (save) { save.focus(); }
+      }
     }
   });
 
@@ -41,9 +83,10 @@
     if (label) { label.firstChild.nodeValue = child ? "Child's full name " : "Full name "; }
   }
   document.addEventListener("change", function (event) {
-    if (event.target.name === "is_child") { syncChildToggle(event.target.form); }
+    if (event.target.name === "is_child" && event.target.form) { syncChildToggle(event.target.form); }
   });
 
+  // The client whose profile is open is marked in the list (also after the list is re-filtered).
   function markCurrent() {
     document.querySelectorAll("[data-client-link]").forEach(function (link) {
       var current = link.getAttribute("hx-get") === window.location.pathname;
@@ -56,5 +99,4 @@
     document.querySelectorAll("form").forEach(syncChildToggle);
     markCurrent();
   });
-  window.addEventListener("popstate", markCurrent);
 })();
