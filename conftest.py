@@ -26,6 +26,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
     settings.EMAIL_RETRY_BASE_SECONDS = 0
+    # WhiteNoise warns on every app start when STATIC_ROOT is missing (nothing is collected).
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +50,14 @@ def run_tasks(db: None) -> Callable[[], int]:
     from django_tasks_db.models import DBTaskResult
 
     worker = Worker(
-        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-        max_tasks=None, worker_id="pytest", excluded_queue_names=[],
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="pytest",
+        excluded_queue_names=[],
     )
 
     def run() -> int:
@@ -85,8 +93,13 @@ def therapist(practice: Any, supervisor: Any) -> Any:
     """The owning therapist ("alice"), supervised by `supervisor`."""
     from tests.factories import staff
 
-    return staff(practice, "therapist", email="alice@example.com", full_name="Alice Rivera",
-                 supervisor=supervisor)
+    return staff(
+        practice,
+        "therapist",
+        email="alice@example.com",
+        full_name="Alice Rivera",
+        supervisor=supervisor,
+    )
 
 
 @pytest.fixture
@@ -102,8 +115,12 @@ def outsider(db: None) -> Any:
     """A therapist in another practice ("charlie")."""
     from tests.factories import PracticeFactory, staff
 
-    return staff(PracticeFactory(name="Elsewhere"), "therapist", email="charlie@example.com",
-                 full_name="Charlie Day")
+    return staff(
+        PracticeFactory(name="Elsewhere"),
+        "therapist",
+        email="charlie@example.com",
+        full_name="Charlie Day",
+    )
 
 
 @pytest.fixture
@@ -131,8 +148,12 @@ def child_client(therapist: Any) -> Any:
     """A child client of alice whose guardian has signed up: returns the care relationship."""
     from tests.factories import active_child_relationship
 
-    return active_child_relationship(therapist, child_name="Ava Okafor",
-                                     guardian_name="Sam Okafor", guardian_email="sam@example.com")
+    return active_child_relationship(
+        therapist,
+        child_name="Ava Okafor",
+        guardian_name="Sam Okafor",
+        guardian_email="sam@example.com",
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ urlpatterns = [
     path("portal/", include("caseload.portal.urls")),
     path("practice/", include("caseload.practices.urls")),
     path("invite/<str:token>/", portal_views.invitation_open, name="invitation_open"),
-    path("invite/<str:token>/signup/", portal_views.invitation_start_signup, name="invitation_signup"),
+    path(
+        "invite/<str:token>/signup/", portal_views.invitation_start_signup, name="invitation_signup"
+    ),
     path("invite/<str:token>/respond/", portal_views.invitation_respond, name="invitation_respond"),
     path("django-admin/", admin.site.urls),
 ]

@@ -31,7 +31,12 @@ def account(email: str, full_name: str = "", password: str = PASSWORD) -> User:
 
 
 def staff(
-    practice: Practice, role: str, *, email: str, full_name: str = "", supervisor: User | None = None
+    practice: Practice,
+    role: str,
+    *,
+    email: str,
+    full_name: str = "",
+    supervisor: User | None = None,
 ) -> User:
     user = account(email, full_name)
     Membership.objects.create(
@@ -43,7 +48,9 @@ def staff(
     return user
 
 
-def pending_relationship(therapist: User, *, full_name: str, email: str, **kwargs: Any) -> CareRelationship:
+def pending_relationship(
+    therapist: User, *, full_name: str, email: str, **kwargs: Any
+) -> CareRelationship:
     billing = kwargs.pop("billing_type", "cash_pay")
     return services.client_add(
         therapist=therapist, full_name=full_name, email=email, billing_type=billing, **kwargs
@@ -72,7 +79,9 @@ def active_child_relationship(
         guardian_email=guardian_email,
         guardian_relationship="parent",
     )
-    user = User.objects.filter(email__iexact=guardian_email).first() or account(guardian_email, guardian_name)
+    user = User.objects.filter(email__iexact=guardian_email).first() or account(
+        guardian_email, guardian_name
+    )
     services.invitation_accept(invitation=added.invitation, user=user)
     added.relationship.refresh_from_db()
     return added.relationship

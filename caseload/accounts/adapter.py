@@ -68,9 +68,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
         message = self.render_mail(template_prefix, email, context)
         html = next(
-            (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"),
+            (
+                content
+                for content, mimetype in getattr(message, "alternatives", [])
+                if mimetype == "text/html"
+            ),
             "",
         )
         deliver_email.enqueue(
-            to=list(message.to), subject=str(message.subject), text=str(message.body), html=str(html)
+            to=list(message.to),
+            subject=str(message.subject),
+            text=str(message.body),
+            html=str(html),
         )

@@ -52,8 +52,12 @@ class AddClientForm(forms.Form):
         if "billing_type" in self.fields:
             required.append("billing_type")
         messages = {
-            "full_name": "Enter the child's full name." if is_child else "Enter the client's full name.",
-            "email": "Enter the client's email address: it is used for the invitation and to sign in.",
+            "full_name": "Enter the child's full name."
+            if is_child
+            else "Enter the client's full name.",
+            "email": (
+                "Enter the client's email address: it is used for the invitation and to sign in."
+            ),
             "billing_type": "Choose a billing type.",
             "guardian_name": "Enter the guardian's full name.",
             "guardian_email": "Enter the guardian's email address: the invitation goes there.",

@@ -227,7 +227,9 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["relationship"],
-                condition=Q(accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True),
+                condition=Q(
+                    accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+                ),
                 name="one_outstanding_invitation_per_relationship",
             ),
         ]

@@ -81,7 +81,9 @@ def contact_email(client: Client) -> str:
 
 
 def _issue_invitation(relationship: CareRelationship, kind: str) -> Invitation:
-    invitation = Invitation(relationship=relationship, kind=kind, email=contact_email(relationship.client))
+    invitation = Invitation(
+        relationship=relationship, kind=kind, email=contact_email(relationship.client)
+    )
     invitation.rotate_token()
     invitation.save()
     send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
@@ -185,7 +187,11 @@ def client_add(
     kind = InvitationKind.CONNECTION if holder is not None else InvitationKind.SIGNUP
     invitation = _issue_invitation(relationship, kind)
     audit_record(
-        action="client.add", actor=therapist, request=request, client=client, obj=relationship,
+        action="client.add",
+        actor=therapist,
+        request=request,
+        client=client,
+        obj=relationship,
         detail={"invitation": kind},
     )
     return AddedClient(relationship=relationship, invitation=invitation)
@@ -209,13 +215,21 @@ def invitation_resend(
     invitation.sent_count += 1
     invitation.save(
         update_fields=[
-            "nonce", "token_hash", "expires_at", "delivery_status", "delivery_error", "sent_count",
+            "nonce",
+            "token_hash",
+            "expires_at",
+            "delivery_status",
+            "delivery_error",
+            "sent_count",
         ]
     )
     send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
     audit_record(
-        action="invitation.resend", actor=relationship.therapist, request=request,
-        client=relationship.client, obj=invitation,
+        action="invitation.resend",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=invitation,
     )
     return invitation
 
@@ -236,7 +250,9 @@ def invitation_for_token(token: str) -> Invitation | None:
 def _lock_usable(invitation: Invitation, user: User) -> Invitation:
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not locked.is_usable:
-        raise InvitationNotUsable("This invitation has already been used, withdrawn or has expired.")
+        raise InvitationNotUsable(
+            "This invitation has already been used, withdrawn or has expired."
+        )
     if normalize_email(user.email) != normalize_email(locked.email):
         raise InvitationNotUsable("This invitation was sent to a different email address.")
     return locked
@@ -271,7 +287,11 @@ def invitation_accept(
         relationship.archived_at = None
         relationship.save(update_fields=["state", "activated_at", "archived_at"])
     audit_record(
-        action="invitation.accept", actor=user, request=request, client=client, obj=invitation,
+        action="invitation.accept",
+        actor=user,
+        request=request,
+        client=client,
+        obj=invitation,
         practice=relationship.practice,
     )
     return relationship
@@ -293,15 +313,21 @@ def invitation_decline(
         relationship.ended_reason = "declined"
         relationship.save(update_fields=["state", "ended_at", "ended_reason"])
     audit_record(
-        action="invitation.decline", actor=user, request=request, client=relationship.client,
-        obj=invitation, practice=relationship.practice,
+        action="invitation.decline",
+        actor=user,
+        request=request,
+        client=relationship.client,
+        obj=invitation,
+        practice=relationship.practice,
     )
     return relationship
 
 
 def _locked(relationship: CareRelationship) -> CareRelationship:
-    return CareRelationship.objects.select_for_update().select_related("client").get(
-        pk=relationship.pk
+    return (
+        CareRelationship.objects.select_for_update()
+        .select_related("client")
+        .get(pk=relationship.pk)
     )
 
 
@@ -318,8 +344,11 @@ def relationship_archive(
     relationship.save(update_fields=["state", "archived_at"])
     _revoke_outstanding(relationship)
     audit_record(
-        action="client.archive", actor=relationship.therapist, request=request,
-        client=relationship.client, obj=relationship,
+        action="client.archive",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=relationship,
     )
     return relationship
 
@@ -351,8 +380,11 @@ def relationship_restore(
         _issue_invitation(relationship, InvitationKind.CONNECTION)
         action = "client.restore_requested"
     audit_record(
-        action=action, actor=relationship.therapist, request=request,
-        client=relationship.client, obj=relationship,
+        action=action,
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=relationship,
     )
     return relationship
 
@@ -371,14 +403,22 @@ def relationship_remove(
     relationship.save(update_fields=["state", "ended_at", "ended_reason"])
     _revoke_outstanding(relationship)
     audit_record(
-        action="client.remove", actor=relationship.therapist, request=request,
-        client=relationship.client, obj=relationship,
+        action="client.remove",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=relationship,
     )
     return relationship
 
 
 PERSONAL_FIELDS = ("phone", "date_of_birth", "gender", "address")
-EMERGENCY_FIELDS = ("emergency_name", "emergency_relationship", "emergency_phone", "emergency_email")
+EMERGENCY_FIELDS = (
+    "emergency_name",
+    "emergency_relationship",
+    "emergency_phone",
+    "emergency_email",
+)
 
 
 @transaction.atomic
@@ -398,13 +438,19 @@ def relationship_update_details(
     relationship = _locked(relationship)
     if relationship.state in (CareState.ENDED, CareState.ARCHIVED, CareState.AWAITING_CONSENT):
         raise ClientServiceError("Restore or reconnect with this client to change their details.")
-    changed = [name for name in allowed if name in values and getattr(relationship, name) != values[name]]
+    changed = [
+        name for name in allowed if name in values and getattr(relationship, name) != values[name]
+    ]
     for name in changed:
         setattr(relationship, name, values[name])
     if changed:
         relationship.save(update_fields=changed)
     audit_record(
-        action=f"client.update_{section}", actor=relationship.therapist, request=request,
-        client=relationship.client, obj=relationship, detail={"fields": changed},
+        action=f"client.update_{section}",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=relationship,
+        detail={"fields": changed},
     )
     return relationship

@@ -153,7 +153,8 @@ def client_add(request: AuthenticatedHttpRequest) -> HttpResponse:
             duplicate = error.relationship
             form.add_error(
                 "guardian_email" if data.get("is_child") else "email",
-                "You already have this client." if not duplicate.is_archived
+                "You already have this client."
+                if not duplicate.is_archived
                 else "You already have this client, in your Archived list.",
             )
         except services.ClientServiceError as error:
@@ -189,7 +190,9 @@ def client_update_section(
     if form.is_valid():
         try:
             relationship = services.relationship_update_details(
-                relationship=relationship, section=section, values=form.cleaned_data,
+                relationship=relationship,
+                section=section,
+                values=form.cleaned_data,
                 request=request,
             )
         except services.ClientServiceError as error:

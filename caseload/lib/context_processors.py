@@ -10,7 +10,7 @@ from caseload.lib.http import role_of
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    role = role_of(user) if user is not None and user.is_authenticated else None  # type: ignore[arg-type]
+    role = role_of(user) if user is not None and user.is_authenticated else None
     return {
         "nav_role": role,
         "nav_is_portal_user": bool(user and user.is_authenticated and role is None),

@@ -80,14 +80,18 @@ def _pending_invitations(user: User) -> QuerySet[Invitation]:
 
 
 def portal_requests(user: User) -> list[PortalRequest]:
-    rows = _pending_invitations(user).order_by("created_at").values(
-        "public_id",
-        "relationship__state",
-        "relationship__therapist__full_name",
-        "relationship__therapist__email",
-        "relationship__practice__name",
-        "relationship__client__full_name",
-        "relationship__client__is_child",
+    rows = (
+        _pending_invitations(user)
+        .order_by("created_at")
+        .values(
+            "public_id",
+            "relationship__state",
+            "relationship__therapist__full_name",
+            "relationship__therapist__email",
+            "relationship__practice__name",
+            "relationship__client__full_name",
+            "relationship__client__is_child",
+        )
     )
     return [
         PortalRequest(

@@ -26,7 +26,9 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         practice_update_settings(practice=practice, values=form.cleaned_data, request=request)
         messages.success(request, "Practice settings saved.")
         return redirect("practices:settings")
-    members = practice.memberships.select_related("user", "supervisor__user").order_by("role", "user__full_name")
+    members = practice.memberships.select_related("user", "supervisor__user").order_by(
+        "role", "user__full_name"
+    )
     return render(request, "practices/settings.html", {"form": form, "members": members})
 
 

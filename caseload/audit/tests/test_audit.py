@@ -172,3 +172,15 @@ class TestAppendOnly:
             cursor.execute(f"DELETE FROM {table} WHERE id = %s", [event.pk])  # noqa: S608
 
         assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_denied_attempt_on_another_therapists_client_is_audited(client, colleague, active_client):
+    client.force_login(colleague)
+
+    response = client.get(f"/clients/{active_client.public_id}/")
+
+    assert response.status_code == 404
+    event = AuditEvent.objects.get(action="access.denied")
+    assert event.actor == colleague
+    assert event.outcome == "denied"
+    assert event.detail == {"method": "GET", "path": f"/clients/{active_client.public_id}/"}

@@ -450,3 +450,18 @@ def test_two_clients_do_not_share_details(therapist, active_client):
     signed_in(therapist).post(url(active_client, "personal"), PERSONAL)
 
     assert snapshot(other)["address"] == ""
+
+
+def test_profile_of_an_archived_client_asked_to_reconnect_shows_awaiting_approval_once(
+    client, therapist, active_client
+):
+    from caseload.clients import services
+
+    services.relationship_archive(relationship=active_client)
+    services.relationship_restore(relationship=active_client)
+    client.force_login(therapist)
+
+    page = client.get(f"/clients/{active_client.public_id}/").content.decode()
+
+    profile = page[page.index('id="profile-name"') :]
+    assert profile.count(">Awaiting approval<") == 1

@@ -751,13 +751,23 @@ class TestUpdateDetails:
 class TestStaffAddresses:
     def test_a_staff_address_cannot_be_added_as_a_client(self, therapist, colleague):
         with pytest.raises(services.StaffAddressError):
-            services.client_add(therapist=therapist, full_name="Bob", email="BOB@example.com",
-                                billing_type="cash_pay")
+            services.client_add(
+                therapist=therapist,
+                full_name="Bob",
+                email="BOB@example.com",
+                billing_type="cash_pay",
+            )
         assert not Client.objects.filter(email__iexact="bob@example.com").exists()
 
     def test_a_staff_address_cannot_be_a_guardian(self, therapist, colleague):
         with pytest.raises(services.StaffAddressError):
-            services.client_add(therapist=therapist, full_name="Kid", is_child=True,
-                                guardian_name="Bob", guardian_email="bob@example.com",
-                                guardian_relationship="parent", billing_type="cash_pay")
+            services.client_add(
+                therapist=therapist,
+                full_name="Kid",
+                is_child=True,
+                guardian_name="Bob",
+                guardian_email="bob@example.com",
+                guardian_relationship="parent",
+                billing_type="cash_pay",
+            )
         assert not Client.objects.filter(full_name="Kid").exists()

@@ -220,6 +220,4 @@ class TestDeliverEmail:
         assert run_tasks() == 1
 
         assert link in mail.outbox[0].body
-        assert all(
-            link not in str(row.args_kwargs) for row in DBTaskResult.objects.all()
-        )
+        assert all(link not in str(row.args_kwargs) for row in DBTaskResult.objects.all())

@@ -13,7 +13,7 @@ from caseload.clients import services
 from caseload.clients.models import BillingType, GuardianRelationship
 from caseload.practices.models import Membership, Practice, Role
 
-DEMO_PASSWORD = "caseload-demo-2026"
+DEMO_PASSWORD = "caseload-demo-2026"  # noqa: S105 (published demo logins)
 THERAPIST = "therapist@demo.caseload.test"
 SUPERVISOR = "supervisor@demo.caseload.test"
 ADMIN = "admin@demo.caseload.test"
@@ -36,12 +36,12 @@ class Command(BaseCommand):
         else:
             self._load()
         self.stdout.write(
-            "\nDemo logins (password for all: %s):\n"
-            "  therapist        %s\n"
-            "  supervisor       %s\n"
-            "  practice admin   %s\n"
-            "  client           %s\n"
-            "  guardian         %s\n" % (DEMO_PASSWORD, THERAPIST, SUPERVISOR, ADMIN, CLIENT, GUARDIAN)
+            f"\nDemo logins (password for all: {DEMO_PASSWORD}):\n"
+            f"  therapist        {THERAPIST}\n"
+            f"  supervisor       {SUPERVISOR}\n"
+            f"  practice admin   {ADMIN}\n"
+            f"  client           {CLIENT}\n"
+            f"  guardian         {GUARDIAN}\n"
         )
 
     @transaction.atomic
@@ -77,30 +77,55 @@ class Command(BaseCommand):
 
         # Active clients who signed up.
         sign_up(add("Maya Patel", CLIENT), CLIENT, "Maya Patel")
-        sign_up(add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE),
-                "daniel.kim@demo.caseload.test", "Daniel Kim")
-        sign_up(add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE),
-                "sofia.hernandez@demo.caseload.test", "Sofía Hernández")
-        sign_up(add("Thomas Wright", "thomas.wright@demo.caseload.test", BillingType.NOT_BILLED),
-                "thomas.wright@demo.caseload.test", "Thomas Wright")
+        sign_up(
+            add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE),
+            "daniel.kim@demo.caseload.test",
+            "Daniel Kim",
+        )
+        sign_up(
+            add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE),
+            "sofia.hernandez@demo.caseload.test",
+            "Sofía Hernández",
+        )
+        sign_up(
+            add("Thomas Wright", "thomas.wright@demo.caseload.test", BillingType.NOT_BILLED),
+            "thomas.wright@demo.caseload.test",
+            "Thomas Wright",
+        )
         # Pending: invited, not signed up yet.
         add("Grace Liu", "grace.liu@demo.caseload.test")
         add("Omar Haddad", "omar.haddad@demo.caseload.test", BillingType.INSURANCE)
         # Awaiting approval: they already have accounts (clients of a colleague).
-        for name, email in [("Elena Rossi", "elena.rossi@demo.caseload.test"),
-                            ("Marcus Johnson", "marcus.johnson@demo.caseload.test")]:
+        for name, email in [
+            ("Elena Rossi", "elena.rossi@demo.caseload.test"),
+            ("Marcus Johnson", "marcus.johnson@demo.caseload.test"),
+        ]:
             existing = services.client_add(therapist=colleague, full_name=name, email=email)
             sign_up(existing, email, name)
             add(name, email)
         # A child whose guardian manages the account, and a child whose guardian is invited.
-        child = add("Ava Okafor", "", BillingType.INSURANCE, is_child=True, guardian_name="Sam Okafor",
-                    guardian_email=GUARDIAN, guardian_relationship=GuardianRelationship.PARENT)
+        child = add(
+            "Ava Okafor",
+            "",
+            BillingType.INSURANCE,
+            is_child=True,
+            guardian_name="Sam Okafor",
+            guardian_email=GUARDIAN,
+            guardian_relationship=GuardianRelationship.PARENT,
+        )
         sign_up(child, GUARDIAN, "Sam Okafor")
-        add("Leo Martin", "", is_child=True, guardian_name="Claire Martin",
+        add(
+            "Leo Martin",
+            "",
+            is_child=True,
+            guardian_name="Claire Martin",
             guardian_email="claire.martin@demo.caseload.test",
-            guardian_relationship=GuardianRelationship.LEGAL_GUARDIAN)
+            guardian_relationship=GuardianRelationship.LEGAL_GUARDIAN,
+        )
         # Archived: one who never signed up, one with an account.
-        services.relationship_archive(relationship=add("Ben Carter", "ben.carter@demo.caseload.test").relationship)
+        services.relationship_archive(
+            relationship=add("Ben Carter", "ben.carter@demo.caseload.test").relationship
+        )
         former = add("Nora Fischer", "nora.fischer@demo.caseload.test")
         sign_up(former, "nora.fischer@demo.caseload.test", "Nora Fischer")
         former.relationship.refresh_from_db()
