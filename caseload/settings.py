@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "caseload.accounts",
     "caseload.practices",
     "caseload.clients",
+    "caseload.clinical",
+    "caseload.visits",
     "caseload.portal",
     "caseload.audit",
 ]
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware: a timed-out session is told why it was signed out.
     "caseload.lib.middleware.SessionTimeoutMiddleware",
+    "caseload.lib.middleware.PracticeTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "caseload.audit.middleware.AuditDeniedMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

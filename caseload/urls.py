@@ -3,8 +3,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from caseload.clinical import views as clinical_views
 from caseload.lib import views as site_views
 from caseload.portal import views as portal_views
+from caseload.visits import views as visits_views
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Caseload administration"
@@ -14,6 +16,11 @@ urlpatterns = [
     path("health/", site_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("clients/", include("caseload.clients.urls")),
+    path("clients/", include("caseload.clinical.urls")),
+    path("clients/", include("caseload.visits.urls")),
+    path("clinical/icd10/", clinical_views.icd10_search, name="icd10_search"),
+    path("sessions/", visits_views.agenda, name="agenda"),
+    path("supervision/", visits_views.supervision_queue, name="supervision"),
     path("portal/", include("caseload.portal.urls")),
     path("practice/", include("caseload.practices.urls")),
     path("invite/<str:token>/", portal_views.invitation_open, name="invitation_open"),

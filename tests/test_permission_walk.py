@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,9 +24,14 @@ from django.conf import settings
 from django.test import Client as Browser
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from caseload.clients.models import CareRelationship, CareState, Invitation
+from caseload.clinical import services as clinical_services
+from caseload.clinical.models import Diagnosis, Medication
 from caseload.lib import views as site_views
+from caseload.visits import services as visit_services
+from caseload.visits.models import TherapySession
 from tests.factories import account, pending_relationship
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +76,10 @@ class World:
     active_client: CareRelationship  # alice's active client Maya
     signup_invitation: Invitation  # alice's pending signup invitation (Pat)
     connection_request: Invitation  # bob's connection request to Maya (an existing account)
+    draft_session: TherapySession  # a past session of Maya's with a draft note
+    signed_session: TherapySession  # a past session of Maya's with a signed note
+    diagnosis: Diagnosis
+    medication: Medication
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,34 @@ def _client(world: World) -> dict[str, Any]:
 
 def _detail(world: World) -> str:
     return f"/clients/{world.active_client.public_id}/"
+
+
+def _diagnosis(world: World) -> dict[str, Any]:
+    return {**_client(world), "diagnosis_id": world.diagnosis.public_id}
+
+
+def _medication(world: World) -> dict[str, Any]:
+    return {**_client(world), "medication_id": world.medication.public_id}
+
+
+def _draft(world: World) -> dict[str, Any]:
+    return {**_client(world), "session_id": world.draft_session.public_id}
+
+
+def _signed(world: World) -> dict[str, Any]:
+    return {**_client(world), "session_id": world.signed_session.public_id}
+
+
+def _clinical(world: World) -> str:
+    return _detail(world) + "#clinical"
+
+
+def _draft_page(world: World) -> str:
+    return f"{_detail(world)}sessions/{world.draft_session.public_id}/"
+
+
+def _signed_page(world: World) -> str:
+    return f"{_detail(world)}sessions/{world.signed_session.public_id}/"
 
 
 def _request(world: World) -> dict[str, Any]:
@@ -152,6 +190,54 @@ TABLE: dict[str, Route] = {
     "clients:restore": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
     "clients:resend": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
     "clients:remove": Route("GET", _only({"therapist": OK}), _client),
+    # Clinical Information -----------------------------------------------------------------
+    "icd10_search": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "clinical:diagnosis_add": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _client, {"code": "F32.A"}
+    ),
+    "clinical:diagnosis_update": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _diagnosis, {"status": "resolved"}
+    ),
+    "clinical:diagnosis_remove": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _diagnosis
+    ),
+    "clinical:medication_add": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _client, {"name": "Sertraline"}
+    ),
+    "clinical:medication_update": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _medication, {"name": "Fluoxetine"}
+    ),
+    "clinical:medication_remove": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _medication
+    ),
+    "clinical:summary_update": Route(
+        "POST", _only({"therapist": Redirect(_clinical)}), _client, {"presenting_concerns": "x"}
+    ),
+    # Sessions & Notes ---------------------------------------------------------------------
+    "agenda": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "supervision": Route("GET", _only({"supervisor": OK})),
+    "visits:session_new": Route("GET", _only({"therapist": OK}), _client),
+    "visits:session": Route("GET", _only({"therapist": OK, "supervisor": OK}), _signed),
+    "visits:session_outcome": Route(
+        "POST",
+        _only({"therapist": Redirect(_draft_page)}),
+        _draft,
+        {"status": "completed", "mood_score": "6"},
+    ),
+    "visits:note_save": Route(
+        "POST",
+        _only({"therapist": Redirect(_draft_page)}),
+        _draft,
+        {"format": "soap", "section_subjective": "x"},
+    ),
+    "visits:note_sign": Route("POST", _only({"therapist": Redirect(_draft_page)}), _draft),
+    "visits:note_addendum": Route(
+        "POST", _only({"therapist": Redirect(_signed_page)}), _signed, {"text": "x"}
+    ),
+    "visits:note_cosign": Route("POST", _only({"supervisor": Redirect(_signed_page)}), _signed),
+    "visits:note_send_back": Route(
+        "POST", _only({"supervisor": Redirect(_signed_page)}), _signed, {"comment": "x"}
+    ),
     # Portal -------------------------------------------------------------------------------
     "portal:home": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
     "portal:approve": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
@@ -233,10 +319,33 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
     pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
     bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
     assert bobs.state == CareState.AWAITING_CONSENT
+    last_week = timezone.now() - timedelta(days=7)
+    draft_session = visit_services.session_schedule(
+        relationship=active_client, starts_at=last_week, duration_minutes=50, modality="in_person"
+    )
+    visit_services.note_save_draft(
+        session=draft_session, note_format="soap", content={"subjective": "draft"}
+    )
+    signed_session = visit_services.session_schedule(
+        relationship=active_client,
+        starts_at=last_week - timedelta(days=7),
+        duration_minutes=50,
+        modality="in_person",
+    )
+    note = visit_services.note_save_draft(
+        session=signed_session, note_format="soap", content={"subjective": "signed"}
+    )
+    visit_services.note_sign(note=note, user=therapist)
     return World(
         active_client=active_client,
         signup_invitation=pending.invitations.get(),
         connection_request=bobs.invitations.get(),
+        draft_session=draft_session,
+        signed_session=signed_session,
+        diagnosis=clinical_services.diagnosis_add(relationship=active_client, code="F41.1"),
+        medication=clinical_services.medication_save(
+            relationship=active_client, values={"name": "Sertraline", "dose": "50 mg"}
+        ),
     )
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from caseload.accounts.models import User
@@ -92,7 +93,24 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
         declined_at__isnull=True,
         revoked_at__isnull=True,
     )
+    from caseload.visits.models import NoteStatus, ProgressNote, TherapySession
+    from caseload.visits.selectors import unsigned_past_sessions_q
+
+    unsigned = (
+        TherapySession.objects.filter(unsigned_past_sessions_q(), relationship=OuterRef("pk"))
+        .values("relationship")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    awaiting_cosign = (
+        ProgressNote.objects.filter(status=NoteStatus.SIGNED, session__relationship=OuterRef("pk"))
+        .values("session__relationship")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return queryset.annotate(
+        notes_due=Coalesce(Subquery(unsigned, output_field=IntegerField()), 0),
+        notes_to_cosign=Coalesce(Subquery(awaiting_cosign, output_field=IntegerField()), 0),
         delivery_problem=Exists(
             outstanding.filter(delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED])
         ),

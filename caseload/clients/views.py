@@ -30,8 +30,10 @@ from caseload.clients.selectors import (
     get_relationship_for_user,
     outstanding_invitation,
 )
+from caseload.clinical.views import clinical_context
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
 from caseload.practices.models import Practice, Role
+from caseload.visits.views import sessions_context
 
 SECTION_FORMS = {
     "personal": PersonalInformationForm,
@@ -79,10 +81,14 @@ def client_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
-    """MC-2: derived from data. Sessions, documents and plans arrive with later features."""
+    """MC-2: derived from data, never stored ticks. Documents and plans arrive later."""
     profile = reverse("clients:detail", args=[relationship.public_id])
     return [
-        {"label": "Schedule the first session", "url": f"{profile}#sessions", "done": False},
+        {
+            "label": "Schedule the first session",
+            "url": reverse("visits:session_new", args=[relationship.public_id]),
+            "done": relationship.sessions.exists(),
+        },
         {"label": "Assign intake documents", "url": f"{profile}#documents", "done": False},
         {"label": "Set up a treatment plan", "url": f"{profile}#plans", "done": False},
     ]
@@ -98,7 +104,14 @@ def _profile_context(
     forms = forms or {}
     for section in SECTION_FORMS:
         forms.setdefault(section, _section_form(section, practice, relationship))
+    record: dict[str, Any] = {}
+    if relationship.can_open_record:
+        record = {
+            **clinical_context(request.user, relationship),
+            **sessions_context(request.user, relationship),
+        }
     return {
+        **record,
         "relationship": relationship,
         "client": relationship.client,
         "can_edit": access == Access.WRITE,

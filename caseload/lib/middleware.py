@@ -8,12 +8,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
@@ -91,4 +93,29 @@ class SessionTimeoutMiddleware:
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
             if BACKGROUND_HEADER not in request.META:
                 session["caseload_last_activity"] = now
+        return self.get_response(request)
+
+
+class PracticeTimeZoneMiddleware:
+    """Show times in the practice's time zone to its staff (stored in UTC)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from caseload.practices.models import Membership
+
+        membership = None
+        if request.user.is_authenticated:
+            # One query for membership and practice, kept on the user for the views.
+            membership = (
+                Membership.objects.select_related("practice")
+                .filter(user_id=request.user.pk)
+                .first()
+            )
+        if membership is not None:
+            request.user.membership = membership  # type: ignore[union-attr]
+            timezone.activate(ZoneInfo(membership.practice.time_zone))
+        else:
+            timezone.deactivate()
         return self.get_response(request)

@@ -100,3 +100,20 @@
     markCurrent();
   });
 })();
+
+// ICD-10-CM picker: choosing a suggestion fills the code field.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest("[data-icd-code]");
+    if (!option) { return; }
+    event.preventDefault();
+    var picker = option.closest(".icd-picker");
+    var input = picker && picker.querySelector("input[name=code]");
+    if (!input) { return; }
+    input.value = option.getAttribute("data-icd-code");
+    var results = picker.querySelector("#icd-results");
+    if (results) { results.innerHTML = ""; }
+    input.focus();
+  });
+})();

@@ -1,0 +1,235 @@
+"""Writes to the clinical record. One transaction each, audited, never with clinical text."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship, CareState
+from caseload.clinical import icd10
+from caseload.clinical.models import ClinicalSummary, Diagnosis, DiagnosisStatus, Medication
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class ClinicalRecordError(Exception):
+    """A rule refused the change. `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def ensure_record_open(relationship: CareRelationship) -> None:
+    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
+        raise ClinicalRecordError("Restore this client before changing their record.")
+
+
+def _refuse_future(value: date | None, field: str) -> None:
+    if value and value > timezone.localdate():
+        raise ClinicalRecordError("This date is in the future.", field=field)
+
+
+def _refuse_out_of_order(start: date | None, end: date | None, field: str, message: str) -> None:
+    if start and end and end < start:
+        raise ClinicalRecordError(message, field=field)
+
+
+@transaction.atomic
+def diagnosis_add(
+    *,
+    relationship: CareRelationship,
+    code: str,
+    is_primary: bool = False,
+    onset_date: date | None = None,
+    request: HttpRequest | None = None,
+) -> Diagnosis:
+    """Add a billable ICD-10-CM code. The first diagnosis on a record is primary."""
+    ensure_record_open(relationship)
+    entry = icd10.lookup_billable(code)
+    if entry is None:
+        raise ClinicalRecordError(_invalid_code_message(code), field="code")
+    if relationship.diagnoses.filter(code=entry.code).exists():
+        raise ClinicalRecordError(f"{entry.code} is already on this record.", field="code")
+    _refuse_future(onset_date, "onset_date")
+    first = not relationship.diagnoses.exists()
+    if is_primary:
+        relationship.diagnoses.filter(is_primary=True).update(is_primary=False)
+    diagnosis = Diagnosis.objects.create(
+        relationship=relationship,
+        code=entry.code,
+        description=entry.description,
+        is_primary=is_primary or first,
+        onset_date=onset_date,
+    )
+    audit_record(
+        action="diagnosis.add",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=diagnosis,
+        detail={"code": entry.code},
+    )
+    return diagnosis
+
+
+def _invalid_code_message(code: str) -> str:
+    cleaned = code.strip().upper()
+    if icd10.search(cleaned, limit=1) and cleaned.replace(".", "").isalnum():
+        return (
+            f"{cleaned} is a category, not a billable code. Pick one of the more specific "
+            "codes under it."
+        )
+    return f"{cleaned or 'This'} is not an ICD-10-CM code. Search by code or by words."
+
+
+@transaction.atomic
+def diagnosis_update(
+    *,
+    diagnosis: Diagnosis,
+    values: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> Diagnosis:
+    """Change status, dates or the primary flag. The code itself never changes."""
+    relationship = diagnosis.relationship
+    ensure_record_open(relationship)
+    diagnosis = Diagnosis.objects.select_for_update().get(pk=diagnosis.pk)
+    onset = values.get("onset_date", diagnosis.onset_date)
+    resolved = values.get("resolved_date", diagnosis.resolved_date)
+    status = values.get("status", diagnosis.status)
+    _refuse_future(onset, "onset_date")
+    _refuse_future(resolved, "resolved_date")
+    _refuse_out_of_order(
+        onset, resolved, "resolved_date", "The resolved date is before the onset date."
+    )
+    if status == DiagnosisStatus.RESOLVED and resolved is None:
+        resolved = timezone.localdate()
+    if status == DiagnosisStatus.ACTIVE:
+        resolved = None
+    if values.get("is_primary") and not diagnosis.is_primary:
+        relationship.diagnoses.filter(is_primary=True).update(is_primary=False)
+    diagnosis.onset_date = onset
+    diagnosis.resolved_date = resolved
+    diagnosis.status = status
+    if "is_primary" in values:
+        diagnosis.is_primary = bool(values["is_primary"])
+    diagnosis.save(
+        update_fields=["onset_date", "resolved_date", "status", "is_primary", "updated_at"]
+    )
+    audit_record(
+        action="diagnosis.update",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=diagnosis,
+        detail={"fields": sorted(values)},
+    )
+    return diagnosis
+
+
+@transaction.atomic
+def diagnosis_remove(*, diagnosis: Diagnosis, request: HttpRequest | None = None) -> None:
+    """Remove a diagnosis entered in error (a resolved one should be marked resolved)."""
+    relationship = diagnosis.relationship
+    ensure_record_open(relationship)
+    audit_record(
+        action="diagnosis.remove",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=diagnosis,
+        detail={"code": diagnosis.code},
+    )
+    diagnosis.delete()
+
+
+MEDICATION_FIELDS = ("name", "dose", "frequency", "prescriber", "start_date", "stop_date")
+
+
+@transaction.atomic
+def medication_save(
+    *,
+    relationship: CareRelationship,
+    values: dict[str, Any],
+    medication: Medication | None = None,
+    request: HttpRequest | None = None,
+) -> Medication:
+    ensure_record_open(relationship)
+    _refuse_out_of_order(
+        values.get("start_date"),
+        values.get("stop_date"),
+        "stop_date",
+        "The stop date is before the start date.",
+    )
+    if medication is None:
+        medication = Medication(relationship=relationship)
+        action = "medication.add"
+    else:
+        medication = Medication.objects.select_for_update().get(pk=medication.pk)
+        action = "medication.update"
+    for name in MEDICATION_FIELDS:
+        if name in values:
+            setattr(medication, name, values[name])
+    medication.save()
+    audit_record(
+        action=action,
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=medication,
+        detail={"fields": sorted(values)},
+    )
+    return medication
+
+
+@transaction.atomic
+def medication_remove(*, medication: Medication, request: HttpRequest | None = None) -> None:
+    relationship = medication.relationship
+    ensure_record_open(relationship)
+    audit_record(
+        action="medication.remove",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=medication,
+    )
+    medication.delete()
+
+
+@transaction.atomic
+def summary_update(
+    *,
+    relationship: CareRelationship,
+    presenting_concerns: str,
+    mental_health_history: str,
+    request: HttpRequest | None = None,
+) -> ClinicalSummary:
+    ensure_record_open(relationship)
+    summary, _ = ClinicalSummary.objects.select_for_update().get_or_create(
+        relationship=relationship
+    )
+    changed = [
+        name
+        for name, value in (
+            ("presenting_concerns", presenting_concerns),
+            ("mental_health_history", mental_health_history),
+        )
+        if getattr(summary, name) != value
+    ]
+    summary.presenting_concerns = presenting_concerns
+    summary.mental_health_history = mental_health_history
+    summary.save()
+    audit_record(
+        action="clinical_summary.update",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=relationship,
+        detail={"fields": changed},
+    )
+    return summary

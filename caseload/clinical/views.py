@@ -1,0 +1,211 @@
+"""Clinical Information on the client's profile: diagnoses, medications, history (MC-6)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from caseload.clients.models import CareRelationship
+from caseload.clients.selectors import Access, access_for, get_relationship_for_user
+from caseload.clinical import icd10, services
+from caseload.clinical.forms import (
+    ClinicalSummaryForm,
+    DiagnosisAddForm,
+    DiagnosisUpdateForm,
+    MedicationForm,
+)
+from caseload.clinical.selectors import get_diagnosis, get_medication, summary_for
+from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+
+SECTION_TEMPLATE = "clinical/partials/_clinical_section.html"
+
+
+def clinical_context(
+    user: Any, relationship: CareRelationship, forms: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the Clinical Information section shows; shared with the profile page."""
+    summary = summary_for(relationship)
+    forms = dict(forms or {})
+    forms.setdefault("diagnosis_add", DiagnosisAddForm())
+    forms.setdefault("medication", MedicationForm())
+    forms.setdefault(
+        "summary",
+        ClinicalSummaryForm(
+            initial={
+                "presenting_concerns": summary.presenting_concerns,
+                "mental_health_history": summary.mental_health_history,
+            }
+        ),
+    )
+    return {
+        "relationship": relationship,
+        "clinical_can_edit": access_for(user, relationship) == Access.WRITE
+        and not relationship.is_archived,
+        "diagnoses": list(relationship.diagnoses.all()),
+        "medications": list(relationship.medications.all()),
+        "summary": summary,
+        "clinical_forms": forms,
+    }
+
+
+def _section_response(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    forms: dict[str, Any] | None = None,
+) -> HttpResponse:
+    if request.htmx:
+        return render(
+            request, SECTION_TEMPLATE, clinical_context(request.user, relationship, forms)
+        )
+    if forms:  # errors, without JavaScript: the section on a page of its own
+        context = clinical_context(request.user, relationship, forms)
+        return render(request, "clinical/section_page.html", context)
+    url = reverse("clients:detail", args=[relationship.public_id])
+    return htmx_redirect(f"{url}#clinical", request)
+
+
+def _refused(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    form: Any,
+    form_key: str,
+    error: services.ClinicalRecordError,
+) -> HttpResponse:
+    if error.field and error.field in form.fields:
+        form.add_error(error.field, str(error))
+    else:
+        form.add_error(None, str(error))
+    return _section_response(request, relationship, {form_key: form})
+
+
+@require_GET
+@clinician_required
+def icd10_search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Search-as-you-type over billable ICD-10-CM codes (HTML options for the picker)."""
+    query = (request.GET.get("code") or request.GET.get("q") or "").strip()[:80]
+    results = icd10.search(query, limit=15) if len(query) >= 2 else []
+    return render(
+        request, "clinical/partials/_icd10_results.html", {"results": results, "query": query}
+    )
+
+
+@require_POST
+@clinician_required
+def diagnosis_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    form = DiagnosisAddForm(request.POST)
+    if not form.is_valid():
+        return _section_response(request, relationship, {"diagnosis_add": form})
+    try:
+        diagnosis = services.diagnosis_add(
+            relationship=relationship, request=request, **form.cleaned_data
+        )
+    except services.ClinicalRecordError as error:
+        return _refused(request, relationship, form, "diagnosis_add", error)
+    messages.success(request, f"Added {diagnosis.code} {diagnosis.description}.")
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def diagnosis_update(
+    request: AuthenticatedHttpRequest, client_id: UUID, diagnosis_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    diagnosis = get_diagnosis(relationship, diagnosis_id)
+    form = DiagnosisUpdateForm(request.POST, instance=get_diagnosis(relationship, diagnosis_id))
+    try:
+        if not form.is_valid():
+            error = next(iter(form.errors.values()))[0]
+            raise services.ClinicalRecordError(f"{diagnosis.code}: {error}")
+        services.diagnosis_update(diagnosis=diagnosis, values=form.cleaned_data, request=request)
+    except services.ClinicalRecordError as error:
+        messages.error(request, str(error))
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def diagnosis_remove(
+    request: AuthenticatedHttpRequest, client_id: UUID, diagnosis_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    diagnosis = get_diagnosis(relationship, diagnosis_id)
+    try:
+        services.diagnosis_remove(diagnosis=diagnosis, request=request)
+    except services.ClinicalRecordError as error:
+        messages.error(request, str(error))
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def medication_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    form = MedicationForm(request.POST)
+    if not form.is_valid():
+        return _section_response(request, relationship, {"medication": form})
+    try:
+        services.medication_save(
+            relationship=relationship, values=form.cleaned_data, request=request
+        )
+    except services.ClinicalRecordError as error:
+        return _refused(request, relationship, form, "medication", error)
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def medication_update(
+    request: AuthenticatedHttpRequest, client_id: UUID, medication_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    medication = get_medication(relationship, medication_id)
+    form = MedicationForm(request.POST, instance=get_medication(relationship, medication_id))
+    key = f"medication_{medication.public_id}"
+    if not form.is_valid():
+        return _section_response(request, relationship, {key: form})
+    try:
+        services.medication_save(
+            relationship=relationship,
+            medication=medication,
+            values=form.cleaned_data,
+            request=request,
+        )
+    except services.ClinicalRecordError as error:
+        return _refused(request, relationship, form, key, error)
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def medication_remove(
+    request: AuthenticatedHttpRequest, client_id: UUID, medication_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    medication = get_medication(relationship, medication_id)
+    try:
+        services.medication_remove(medication=medication, request=request)
+    except services.ClinicalRecordError as error:
+        messages.error(request, str(error))
+    return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def summary_update(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    form = ClinicalSummaryForm(request.POST)
+    if not form.is_valid():
+        return _section_response(request, relationship, {"summary": form})
+    try:
+        services.summary_update(relationship=relationship, request=request, **form.cleaned_data)
+    except services.ClinicalRecordError as error:
+        return _refused(request, relationship, form, "summary", error)
+    return _section_response(request, relationship)

@@ -1,0 +1,82 @@
+"""A server-rendered line chart of scores over time (SN-3; later DOC-4 adds questionnaires)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    label: str  # "12 Mar 2026: 6"
+    value: int
+    when: datetime
+
+
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    points: list[ChartPoint]
+    polyline: str
+    y_ticks: list[tuple[float, int]]
+    x_labels: list[tuple[float, str]]
+    summary: str
+
+
+def line_chart(
+    series: list[tuple[datetime, int]],
+    *,
+    minimum: int = 1,
+    maximum: int = 10,
+    width: int = 560,
+    height: int = 200,
+    name: str = "Mood",
+) -> LineChart | None:
+    """Scale (time, score) pairs into SVG coordinates. None when there is nothing to draw."""
+    if not series:
+        return None
+    series = sorted(series)
+    left, right, top, bottom = 36, 12, 12, 28
+    plot_width, plot_height = width - left - right, height - top - bottom
+    first, last = series[0][0], series[-1][0]
+    span = (last - first).total_seconds() or 1.0
+
+    def x_of(moment: datetime) -> float:
+        if len(series) == 1:
+            return left + plot_width / 2
+        return round(left + (moment - first).total_seconds() / span * plot_width, 1)
+
+    def y_of(value: int) -> float:
+        return round(top + (maximum - value) / (maximum - minimum) * plot_height, 1)
+
+    points = [
+        ChartPoint(
+            x=x_of(moment),
+            y=y_of(value),
+            value=value,
+            when=moment,
+            label=f"{moment:%d %b %Y}: {value}",
+        )
+        for moment, value in series
+    ]
+    values = [value for _, value in series]
+    summary = (
+        f"{name} over {len(values)} sessions from {first:%d %b %Y} to {last:%d %b %Y}: "
+        f"first {values[0]}, latest {values[-1]}, lowest {min(values)}, highest {max(values)}."
+    )
+    ticks = [(y_of(v), v) for v in sorted({minimum, (minimum + maximum) // 2, maximum})]
+    labels = [(points[0].x, f"{first:%d %b}")]
+    if len(points) > 1:
+        labels.append((points[-1].x, f"{last:%d %b}"))
+    return LineChart(
+        width=width,
+        height=height,
+        points=points,
+        polyline=" ".join(f"{p.x},{p.y}" for p in points),
+        y_ticks=ticks,
+        x_labels=labels,
+        summary=summary,
+    )

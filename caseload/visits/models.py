@@ -1,0 +1,215 @@
+"""Therapy sessions, progress notes, addenda and the note's review history (SN-1 … SN-3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Modality(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    TELEHEALTH = "telehealth", "Telehealth"
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+class TherapySession(models.Model):
+    """One appointment between the therapist and the client (stored in UTC)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    relationship = models.ForeignKey(
+        "clients.CareRelationship", on_delete=models.PROTECT, related_name="sessions"
+    )
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.IN_PERSON)
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+    mood_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["relationship", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mood_score__isnull=True) | Q(mood_score__gte=1, mood_score__lte=10),
+                name="mood_score_1_to_10",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=480),
+                name="session_duration_5_to_480",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ends_at(self) -> Any:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class NoteFormat(models.TextChoices):
+    SOAP = "soap", "SOAP"
+    DAP = "dap", "DAP"
+    BIRP = "birp", "BIRP"
+    FREE_TEXT = "free_text", "Free text"
+
+
+#: The sections of each format, in order: (key, label, prompt).
+NOTE_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    NoteFormat.SOAP: [
+        ("subjective", "Subjective", "What the client reports: concerns, mood, events."),
+        ("objective", "Objective", "What you observed: affect, behaviour, measures."),
+        ("assessment", "Assessment", "Your clinical impression and progress toward goals."),
+        ("plan", "Plan", "Next steps, homework, next session."),
+    ],
+    NoteFormat.DAP: [
+        ("data", "Data", "What the client said and what you observed."),
+        ("assessment", "Assessment", "Your interpretation and progress toward goals."),
+        ("plan", "Plan", "Next steps, homework, next session."),
+    ],
+    NoteFormat.BIRP: [
+        ("behavior", "Behavior", "The client's presentation and what they reported."),
+        ("intervention", "Intervention", "What you did in the session."),
+        ("response", "Response", "How the client responded to the intervention."),
+        ("plan", "Plan", "Next steps, homework, next session."),
+    ],
+    NoteFormat.FREE_TEXT: [("note", "Note", "")],
+}
+
+
+class NoteStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed"
+    COSIGNED = "cosigned", "Co-signed"
+
+
+class ProgressNote(models.Model):
+    """A session's progress note. Once signed its content is locked; corrections are addenda."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session = models.OneToOneField(TherapySession, on_delete=models.PROTECT, related_name="note")
+    format = models.CharField(max_length=20, choices=NoteFormat.choices, default=NoteFormat.SOAP)
+    content = models.JSONField(default=dict, help_text="Section key → text.")
+    status = models.CharField(max_length=20, choices=NoteStatus.choices, default=NoteStatus.DRAFT)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="signed_note_records_signer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cosigned") | Q(cosigned_at__isnull=False),
+                name="cosigned_note_records_cosigner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} note ({self.get_status_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A signed note's content can't change, whichever code path tries (SECURITY U4)."""
+        if self.pk is not None:
+            stored = (
+                type(self).objects.filter(pk=self.pk).values("status", "format", "content").first()
+            )
+            if (
+                stored is not None
+                and stored["status"] != NoteStatus.DRAFT
+                and (stored["content"] != self.content or stored["format"] != self.format)
+            ):
+                raise PermissionError("A signed note cannot be changed. Add an addendum instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status != NoteStatus.DRAFT
+
+    def sections(self) -> list[dict[str, str]]:
+        return [
+            {"key": key, "label": label, "prompt": prompt, "text": self.content.get(key, "")}
+            for key, label, prompt in NOTE_SECTIONS[self.format]
+        ]
+
+    def compute_hash(self) -> str:
+        """SHA-256 of exactly what was signed: format and section texts, in a canonical form."""
+        payload = json.dumps(
+            {"format": self.format, "content": self.content}, sort_keys=True, ensure_ascii=False
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def verify(self) -> bool:
+        return bool(self.content_sha256) and self.compute_hash() == self.content_sha256
+
+
+class NoteAddendum(models.Model):
+    """A dated correction or addition to a signed note. Never changed once written."""
+
+    note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.created_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Addenda cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("Addenda cannot be deleted.")
+
+
+class NoteEventKind(models.TextChoices):
+    SIGNED = "signed", "Signed"
+    COSIGNED = "cosigned", "Co-signed"
+    SENT_BACK = "sent_back", "Sent back"
+    ADDENDUM = "addendum", "Addendum added"
+
+
+class NoteEvent(models.Model):
+    """The note's history: signing, co-signing, sending back with a comment."""
+
+    note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=NoteEventKind.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"

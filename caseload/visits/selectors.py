@@ -1,0 +1,87 @@
+"""Reads for sessions and notes, scoped through the client's care relationship."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from caseload.accounts.models import User
+from caseload.clients.models import CareRelationship, CareState
+from caseload.visits.models import NoteStatus, ProgressNote, SessionStatus, TherapySession
+
+#: Sessions that need a signed note once they are in the past.
+NOTE_EXPECTED = (SessionStatus.SCHEDULED, SessionStatus.COMPLETED)
+
+
+def get_session_for_relationship(relationship: CareRelationship, public_id: UUID) -> TherapySession:
+    """The session, only if it belongs to this client's relationship (SECURITY A3)."""
+    session = (
+        TherapySession.objects.filter(relationship=relationship, public_id=public_id)
+        .select_related("relationship__client", "relationship__therapist")
+        .first()
+    )
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def sessions_for(relationship: CareRelationship) -> QuerySet[TherapySession]:
+    return (
+        TherapySession.objects.filter(relationship=relationship)
+        .select_related("note")
+        .order_by("-starts_at")
+    )
+
+
+def unsigned_past_sessions_q(now: datetime | None = None) -> Q:
+    """Past sessions that need a note and have no signed one (needs attention)."""
+    now = now or timezone.now()
+    signed = ProgressNote.objects.filter(
+        session=OuterRef("pk"), status__in=[NoteStatus.SIGNED, NoteStatus.COSIGNED]
+    )
+    return Q(starts_at__lt=now, status__in=NOTE_EXPECTED) & ~Q(Exists(signed))
+
+
+def notes_awaiting_cosignature(supervisor: User) -> QuerySet[ProgressNote]:
+    return (
+        ProgressNote.objects.filter(
+            status=NoteStatus.SIGNED,
+            session__relationship__therapist__membership__supervisor__user=supervisor,
+            session__relationship__practice=supervisor.membership.practice,
+        )
+        .exclude(session__relationship__state=CareState.ENDED)
+        .select_related(
+            "session__relationship__client", "session__relationship__therapist", "signed_by"
+        )
+        .order_by("signed_at")
+    )
+
+
+@dataclass(frozen=True)
+class Agenda:
+    start: date
+    end: date  # exclusive
+    sessions: list[TherapySession]
+
+
+def therapist_agenda(user: User, *, day: date, span_days: int, tz: ZoneInfo) -> Agenda:
+    """The therapist's sessions across all clients for a day or a week, in practice time."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = start + timedelta(days=span_days)
+    sessions = list(
+        TherapySession.objects.filter(
+            relationship__therapist=user,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .exclude(relationship__state=CareState.ENDED)
+        .select_related("relationship__client", "note")
+        .order_by("starts_at")
+    )
+    return Agenda(start=day, end=day + timedelta(days=span_days), sessions=sessions)

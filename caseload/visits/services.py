@@ -1,0 +1,300 @@
+"""Sessions and progress notes: scheduling, drafting, signing, addenda, co-signing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.accounts.models import User
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship, CareState
+from caseload.visits.models import (
+    NOTE_SECTIONS,
+    NoteAddendum,
+    NoteEvent,
+    NoteEventKind,
+    NoteFormat,
+    NoteStatus,
+    ProgressNote,
+    SessionStatus,
+    TherapySession,
+)
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class VisitError(Exception):
+    """A rule refused the change; `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class OverlapWarning(Exception):
+    """The new time overlaps the therapist's other sessions; schedule anyway if intended."""
+
+    overlapping: list[TherapySession]
+
+
+def _ensure_open(relationship: CareRelationship) -> None:
+    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
+        raise VisitError("Restore this client before scheduling or writing notes.")
+
+
+def overlapping_sessions(
+    *, therapist: User, starts_at: datetime, duration_minutes: int, exclude_id: int | None = None
+) -> list[TherapySession]:
+    """The therapist's other non-cancelled sessions that overlap this time (any client)."""
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    candidates = (
+        TherapySession.objects.filter(
+            relationship__therapist=therapist,
+            starts_at__lt=ends_at,
+            starts_at__gt=starts_at - timedelta(hours=8),
+        )
+        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
+        .exclude(relationship__state=CareState.ENDED)
+        .select_related("relationship__client")
+    )
+    if exclude_id is not None:
+        candidates = candidates.exclude(pk=exclude_id)
+    return [session for session in candidates if session.ends_at > starts_at]
+
+
+@transaction.atomic
+def session_schedule(
+    *,
+    relationship: CareRelationship,
+    starts_at: datetime,
+    duration_minutes: int,
+    modality: str,
+    allow_overlap: bool = False,
+    request: HttpRequest | None = None,
+) -> TherapySession:
+    """SN-1: schedule a session. Overlaps raise OverlapWarning unless allowed."""
+    _ensure_open(relationship)
+    overlaps = overlapping_sessions(
+        therapist=relationship.therapist, starts_at=starts_at, duration_minutes=duration_minutes
+    )
+    if overlaps and not allow_overlap:
+        raise OverlapWarning(overlaps)
+    session = TherapySession.objects.create(
+        relationship=relationship,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        modality=modality,
+    )
+    audit_record(
+        action="session.schedule",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=session,
+    )
+    return session
+
+
+SESSION_FIELDS = ("starts_at", "duration_minutes", "modality", "status", "mood_score")
+
+
+@transaction.atomic
+def session_update(
+    *,
+    session: TherapySession,
+    values: dict[str, Any],
+    allow_overlap: bool = False,
+    request: HttpRequest | None = None,
+) -> TherapySession:
+    relationship = session.relationship
+    _ensure_open(relationship)
+    session = TherapySession.objects.select_for_update().get(pk=session.pk)
+    mood = values.get("mood_score")
+    if mood is not None and not 1 <= mood <= 10:
+        raise VisitError("Mood is scored from 1 to 10.", field="mood_score")
+    starts_at = values.get("starts_at", session.starts_at)
+    duration = values.get("duration_minutes", session.duration_minutes)
+    moved = starts_at != session.starts_at or duration != session.duration_minutes
+    if moved and not allow_overlap:
+        overlaps = overlapping_sessions(
+            therapist=relationship.therapist,
+            starts_at=starts_at,
+            duration_minutes=duration,
+            exclude_id=session.pk,
+        )
+        if overlaps:
+            raise OverlapWarning(overlaps)
+    changed = [
+        name for name in SESSION_FIELDS if name in values and getattr(session, name) != values[name]
+    ]
+    for name in changed:
+        setattr(session, name, values[name])
+    if changed:
+        session.save(update_fields=changed)
+    audit_record(
+        action="session.update",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=session,
+        detail={"fields": changed},
+    )
+    return session
+
+
+def _clean_content(note_format: str, content: dict[str, Any]) -> dict[str, str]:
+    keys = [key for key, _, _ in NOTE_SECTIONS[note_format]]
+    return {key: str(content.get(key, "") or "")[:20000] for key in keys}
+
+
+@transaction.atomic
+def note_save_draft(
+    *,
+    session: TherapySession,
+    note_format: str,
+    content: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> ProgressNote:
+    """SN-2: create or autosave the draft. A signed note refuses every change."""
+    relationship = session.relationship
+    _ensure_open(relationship)
+    if note_format not in NoteFormat.values:
+        raise VisitError("Choose SOAP, DAP, BIRP or free text.", field="format")
+    note = ProgressNote.objects.select_for_update().filter(session=session).first()
+    created = note is None
+    if note is None:
+        note = ProgressNote(session=session)
+    elif note.is_locked:
+        raise VisitError("This note is signed and locked. Add an addendum instead.")
+    note.format = note_format
+    note.content = _clean_content(note_format, content)
+    note.save()
+    audit_record(
+        action="note.create" if created else "note.save_draft",
+        actor=relationship.therapist,
+        request=request,
+        client=relationship.client,
+        obj=note,
+    )
+    return note
+
+
+@transaction.atomic
+def note_sign(
+    *, note: ProgressNote, user: User, request: HttpRequest | None = None
+) -> ProgressNote:
+    """Sign and lock the note; records who, when, and the SHA-256 of what was signed."""
+    note = (
+        ProgressNote.objects.select_for_update()
+        .select_related("session__relationship")
+        .get(pk=note.pk)
+    )
+    relationship = note.session.relationship
+    _ensure_open(relationship)
+    if user.pk != relationship.therapist_id:
+        raise VisitError("Only the client's therapist can sign this note.")
+    if note.is_locked:
+        raise VisitError("This note is already signed.")
+    if not any(text.strip() for text in note.content.values()):
+        raise VisitError("Write the note before signing it.")
+    note.status = NoteStatus.SIGNED
+    note.signed_by = user
+    note.signed_at = timezone.now()
+    note.content_sha256 = note.compute_hash()
+    note.save(update_fields=["status", "signed_by", "signed_at", "content_sha256", "updated_at"])
+    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.SIGNED)
+    audit_record(
+        action="note.sign", actor=user, request=request, client=relationship.client, obj=note
+    )
+    return note
+
+
+@transaction.atomic
+def note_add_addendum(
+    *, note: ProgressNote, user: User, text: str, request: HttpRequest | None = None
+) -> NoteAddendum:
+    relationship = note.session.relationship
+    if user.pk != relationship.therapist_id:
+        raise VisitError("Only the client's therapist can add an addendum.")
+    if not note.is_locked:
+        raise VisitError("Edit the draft directly; addenda are for signed notes.")
+    text = text.strip()
+    if not text:
+        raise VisitError("Write the addendum.", field="text")
+    addendum = NoteAddendum.objects.create(note=note, author=user, text=text[:20000])
+    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.ADDENDUM)
+    audit_record(
+        action="note.addendum", actor=user, request=request, client=relationship.client, obj=note
+    )
+    return addendum
+
+
+def _ensure_supervisor_of(user: User, relationship: CareRelationship) -> None:
+    membership = getattr(relationship.therapist, "membership", None)
+    supervisor = membership.supervisor if membership is not None else None
+    if supervisor is None or supervisor.user_id != user.pk:
+        raise VisitError("Only the therapist's supervisor can review this note.")
+
+
+@transaction.atomic
+def note_cosign(
+    *, note: ProgressNote, user: User, request: HttpRequest | None = None
+) -> ProgressNote:
+    note = (
+        ProgressNote.objects.select_for_update()
+        .select_related("session__relationship__therapist")
+        .get(pk=note.pk)
+    )
+    relationship = note.session.relationship
+    _ensure_supervisor_of(user, relationship)
+    if note.status != NoteStatus.SIGNED:
+        raise VisitError("Only a signed note can be co-signed.")
+    note.status = NoteStatus.COSIGNED
+    note.cosigned_by = user
+    note.cosigned_at = timezone.now()
+    note.save(update_fields=["status", "cosigned_by", "cosigned_at", "updated_at"])
+    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.COSIGNED)
+    audit_record(
+        action="note.cosign", actor=user, request=request, client=relationship.client, obj=note
+    )
+    return note
+
+
+@transaction.atomic
+def note_send_back(
+    *, note: ProgressNote, user: User, comment: str, request: HttpRequest | None = None
+) -> ProgressNote:
+    """The supervisor returns a signed note to its author with a comment; it unlocks."""
+    note = (
+        ProgressNote.objects.select_for_update()
+        .select_related("session__relationship__therapist")
+        .get(pk=note.pk)
+    )
+    relationship = note.session.relationship
+    _ensure_supervisor_of(user, relationship)
+    if note.status != NoteStatus.SIGNED:
+        raise VisitError("Only a signed note that isn't co-signed can be sent back.")
+    comment = comment.strip()
+    if not comment:
+        raise VisitError("Say what should change.", field="comment")
+    ProgressNote.objects.filter(pk=note.pk).update(
+        status=NoteStatus.DRAFT,
+        signed_by=None,
+        signed_at=None,
+        content_sha256="",
+        updated_at=timezone.now(),
+    )
+    note.refresh_from_db()
+    NoteEvent.objects.create(
+        note=note, actor=user, kind=NoteEventKind.SENT_BACK, comment=comment[:5000]
+    )
+    audit_record(
+        action="note.send_back", actor=user, request=request, client=relationship.client, obj=note
+    )
+    return note

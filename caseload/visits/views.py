@@ -1,0 +1,372 @@
+"""Sessions & Notes (SN-1 … SN-3), the therapist's agenda and the supervisor's review queue."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship
+from caseload.clients.selectors import Access, access_for, get_relationship_for_user
+from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.practices.models import Role
+from caseload.visits import services
+from caseload.visits.charts import line_chart
+from caseload.visits.forms import (
+    AddendumForm,
+    NoteForm,
+    SendBackForm,
+    SessionForm,
+    SessionOutcomeForm,
+)
+from caseload.visits.models import NOTE_SECTIONS, NoteFormat, ProgressNote, TherapySession
+from caseload.visits.selectors import (
+    get_session_for_relationship,
+    notes_awaiting_cosignature,
+    sessions_for,
+    therapist_agenda,
+)
+
+
+def _zone(relationship: CareRelationship) -> ZoneInfo:
+    return ZoneInfo(relationship.practice.time_zone)
+
+
+def sessions_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
+    """The Sessions & Notes section of the profile (shared with the profile page)."""
+    now = timezone.now()
+    sessions = list(sessions_for(relationship))
+    upcoming = sorted((s for s in sessions if s.starts_at >= now), key=lambda s: s.starts_at)
+    past = [s for s in sessions if s.starts_at < now]
+    moods = [(s.starts_at, s.mood_score) for s in sessions if s.mood_score is not None]
+    return {
+        "relationship": relationship,
+        "sessions_can_edit": access_for(user, relationship) == Access.WRITE
+        and not relationship.is_archived,
+        "upcoming_sessions": upcoming,
+        "past_sessions": past,
+        "mood_chart": line_chart(moods),
+        "practice_zone": relationship.practice.time_zone,
+    }
+
+
+def _session_url(relationship: CareRelationship, session: TherapySession) -> str:
+    return reverse("visits:session", args=[relationship.public_id, session.public_id])
+
+
+@require_http_methods(["GET", "POST"])
+@clinician_required
+def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    zone = _zone(relationship)
+    form = SessionForm(request.POST if request.method == "POST" else None, time_zone=zone)
+    overlaps: list[TherapySession] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.session_schedule(
+                relationship=relationship,
+                starts_at=form.starts_at(),
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                modality=form.cleaned_data["modality"],
+                allow_overlap=form.cleaned_data["allow_overlap"],
+                request=request,
+            )
+        except services.OverlapWarning as warning:
+            overlaps = warning.overlapping
+            form = SessionForm({**request.POST.dict(), "allow_overlap": "True"}, time_zone=zone)
+            form.is_valid()
+        except services.VisitError as error:
+            form.add_error(error.field, str(error))
+        else:
+            local = timezone.localtime(session.starts_at, zone)
+            messages.success(request, f"Session scheduled for {local:%A %d %B at %H:%M}.")
+            return htmx_redirect(
+                reverse("clients:detail", args=[relationship.public_id]) + "#sessions", request
+            )
+    return render(
+        request,
+        "visits/session_new.html",
+        {"relationship": relationship, "form": form, "overlaps": overlaps, "zone": zone},
+    )
+
+
+def _session_page_context(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    session: TherapySession,
+    **forms: Any,
+) -> dict[str, Any]:
+    note = (
+        ProgressNote.objects.filter(session=session)
+        .select_related("signed_by", "cosigned_by")
+        .first()
+    )
+    access = access_for(request.user, relationship)
+    is_owner = access == Access.WRITE
+    note_format = note.format if note else request.GET.get("format", NoteFormat.SOAP)
+    if note_format not in NoteFormat.values:
+        note_format = NoteFormat.SOAP
+    sections = (
+        note.sections()
+        if note
+        else [
+            {"key": key, "label": label, "prompt": prompt, "text": ""}
+            for key, label, prompt in NOTE_SECTIONS[note_format]
+        ]
+    )
+    membership = relationship.therapist.membership
+    is_supervisor = (
+        membership.supervisor is not None and membership.supervisor.user_id == request.user.pk
+    )
+    return {
+        "relationship": relationship,
+        "session": session,
+        "local_start": timezone.localtime(session.starts_at, _zone(relationship)),
+        "note": note,
+        "note_format": note_format,
+        "note_formats": NoteFormat.choices,
+        "sections": sections,
+        "addenda": list(note.addenda.select_related("author")) if note else [],
+        "events": list(note.events.select_related("actor")) if note else [],
+        "can_edit": is_owner and not relationship.is_archived,
+        "is_supervisor": is_supervisor,
+        "outcome_form": forms.get("outcome_form")
+        or SessionOutcomeForm(initial={"status": session.status, "mood_score": session.mood_score}),
+        "addendum_form": forms.get("addendum_form") or AddendumForm(),
+        "send_back_form": forms.get("send_back_form") or SendBackForm(),
+        "note_error": forms.get("note_error"),
+    }
+
+
+@require_GET
+@clinician_required
+def session_detail(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id)
+    session = get_session_for_relationship(relationship, session_id)
+    context = _session_page_context(request, relationship, session)
+    audit_record(
+        action="note.view" if context["note"] else "session.view",
+        request=request,
+        client=relationship.client,
+        obj=context["note"] or session,
+    )
+    return render(request, "visits/session_detail.html", context)
+
+
+@require_POST
+@clinician_required
+def session_outcome(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    session = get_session_for_relationship(relationship, session_id)
+    form = SessionOutcomeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.session_update(session=session, values=form.cleaned_data, request=request)
+        except services.VisitError as error:
+            form.add_error(error.field, str(error))
+        else:
+            messages.success(request, "Session updated.")
+            return htmx_redirect(_session_url(relationship, session), request)
+    context = _session_page_context(request, relationship, session, outcome_form=form)
+    return render(request, "visits/session_detail.html", context)
+
+
+@require_POST
+@clinician_required
+def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
+    """Save the draft. Autosave posts here through htmx and gets a one-line status back."""
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    session = get_session_for_relationship(relationship, session_id)
+    form = NoteForm(request.POST)
+    error = None
+    if not form.is_valid():
+        error = "Choose SOAP, DAP, BIRP or free text."
+    else:
+        try:
+            note = services.note_save_draft(
+                session=session,
+                note_format=form.cleaned_data["format"],
+                content=form.content(request.POST),
+                request=request,
+            )
+        except services.VisitError as refused:
+            error = str(refused)
+    if request.htmx:
+        saved_at = None if error else timezone.localtime(note.updated_at, _zone(relationship))
+        status = 200 if error is None else 409
+        return render(
+            request,
+            "visits/partials/_autosave_status.html",
+            {"error": error, "saved_at": saved_at},
+            status=status,
+        )
+    if error:
+        context = _session_page_context(request, relationship, session, note_error=error)
+        return render(request, "visits/session_detail.html", context)
+    if "sign" in request.POST:
+        return _sign(request, relationship, session)
+    messages.success(request, "Draft saved.")
+    return htmx_redirect(_session_url(relationship, session), request)
+
+
+def _sign(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship, session: TherapySession
+) -> HttpResponse:
+    note = ProgressNote.objects.filter(session=session).first()
+    try:
+        if note is None:
+            raise services.VisitError("Write the note before signing it.")
+        services.note_sign(note=note, user=request.user, request=request)
+    except services.VisitError as error:
+        context = _session_page_context(request, relationship, session, note_error=str(error))
+        return render(request, "visits/session_detail.html", context)
+    messages.success(request, "Note signed. It is now locked; corrections go in addenda.")
+    return htmx_redirect(_session_url(relationship, session), request)
+
+
+@require_POST
+@clinician_required
+def note_sign(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    session = get_session_for_relationship(relationship, session_id)
+    return _sign(request, relationship, session)
+
+
+@require_POST
+@clinician_required
+def note_addendum(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    session = get_session_for_relationship(relationship, session_id)
+    note = ProgressNote.objects.filter(session=session).first()
+    form = AddendumForm(request.POST)
+    if form.is_valid() and note is not None:
+        try:
+            services.note_add_addendum(
+                note=note, user=request.user, text=form.cleaned_data["text"], request=request
+            )
+        except services.VisitError as error:
+            form.add_error("text", str(error))
+        else:
+            messages.success(request, "Addendum added.")
+            return htmx_redirect(_session_url(relationship, session), request)
+    context = _session_page_context(request, relationship, session, addendum_form=form)
+    return render(request, "visits/session_detail.html", context)
+
+
+def _supervised_note(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> tuple[CareRelationship, TherapySession, ProgressNote]:
+    relationship = get_relationship_for_user(request.user, client_id)
+    if access_for(request.user, relationship) != Access.READ:
+        raise Http404("Not found.")
+    session = get_session_for_relationship(relationship, session_id)
+    note = ProgressNote.objects.filter(session=session).first()
+    if note is None:
+        raise Http404("No note.")
+    return relationship, session, note
+
+
+@require_POST
+@clinician_required
+def note_cosign(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> HttpResponse:
+    relationship, session, note = _supervised_note(request, client_id, session_id)
+    try:
+        services.note_cosign(note=note, user=request.user, request=request)
+    except services.VisitError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Note co-signed.")
+    return htmx_redirect(_session_url(relationship, session), request)
+
+
+@require_POST
+@clinician_required
+def note_send_back(
+    request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
+) -> HttpResponse:
+    relationship, session, note = _supervised_note(request, client_id, session_id)
+    form = SendBackForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_send_back(
+                note=note, user=request.user, comment=form.cleaned_data["comment"], request=request
+            )
+        except services.VisitError as error:
+            form.add_error("comment", str(error))
+        else:
+            messages.success(request, "Note sent back to the therapist with your comment.")
+            return htmx_redirect(_session_url(relationship, session), request)
+    context = _session_page_context(request, relationship, session, send_back_form=form)
+    return render(request, "visits/session_detail.html", context)
+
+
+@require_GET
+@clinician_required
+def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The therapist's sessions across all clients, by day or by week, in practice time."""
+    view = request.GET.get("view", "week")
+    if view not in ("day", "week"):
+        return HttpResponseBadRequest("Unknown view.")
+    zone = ZoneInfo(request.user.membership.practice.time_zone)
+    try:
+        day = (
+            date.fromisoformat(request.GET["date"])
+            if request.GET.get("date")
+            else timezone.localdate(timezone=zone)
+        )
+    except ValueError:
+        return HttpResponseBadRequest("Dates look like 2026-11-28.")
+    if view == "week":
+        day -= timedelta(days=day.weekday())
+    span = 1 if view == "day" else 7
+    result = therapist_agenda(request.user, day=day, span_days=span, tz=zone)
+    days = [
+        {
+            "day": result.start + timedelta(days=offset),
+            "sessions": [
+                (timezone.localtime(s.starts_at, zone), s)
+                for s in result.sessions
+                if timezone.localtime(s.starts_at, zone).date()
+                == result.start + timedelta(days=offset)
+            ],
+        }
+        for offset in range(span)
+    ]
+    return render(
+        request,
+        "visits/agenda.html",
+        {
+            "view": view,
+            "days": days,
+            "start": result.start,
+            "previous": result.start - timedelta(days=span),
+            "next": result.start + timedelta(days=span),
+            "zone": zone,
+        },
+    )
+
+
+@require_GET
+@clinician_required
+def supervision_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.user.membership.role != Role.SUPERVISOR:
+        raise Http404("Not found.")
+    notes = list(notes_awaiting_cosignature(request.user))
+    return render(request, "visits/supervision.html", {"notes": notes})
