@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients import services
 from caseload.clients.models import BillingType, GuardianRelationship
+from caseload.clinical import services as clinical_services
 from caseload.practices.models import Membership, Practice, Role
+from caseload.visits import services as visit_services
 
 DEMO_PASSWORD = "caseload-demo-2026"  # noqa: S105 (published demo logins)
 THERAPIST = "therapist@demo.caseload.test"
@@ -76,7 +81,8 @@ class Command(BaseCommand):
             return user
 
         # Active clients who signed up.
-        sign_up(add("Maya Patel", CLIENT), CLIENT, "Maya Patel")
+        maya = add("Maya Patel", CLIENT)
+        sign_up(maya, CLIENT, "Maya Patel")
         sign_up(
             add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE),
             "daniel.kim@demo.caseload.test",
@@ -130,4 +136,65 @@ class Command(BaseCommand):
         sign_up(former, "nora.fischer@demo.caseload.test", "Nora Fischer")
         former.relationship.refresh_from_db()
         services.relationship_archive(relationship=former.relationship)
+        maya.relationship.refresh_from_db()
+        self._clinical_record(maya.relationship, therapist)
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
+
+    def _clinical_record(self, relationship: Any, therapist: User) -> None:
+        """Maya's record: diagnoses, a medication, history and a few months of sessions."""
+        clinical_services.diagnosis_add(
+            relationship=relationship, code="F41.1", onset_date=date(2025, 3, 1)
+        )
+        clinical_services.diagnosis_add(relationship=relationship, code="F33.1")
+        clinical_services.medication_save(
+            relationship=relationship,
+            values={
+                "name": "Sertraline",
+                "dose": "50 mg",
+                "frequency": "Once daily",
+                "prescriber": "Dr. Amy Chen",
+                "start_date": date(2025, 4, 10),
+            },
+        )
+        clinical_services.summary_update(
+            relationship=relationship,
+            presenting_concerns="Persistent worry about work and health; poor sleep; low mood "
+            "on most days for the past three months.",
+            mental_health_history="One prior depressive episode at 24, treated with CBT. "
+            "No hospitalisations.",
+        )
+        zone = ZoneInfo(relationship.practice.time_zone)
+        today = timezone.localdate(timezone=zone)
+        moods = [4, 4, 5, 5, 6, 7]
+        for weeks_ago, mood in zip(range(len(moods), 0, -1), moods, strict=True):
+            starts_at = datetime.combine(
+                today - timedelta(weeks=weeks_ago), time(10, 0), tzinfo=zone
+            )
+            session = visit_services.session_schedule(
+                relationship=relationship,
+                starts_at=starts_at,
+                duration_minutes=50,
+                modality="telehealth" if weeks_ago % 2 else "in_person",
+            )
+            visit_services.session_update(
+                session=session, values={"status": "completed", "mood_score": mood}
+            )
+            if weeks_ago == 1:
+                continue  # last week's note is still to write: it shows as needing attention
+            note = visit_services.note_save_draft(
+                session=session,
+                note_format="soap",
+                content={
+                    "subjective": f"Client reports mood {mood}/10; worry still centred on work.",
+                    "objective": "Engaged, good eye contact, affect congruent.",
+                    "assessment": "Gradual improvement in anxiety symptoms with CBT skills.",
+                    "plan": "Continue worry-time exercise; review sleep diary next session.",
+                },
+            )
+            visit_services.note_sign(note=note, user=therapist)
+        visit_services.session_schedule(
+            relationship=relationship,
+            starts_at=datetime.combine(today + timedelta(days=3), time(10, 0), tzinfo=zone),
+            duration_minutes=50,
+            modality="in_person",
+        )

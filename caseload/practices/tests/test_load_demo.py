@@ -1,0 +1,29 @@
+from collections import Counter
+from io import StringIO
+
+from django.core.management import call_command
+
+from caseload.clients.models import CareRelationship
+from caseload.practices.management.commands.load_demo import THERAPIST
+from caseload.visits.models import ProgressNote, TherapySession
+
+
+def test_demo_practice_has_clients_in_every_state_and_a_clinical_record(db):
+    call_command("load_demo", stdout=StringIO())
+
+    states = Counter(
+        CareRelationship.objects.filter(therapist__email=THERAPIST).values_list("state", flat=True)
+    )
+    assert states == {"active": 5, "invited": 3, "awaiting_consent": 2, "archived": 2}
+    assert CareRelationship.objects.filter(client__is_child=True).count() == 2
+    assert TherapySession.objects.count() == 7
+    assert ProgressNote.objects.filter(status="signed").count() == 5
+
+
+def test_loading_the_demo_twice_changes_nothing(db):
+    call_command("load_demo", stdout=StringIO())
+    before = CareRelationship.objects.count()
+
+    call_command("load_demo", stdout=StringIO())
+
+    assert CareRelationship.objects.count() == before
