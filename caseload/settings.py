@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "caseload.clients",
     "caseload.clinical",
     "caseload.visits",
+    "caseload.plans",
     "caseload.portal",
     "caseload.audit",
 ]
@@ -261,6 +262,13 @@ EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
 
 INVITATION_VALID_DAYS = 14
+
+# Treatment plan generation (TP-3): an OpenAI-compatible chat-completions service when
+# PLAN_AI_BASE_URL is set; otherwise the offline clinical knowledge base.
+PLAN_AI_BASE_URL = env("PLAN_AI_BASE_URL")
+PLAN_AI_MODEL = env("PLAN_AI_MODEL")
+PLAN_AI_API_KEY = env_secret("PLAN_AI_API_KEY")
+PLAN_AI_TIMEOUT = env("PLAN_AI_TIMEOUT", "30")  # seconds, may be fractional
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

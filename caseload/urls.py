@@ -18,6 +18,7 @@ urlpatterns = [
     path("clients/", include("caseload.clients.urls")),
     path("clients/", include("caseload.clinical.urls")),
     path("clients/", include("caseload.visits.urls")),
+    path("clients/", include("caseload.plans.urls")),
     path("clinical/icd10/", clinical_views.icd10_search, name="icd10_search"),
     path("sessions/", visits_views.agenda, name="agenda"),
     path("supervision/", visits_views.supervision_queue, name="supervision"),

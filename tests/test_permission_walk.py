@@ -30,6 +30,8 @@ from caseload.clients.models import CareRelationship, CareState, Invitation
 from caseload.clinical import services as clinical_services
 from caseload.clinical.models import Diagnosis, Medication
 from caseload.lib import views as site_views
+from caseload.plans import services as plan_services
+from caseload.plans.models import PlanGeneration, TreatmentPlan
 from caseload.visits import services as visit_services
 from caseload.visits.models import TherapySession
 from tests.factories import account, pending_relationship
@@ -67,6 +69,7 @@ NOT_FOUND = 404
 @dataclass(frozen=True)
 class Redirect:
     to: str | Callable[[World], str]
+    prefix: bool = False  # the target holds an id made by the request itself
 
 
 @dataclass
@@ -80,6 +83,8 @@ class World:
     signed_session: TherapySession  # a past session of Maya's with a signed note
     diagnosis: Diagnosis
     medication: Medication
+    plan: TreatmentPlan
+    generation: PlanGeneration  # a queued "Generate with AI" draft
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,14 @@ def _draft_page(world: World) -> str:
 
 def _signed_page(world: World) -> str:
     return f"{_detail(world)}sessions/{world.signed_session.public_id}/"
+
+
+def _plan(world: World) -> dict[str, Any]:
+    return {**_client(world), "plan_id": world.plan.public_id}
+
+
+def _plan_page(world: World) -> str:
+    return f"{_detail(world)}plans/{world.plan.public_id}/"
 
 
 def _request(world: World) -> dict[str, Any]:
@@ -238,6 +251,34 @@ TABLE: dict[str, Route] = {
     "visits:note_send_back": Route(
         "POST", _only({"supervisor": Redirect(_signed_page)}), _signed, {"comment": "x"}
     ),
+    # Treatment Plans ----------------------------------------------------------------------
+    "plans:new": Route("GET", _only({"therapist": OK}), _client),
+    "plans:generate": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "plans/drafts/", prefix=True)}),
+        _client,
+        {"length": "short", "tone": "clinical", "format": "structured"},
+    ),
+    "plans:generation": Route(
+        "GET",
+        _only({"therapist": OK}),
+        lambda w: {**_client(w), "generation_id": w.generation.public_id},
+    ),
+    "plans:plan": Route("GET", _only({"therapist": OK, "supervisor": OK}), _plan),
+    "plans:edit": Route("GET", _only({"therapist": OK}), _plan),
+    "plans:diff": Route(
+        "GET", _only({"therapist": OK, "supervisor": OK}), _plan, {"from": "1", "to": "1"}
+    ),
+    "plans:restore": Route(
+        "POST", _only({"therapist": Redirect(_plan_page)}), lambda w: {**_plan(w), "number": 1}
+    ),
+    "plans:dates": Route(
+        "POST",
+        _only({"therapist": Redirect(_plan_page)}),
+        _plan,
+        {"effective_date": "2026-01-01", "review_date": "2026-04-01"},
+    ),
+    "plans:pdf": Route("GET", _only({"therapist": OK, "supervisor": OK}), _plan),
     # Portal -------------------------------------------------------------------------------
     "portal:home": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
     "portal:approve": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
@@ -343,6 +384,17 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
         draft_session=draft_session,
         signed_session=signed_session,
         diagnosis=clinical_services.diagnosis_add(relationship=active_client, code="F41.1"),
+        plan=plan_services.plan_create(
+            relationship=active_client,
+            user=therapist,
+            html="<h2>Problems</h2><p>Worry</p>",
+            effective_date=timezone.localdate(),
+        ),
+        generation=PlanGeneration.objects.create(
+            relationship=active_client,
+            requested_by=therapist,
+            options={"length": "short", "tone": "clinical", "format": "structured"},
+        ),
         medication=clinical_services.medication_save(
             relationship=active_client, values={"name": "Sertraline", "dose": "50 mg"}
         ),
@@ -378,16 +430,21 @@ def test_route_as_persona(browser_for, world, key, persona):
     url = reverse(key, kwargs=route.kwargs(world))
     browser = browser_for(persona)
 
-    response = browser.get(url) if route.method == "GET" else browser.post(url, route.data)
+    response = (
+        browser.get(url, route.data) if route.method == "GET" else browser.post(url, route.data)
+    )
 
     expected = route.expect[persona]
     if expected == LOGIN:
         assert response.status_code == 302, f"{persona} on {url}"
-        assert response["Location"] == f"/accounts/login/?next={url}"
+        assert response["Location"].startswith(f"/accounts/login/?next={url}")
     elif isinstance(expected, Redirect):
         target = expected.to(world) if callable(expected.to) else expected.to
         assert response.status_code == 302, f"{persona} on {url}: {response.status_code}"
-        assert response["Location"] == target
+        if expected.prefix:
+            assert response["Location"].startswith(target)
+        else:
+            assert response["Location"] == target
     else:
         assert response.status_code == expected, f"{persona} on {url}"
     assert response.status_code != 403

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.models import (
@@ -108,7 +121,25 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
         .annotate(count=Count("pk"))
         .values("count")
     )
+    from caseload.plans.models import TreatmentPlan
+    from caseload.plans.services import EXPIRY_WARNING_DAYS
+
+    today = timezone.localdate()
+    latest_plan_review = (
+        TreatmentPlan.objects.filter(relationship=OuterRef("pk"))
+        .order_by("-effective_date", "-pk")
+        .values("review_date")[:1]
+    )
     return queryset.annotate(
+        plan_review_date=Subquery(latest_plan_review),
+        plan_state=Case(
+            When(plan_review_date__lt=today, then=Value("expired")),
+            When(
+                plan_review_date__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+                then=Value("expiring"),
+            ),
+            default=Value(""),
+        ),
         notes_due=Coalesce(Subquery(unsigned, output_field=IntegerField()), 0),
         notes_to_cosign=Coalesce(Subquery(awaiting_cosign, output_field=IntegerField()), 0),
         delivery_problem=Exists(

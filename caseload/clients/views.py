@@ -32,6 +32,7 @@ from caseload.clients.selectors import (
 )
 from caseload.clinical.views import clinical_context
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.plans.views import plans_context
 from caseload.practices.models import Practice, Role
 from caseload.visits.views import sessions_context
 
@@ -90,7 +91,11 @@ def _whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
             "done": relationship.sessions.exists(),
         },
         {"label": "Assign intake documents", "url": f"{profile}#documents", "done": False},
-        {"label": "Set up a treatment plan", "url": f"{profile}#plans", "done": False},
+        {
+            "label": "Set up a treatment plan",
+            "url": reverse("plans:new", args=[relationship.public_id]),
+            "done": relationship.treatment_plans.exists(),
+        },
     ]
 
 
@@ -109,6 +114,7 @@ def _profile_context(
         record = {
             **clinical_context(request.user, relationship),
             **sessions_context(request.user, relationship),
+            **plans_context(request.user, relationship),
         }
     return {
         **record,

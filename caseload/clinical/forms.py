@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.db import models
 
-from caseload.clinical.models import Diagnosis, DiagnosisStatus, Medication
+from caseload.clinical.models import DiagnosisStatus, Medication
 from caseload.lib.fields import PastDateField
 
 
@@ -21,29 +22,39 @@ class DiagnosisAddForm(forms.Form):
         return self.cleaned_data["code"].strip().split(" ")[0]
 
 
-class DiagnosisUpdateForm(forms.ModelForm):
+# Plain forms, not ModelForms: a ModelForm would run the model's check constraints and show
+# their raw names ("Constraint … is violated"); the services say it in words, on the field.
+class DiagnosisUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=DiagnosisStatus.choices)
+    is_primary = forms.BooleanField(label="Primary diagnosis", required=False)
     onset_date = PastDateField(label="Onset", required=False)
     resolved_date = PastDateField(label="Resolved", required=False)
-    status = forms.ChoiceField(choices=DiagnosisStatus.choices)
-
-    class Meta:
-        model = Diagnosis
-        fields = ["status", "is_primary", "onset_date", "resolved_date"]
-        labels = {"is_primary": "Primary diagnosis"}
 
 
-class MedicationForm(forms.ModelForm):
+def _length(name: str) -> int:
+    """The model's max_length, so the form refuses what the column can't hold."""
+    field = Medication._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+class MedicationForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=_length("name"),
+        error_messages={"required": "Enter the medication's name."},
+    )
+    dose = forms.CharField(label="Dose", max_length=_length("dose"), required=False)
+    frequency = forms.CharField(label="Frequency", max_length=_length("frequency"), required=False)
+    prescriber = forms.CharField(
+        label="Prescriber", max_length=_length("prescriber"), required=False
+    )
     start_date = forms.DateField(
         label="Start date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     stop_date = forms.DateField(
         label="Stop date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-
-    class Meta:
-        model = Medication
-        fields = ["name", "dose", "frequency", "prescriber", "start_date", "stop_date"]
-        error_messages = {"name": {"required": "Enter the medication's name."}}
 
 
 class ClinicalSummaryForm(forms.Form):

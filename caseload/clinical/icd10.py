@@ -1,22 +1,34 @@
 """ICD-10-CM code search over the full code set shipped by `simple-icd-10-cm`.
 
-The package parses its XML on import (about 2 s), so the index is built once per process on
-first use and kept in memory: a sorted list of billable codes for code-prefix search and an
-inverted index from word prefixes' words to codes for search by words. A query answers in
-well under a millisecond once warm (bench/icd10_search.py prints the figures).
+The package parses its XML on import (a few seconds), so the index is built once per process
+on first use and kept in memory:
+
+- the billable codes in code order, for search by code prefix (a bisect);
+- the same codes in *rank* order (mental and behavioural chapter first, then shorter
+  descriptions), with an inverted index from each description word, and from each one- and
+  two-letter word prefix, to the ranks that contain it. Search by words walks the rarest
+  query word's ranks in order and stops at the limit, so even "e" or "unspecified" (tens of
+  thousands of matches) answers in about a millisecond (bench/icd10_search.py prints the
+  figures).
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
+import heapq
 import re
+import sys
 import threading
 import unicodedata
-from dataclasses import dataclass
-from functools import cache
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 CODE_QUERY = re.compile(r"^[A-Za-z]\d[0-9A-Za-z]?(\.?[0-9A-Za-z]{0,4})?$")
 WORD = re.compile(r"[a-z0-9]+")
+#: Word prefixes up to this length (one or two letters) have their rank lists precomputed.
+SHORT_PREFIX = 2
 #: Abbreviations clinicians type, expanded to the words ICD-10-CM uses.
 ABBREVIATIONS = {
     "adhd": "attention deficit hyperactivity",
@@ -30,11 +42,11 @@ ABBREVIATIONS = {
     "oud": "opioid use",
     "sud": "use disorder",
 }
-_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class IcdCode:
+class IcdCode(NamedTuple):
+    """A billable code as search and lookup return it."""
+
     code: str  # with its dot, as clinicians write it: F41.1
     description: str
 
@@ -44,85 +56,172 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def _compact(code: str) -> str:
+    return code.strip().upper().replace(".", "")
+
+
+def _unique(ranks: Iterable[int]) -> Iterator[int]:
+    previous = -1
+    for rank in ranks:
+        if rank != previous:
+            yield rank
+            previous = rank
+
+
 class Icd10Index:
+    """Kept as plain strings, lists of strings and arrays of ints: almost nothing for the
+    garbage collector to walk (one object per code would add tens of milliseconds to every
+    full collection). Results are made into `IcdCode`s as they are returned."""
+
     def __init__(self, entries: list[IcdCode]) -> None:
-        self.entries = sorted(entries, key=lambda entry: entry.code)
-        self.by_code = {entry.code: entry for entry in self.entries}
-        self.compact_codes = [entry.code.replace(".", "") for entry in self.entries]
-        postings: dict[str, list[int]] = {}
-        for position, entry in enumerate(self.entries):
-            for word in set(WORD.findall(_fold(entry.description))):
-                postings.setdefault(word, []).append(position)
-        self.words = sorted(postings)
+        # Code order: search by code prefix.
+        self.by_code: dict[str, str] = {code: description for code, description in entries}
+        self.codes = tuple(sorted(self.by_code))
+        self.compact_codes = tuple(_compact(code) for code in self.codes)
+        # Rank order: search by words returns the first matches in this order.
+        self.ranked = tuple(
+            sorted(
+                self.codes,
+                key=lambda code: (not code.startswith("F"), len(self.by_code[code]), code),
+            )
+        )
+        # " word word …" per rank: `" " + token in text` tests "a word starts with token".
+        ranked_text: list[str] = []
+        postings: dict[str, array[int]] = {}
+        short: dict[str, array[int]] = {}
+        for rank, code in enumerate(self.ranked):
+            words = tuple(set(WORD.findall(_fold(self.by_code[code]))))
+            ranked_text.append(" " + " ".join(words))
+            for word in words:
+                postings.setdefault(word, array("I")).append(rank)
+            for prefix in {word[:1] for word in words} | {word[:2] for word in words}:
+                short.setdefault(prefix, array("I")).append(rank)
+        # Tuples of strings, not lists: the garbage collector stops tracking them.
+        self.ranked_text = tuple(ranked_text)
+        self.words = tuple(sorted(postings))
         self.postings = postings
+        self.short_prefixes = short
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def _entry(self, code: str) -> IcdCode:
+        return IcdCode(code, self.by_code[code])
 
     def lookup(self, code: str) -> IcdCode | None:
         """The billable code, written with or without its dot, in any case; else None."""
         code = code.strip().upper()
         if "." not in code and len(code) > 3:
             code = f"{code[:3]}.{code[3:]}"
-        return self.by_code.get(code)
+        return self._entry(code) if code in self.by_code else None
 
-    def _positions_for_word_prefix(self, prefix: str) -> set[int]:
-        found: set[int] = set()
-        start = bisect.bisect_left(self.words, prefix)
-        for word in self.words[start:]:
-            if not word.startswith(prefix):
+    def is_category(self, code: str) -> bool:
+        """A code-shaped heading (F41, F43.1) that has billable codes under it."""
+        if not CODE_QUERY.match(code.strip()):
+            return False
+        prefix = _compact(code)
+        if len(prefix) < 3 or self.lookup(code) is not None:
+            return False
+        start = bisect.bisect_left(self.compact_codes, prefix)
+        return start < len(self.compact_codes) and self.compact_codes[start].startswith(prefix)
+
+    def _search_code(self, query: str, limit: int) -> list[IcdCode]:
+        prefix = _compact(query)
+        start = bisect.bisect_left(self.compact_codes, prefix)
+        results: list[IcdCode] = []
+        for position in range(start, len(self.codes)):
+            if len(results) >= limit or not self.compact_codes[position].startswith(prefix):
                 break
-            found.update(self.postings[word])
-        return found
+            results.append(self._entry(self.codes[position]))
+        return results
+
+    def _rank_lists(self, token: str) -> list[Sequence[int]]:
+        """The ascending rank lists whose union is every entry with a word starting `token`."""
+        if len(token) <= SHORT_PREFIX:
+            found = self.short_prefixes.get(token)
+            return [found] if found is not None else []
+        lists: list[Sequence[int]] = []
+        for position in range(bisect.bisect_left(self.words, token), len(self.words)):
+            word = self.words[position]
+            if not word.startswith(token):
+                break
+            lists.append(self.postings[word])
+        return lists
+
+    def _search_words(self, query: str, limit: int) -> list[IcdCode]:
+        folded = " ".join(ABBREVIATIONS.get(word, word) for word in WORD.findall(_fold(query)))
+        tokens = list(dict.fromkeys(WORD.findall(folded)))
+        if not tokens:
+            return []
+        sized = []
+        for token in tokens:
+            lists = self._rank_lists(token)
+            if not lists:
+                return []
+            sized.append((sum(len(ranks) for ranks in lists), token, lists))
+        # Walk the rarest token's matches in rank order; check the others on each entry.
+        sized.sort(key=lambda item: item[0])
+        _, _, driver = sized[0]
+        others = [f" {token}" for _, token, _ in sized[1:]]
+        stream: Iterable[int] = driver[0] if len(driver) == 1 else _unique(heapq.merge(*driver))
+        texts = self.ranked_text
+        results: list[IcdCode] = []
+        for rank in stream:
+            text = texts[rank]
+            if all(token in text for token in others):
+                results.append(self._entry(self.ranked[rank]))
+                if len(results) >= limit:
+                    break
+        return results
 
     def search(self, query: str, limit: int = 20) -> list[IcdCode]:
         query = query.strip()
-        if not query:
+        if not query or limit <= 0:
             return []
         if CODE_QUERY.match(query):
-            prefix = query.upper().replace(".", "")
-            start = bisect.bisect_left(self.compact_codes, prefix)
-            results: list[IcdCode] = []
-            for position in range(start, len(self.entries)):
-                if not self.compact_codes[position].startswith(prefix) or len(results) >= limit:
-                    break
-                results.append(self.entries[position])
+            results = self._search_code(query, limit)
             if results:
                 return results
-        folded = " ".join(ABBREVIATIONS.get(word, word) for word in WORD.findall(_fold(query)))
-        tokens = WORD.findall(folded)
-        if not tokens:
-            return []
-        # Rarest token first keeps the intersection small.
-        candidate_sets = sorted(
-            (self._positions_for_word_prefix(token) for token in tokens), key=len
-        )
-        matches = set.intersection(*candidate_sets) if candidate_sets else set()
-        # Mental and behavioural codes (chapter F) first, then shorter descriptions:
-        # "Generalized anxiety disorder" before its variants.
-        ranked = sorted(
-            matches,
-            key=lambda p: (
-                not self.entries[p].code.startswith("F"),
-                len(self.entries[p].description),
-                p,
-            ),
-        )
-        return [self.entries[position] for position in ranked[:limit]]
+        return self._search_words(query, limit)
 
 
 def _load_entries() -> list[IcdCode]:
+    """Every billable (leaf) code with its description, read from `simple-icd-10-cm`.
+
+    The package keeps its parsed XML in module globals: some 600,000 objects that every full
+    garbage collection would walk (a pause of about 250 ms in each web process) and that hold
+    memory nothing else needs. Once the codes are copied out, the package is unloaded again,
+    unless something else had imported it first.
+    """
+    package = "simple_icd_10_cm"
+    already_loaded = package in sys.modules
     import simple_icd_10_cm as cm
 
     # Dotted codes: the package's dotless forms go through a slow conversion on every call.
-    return [
+    entries = [
         IcdCode(code=code, description=cm.get_description(code))
         for code in cm.get_all_codes(True)
         if "-" not in code and not code.isdigit() and cm.is_leaf(code)
     ]
+    if not already_loaded:
+        for name in [name for name in sys.modules if name.split(".")[0] == package]:
+            del sys.modules[name]
+    return entries
 
 
-@cache
+_index: Icd10Index | None = None
+_lock = threading.Lock()
+
+
 def get_index() -> Icd10Index:
-    with _lock:
-        return Icd10Index(_load_entries())
+    """The process-wide index, built once even when several threads ask at the same time."""
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                _index = Icd10Index(_load_entries())
+                gc.collect()  # free the unloaded package now, at start-up, not mid-request
+    return _index
 
 
 def search(query: str, limit: int = 20) -> list[IcdCode]:
@@ -131,3 +230,7 @@ def search(query: str, limit: int = 20) -> list[IcdCode]:
 
 def lookup_billable(code: str) -> IcdCode | None:
     return get_index().lookup(code)
+
+
+def is_category(code: str) -> bool:
+    return get_index().is_category(code)

@@ -80,7 +80,7 @@ def diagnosis_add(
 
 def _invalid_code_message(code: str) -> str:
     cleaned = code.strip().upper()
-    if icd10.search(cleaned, limit=1) and cleaned.replace(".", "").isalnum():
+    if icd10.is_category(cleaned):
         return (
             f"{cleaned} is a category, not a billable code. Pick one of the more specific "
             "codes under it."
@@ -111,6 +111,9 @@ def diagnosis_update(
         resolved = timezone.localdate()
     if status == DiagnosisStatus.ACTIVE:
         resolved = None
+    if "is_primary" in values and not values["is_primary"] and diagnosis.is_primary:
+        # One diagnosis on a record is always primary: move the flag, don't drop it.
+        raise ClinicalRecordError("Mark another diagnosis as primary instead.", field="is_primary")
     if values.get("is_primary") and not diagnosis.is_primary:
         relationship.diagnoses.filter(is_primary=True).update(is_primary=False)
     diagnosis.onset_date = onset
@@ -134,9 +137,14 @@ def diagnosis_update(
 
 @transaction.atomic
 def diagnosis_remove(*, diagnosis: Diagnosis, request: HttpRequest | None = None) -> None:
-    """Remove a diagnosis entered in error (a resolved one should be marked resolved)."""
+    """Remove a diagnosis entered in error (a resolved one should be marked resolved).
+
+    Removing the primary diagnosis makes the longest-standing remaining one (active first)
+    primary, so a record with diagnoses always has exactly one.
+    """
     relationship = diagnosis.relationship
     ensure_record_open(relationship)
+    diagnosis = Diagnosis.objects.select_for_update().get(pk=diagnosis.pk)
     audit_record(
         action="diagnosis.remove",
         actor=relationship.therapist,
@@ -145,7 +153,18 @@ def diagnosis_remove(*, diagnosis: Diagnosis, request: HttpRequest | None = None
         obj=diagnosis,
         detail={"code": diagnosis.code},
     )
+    was_primary = diagnosis.is_primary
     diagnosis.delete()
+    if was_primary:
+        successor = (
+            # "active" sorts before "resolved".
+            relationship.diagnoses.order_by("status", "created_at", "pk")
+            .select_for_update()
+            .first()
+        )
+        if successor is not None:
+            successor.is_primary = True
+            successor.save(update_fields=["is_primary", "updated_at"])
 
 
 MEDICATION_FIELDS = ("name", "dose", "frequency", "prescriber", "start_date", "stop_date")
@@ -160,21 +179,26 @@ def medication_save(
     request: HttpRequest | None = None,
 ) -> Medication:
     ensure_record_open(relationship)
-    _refuse_out_of_order(
-        values.get("start_date"),
-        values.get("stop_date"),
-        "stop_date",
-        "The stop date is before the start date.",
-    )
     if medication is None:
         medication = Medication(relationship=relationship)
         action = "medication.add"
     else:
-        medication = Medication.objects.select_for_update().get(pk=medication.pk)
+        medication = Medication.objects.select_for_update().get(
+            pk=medication.pk, relationship=relationship
+        )
         action = "medication.update"
     for name in MEDICATION_FIELDS:
         if name in values:
             setattr(medication, name, values[name])
+    # Checked on the merged values: changing only one date still compares with the other.
+    if not str(medication.name or "").strip():
+        raise ClinicalRecordError("Enter the medication's name.", field="name")
+    _refuse_out_of_order(
+        medication.start_date,
+        medication.stop_date,
+        "stop_date",
+        "The stop date is before the start date.",
+    )
     medication.save()
     audit_record(
         action=action,

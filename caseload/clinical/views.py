@@ -20,10 +20,16 @@ from caseload.clinical.forms import (
     DiagnosisUpdateForm,
     MedicationForm,
 )
+from caseload.clinical.models import Diagnosis, Medication
 from caseload.clinical.selectors import get_diagnosis, get_medication, summary_for
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
 
 SECTION_TEMPLATE = "clinical/partials/_clinical_section.html"
+
+
+def medication_auto_id(medication: Medication) -> str:
+    """Field ids of a row's edit form: unique on the page, the field names stay the same."""
+    return f"id_medication_{medication.public_id.hex[:8]}_%s"
 
 
 def clinical_context(
@@ -43,12 +49,28 @@ def clinical_context(
             }
         ),
     )
+    can_edit = access_for(user, relationship) == Access.WRITE and not relationship.is_archived
+    medications = list(relationship.medications.all())
+    # Each row has its own edit form (the refused one, with its errors, after a failed save).
+    medication_rows = [
+        (
+            medication,
+            forms.get(f"medication_{medication.public_id}")
+            or MedicationForm(
+                initial={name: getattr(medication, name) for name in MedicationForm.base_fields},
+                auto_id=medication_auto_id(medication),
+            )
+            if can_edit
+            else None,
+        )
+        for medication in medications
+    ]
     return {
         "relationship": relationship,
-        "clinical_can_edit": access_for(user, relationship) == Access.WRITE
-        and not relationship.is_archived,
+        "clinical_can_edit": can_edit,
         "diagnoses": list(relationship.diagnoses.all()),
-        "medications": list(relationship.medications.all()),
+        "medications": medications,
+        "medication_rows": medication_rows,
         "summary": summary,
         "clinical_forms": forms,
     }
@@ -79,9 +101,11 @@ def _refused(
 ) -> HttpResponse:
     if error.field and error.field in form.fields:
         form.add_error(error.field, str(error))
-    else:
-        form.add_error(None, str(error))
-    return _section_response(request, relationship, {form_key: form})
+        return _section_response(request, relationship, {form_key: form})
+    # Not about one field (e.g. an archived record, whose section shows no forms): say it
+    # in the page's status messages, which the section response carries along.
+    messages.error(request, str(error))
+    return _section_response(request, relationship)
 
 
 @require_GET
@@ -119,15 +143,27 @@ def diagnosis_update(
 ) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
     diagnosis = get_diagnosis(relationship, diagnosis_id)
-    form = DiagnosisUpdateForm(request.POST, instance=get_diagnosis(relationship, diagnosis_id))
+    form = DiagnosisUpdateForm(request.POST)
     try:
         if not form.is_valid():
             error = next(iter(form.errors.values()))[0]
             raise services.ClinicalRecordError(f"{diagnosis.code}: {error}")
-        services.diagnosis_update(diagnosis=diagnosis, values=form.cleaned_data, request=request)
+        # Only what was sent changes: the row's buttons send the fields they are about.
+        values = {name: value for name, value in form.cleaned_data.items() if name in request.POST}
+        services.diagnosis_update(diagnosis=diagnosis, values=values, request=request)
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, _diagnosis_change_message(diagnosis, values))
     return _section_response(request, relationship)
+
+
+def _diagnosis_change_message(diagnosis: Diagnosis, values: dict[str, Any]) -> str:
+    if values.get("is_primary") and not diagnosis.is_primary:
+        return f"{diagnosis.code} is now the primary diagnosis."
+    if values.get("status") and values["status"] != diagnosis.status:
+        return f"{diagnosis.code} marked {values['status']}."
+    return f"{diagnosis.code} updated."
 
 
 @require_POST
@@ -141,6 +177,8 @@ def diagnosis_remove(
         services.diagnosis_remove(diagnosis=diagnosis, request=request)
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, f"Removed {diagnosis.code} from the record.")
     return _section_response(request, relationship)
 
 
@@ -152,11 +190,12 @@ def medication_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
     if not form.is_valid():
         return _section_response(request, relationship, {"medication": form})
     try:
-        services.medication_save(
+        medication = services.medication_save(
             relationship=relationship, values=form.cleaned_data, request=request
         )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, "medication", error)
+    messages.success(request, f"Added {medication.name}.")
     return _section_response(request, relationship)
 
 
@@ -167,7 +206,7 @@ def medication_update(
 ) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
     medication = get_medication(relationship, medication_id)
-    form = MedicationForm(request.POST, instance=get_medication(relationship, medication_id))
+    form = MedicationForm(request.POST, auto_id=medication_auto_id(medication))
     key = f"medication_{medication.public_id}"
     if not form.is_valid():
         return _section_response(request, relationship, {key: form})
@@ -180,6 +219,7 @@ def medication_update(
         )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, key, error)
+    messages.success(request, f"Saved {form.cleaned_data['name']}.")
     return _section_response(request, relationship)
 
 
@@ -194,6 +234,8 @@ def medication_remove(
         services.medication_remove(medication=medication, request=request)
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, f"Removed {medication.name}.")
     return _section_response(request, relationship)
 
 
@@ -208,4 +250,5 @@ def summary_update(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
         services.summary_update(relationship=relationship, request=request, **form.cleaned_data)
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, "summary", error)
+    messages.success(request, "Saved.")
     return _section_response(request, relationship)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 
 @dataclass(frozen=True)
 class ChartPoint:
@@ -38,7 +40,11 @@ def line_chart(
     """Scale (time, score) pairs into SVG coordinates. None when there is nothing to draw."""
     if not series:
         return None
-    series = sorted(series)
+    # Dates shown in the current (practice) time zone: 23:30 local is still that day.
+    series = sorted(
+        (timezone.localtime(moment) if timezone.is_aware(moment) else moment, value)
+        for moment, value in series
+    )
     left, right, top, bottom = 36, 12, 12, 28
     plot_width, plot_height = width - left - right, height - top - bottom
     first, last = series[0][0], series[-1][0]
@@ -64,7 +70,8 @@ def line_chart(
     ]
     values = [value for _, value in series]
     summary = (
-        f"{name} over {len(values)} sessions from {first:%d %b %Y} to {last:%d %b %Y}: "
+        f"{name} over {len(values)} session{'s' if len(values) != 1 else ''} "
+        f"from {first:%d %b %Y} to {last:%d %b %Y}: "
         f"first {values[0]}, latest {values[-1]}, lowest {min(values)}, highest {max(values)}."
     )
     ticks = [(y_of(v), v) for v in sorted({minimum, (minimum + maximum) // 2, maximum})]

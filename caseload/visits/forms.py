@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,17 @@ class SessionForm(forms.Form):
     def __init__(self, *args: Any, time_zone: ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.time_zone = time_zone
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("date") and cleaned.get("time"):
+            local = datetime.combine(cleaned["date"], cleaned["time"], tzinfo=self.time_zone)
+            # A time skipped when the clocks go forward doesn't survive a round trip.
+            if local.astimezone(UTC).astimezone(self.time_zone).time() != cleaned["time"]:
+                self.add_error(
+                    "time", "The clocks go forward at this time that day. Choose another time."
+                )
+        return cleaned
 
     def starts_at(self) -> datetime:
         return datetime.combine(

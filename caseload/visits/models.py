@@ -119,6 +119,10 @@ class ProgressNote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    #: What signing fixes for good.
+    LOCKED_FIELDS = ("format", "content", "signed_by", "signed_at", "content_sha256")
+    SIGNER_FIELDS = ("signed_by", "cosigned_by")  # foreign keys: compared by id
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -135,17 +139,37 @@ class ProgressNote(models.Model):
         return f"{self.get_format_display()} note ({self.get_status_display()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """A signed note's content can't change, whichever code path tries (SECURITY U4)."""
+        """A signed note can't change, whichever code path tries (SECURITY U4).
+
+        Once signed, the only change `save()` allows is co-signing (signed → co-signed). The
+        content, the format, the signature and its hash stay as signed, and the note can't be
+        unlocked here: sending back is a deliberate, recorded step (services.note_send_back).
+        """
         if self.pk is not None:
             stored = (
-                type(self).objects.filter(pk=self.pk).values("status", "format", "content").first()
+                type(self)
+                .objects.filter(pk=self.pk)
+                .values(*self.LOCKED_FIELDS, "status", "cosigned_by", "cosigned_at")
+                .first()
             )
-            if (
-                stored is not None
-                and stored["status"] != NoteStatus.DRAFT
-                and (stored["content"] != self.content or stored["format"] != self.format)
-            ):
-                raise PermissionError("A signed note cannot be changed. Add an addendum instead.")
+            if stored is not None and stored["status"] != NoteStatus.DRAFT:
+                current = {
+                    name: getattr(self, f"{name}_id" if name in self.SIGNER_FIELDS else name)
+                    for name in stored
+                }
+                changed = [name for name in self.LOCKED_FIELDS if stored[name] != current[name]]
+                if stored["status"] == NoteStatus.COSIGNED:
+                    changed += [
+                        name
+                        for name in ("status", "cosigned_by", "cosigned_at")
+                        if stored[name] != current[name]
+                    ]
+                elif self.status not in (NoteStatus.SIGNED, NoteStatus.COSIGNED):
+                    changed.append("status")
+                if changed:
+                    raise PermissionError(
+                        "A signed note cannot be changed. Add an addendum instead."
+                    )
         super().save(*args, **kwargs)
 
     @property
@@ -169,6 +193,16 @@ class ProgressNote(models.Model):
         return bool(self.content_sha256) and self.compute_hash() == self.content_sha256
 
 
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Bulk update/delete refused too: addenda and a note's history are never rewritten."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
+
+    def delete(self) -> NoReturn:
+        raise PermissionError(f"{self.model._meta.verbose_name_plural} are append-only.")
+
+
 class NoteAddendum(models.Model):
     """A dated correction or addition to a signed note. Never changed once written."""
 
@@ -176,6 +210,8 @@ class NoteAddendum(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -200,7 +236,7 @@ class NoteEventKind(models.TextChoices):
 
 
 class NoteEvent(models.Model):
-    """The note's history: signing, co-signing, sending back with a comment."""
+    """The note's history: signing, co-signing, sending back with a comment. Append-only."""
 
     note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -208,8 +244,18 @@ class NoteEvent(models.Model):
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("A note's history cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("A note's history cannot be deleted.")

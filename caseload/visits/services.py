@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from caseload.audit.services import audit_record
 from caseload.clients.models import CareRelationship, CareState
 from caseload.visits.models import (
     NOTE_SECTIONS,
+    Modality,
     NoteAddendum,
     NoteEvent,
     NoteEventKind,
@@ -36,16 +36,34 @@ class VisitError(Exception):
         self.field = field
 
 
-@dataclass(frozen=True)
 class OverlapWarning(Exception):
-    """The new time overlaps the therapist's other sessions; schedule anyway if intended."""
+    """The new time overlaps the therapist's other sessions; schedule anyway if intended.
 
-    overlapping: list[TherapySession]
+    A plain exception, not a frozen dataclass: Python assigns `__traceback__` when an
+    exception leaves a `@contextmanager`, which a frozen dataclass refuses.
+    """
+
+    def __init__(self, overlapping: list[TherapySession]) -> None:
+        super().__init__(f"Overlaps {len(overlapping)} other session(s).")
+        self.overlapping = overlapping
 
 
 def _ensure_open(relationship: CareRelationship) -> None:
     if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
         raise VisitError("Restore this client before scheduling or writing notes.")
+
+
+def _check_session_values(
+    *, starts_at: datetime, duration_minutes: int, modality: str | None = None
+) -> None:
+    """The rules the database also enforces, refused with a message instead of a 500 (V4)."""
+    if timezone.is_naive(starts_at):
+        # A naive time would silently be read as UTC, hours away from the practice's time.
+        raise ValueError("starts_at must be timezone-aware (in the practice's time zone).")
+    if not 5 <= duration_minutes <= 480:
+        raise VisitError("A session lasts from 5 minutes to 8 hours.", field="duration_minutes")
+    if modality is not None and modality not in Modality.values:
+        raise VisitError("Choose in person or telehealth.", field="modality")
 
 
 def overlapping_sessions(
@@ -80,6 +98,7 @@ def session_schedule(
 ) -> TherapySession:
     """SN-1: schedule a session. Overlaps raise OverlapWarning unless allowed."""
     _ensure_open(relationship)
+    _check_session_values(starts_at=starts_at, duration_minutes=duration_minutes, modality=modality)
     overlaps = overlapping_sessions(
         therapist=relationship.therapist, starts_at=starts_at, duration_minutes=duration_minutes
     )
@@ -116,10 +135,17 @@ def session_update(
     _ensure_open(relationship)
     session = TherapySession.objects.select_for_update().get(pk=session.pk)
     mood = values.get("mood_score")
+    if mood is not None and (isinstance(mood, bool) or not isinstance(mood, int)):
+        raise VisitError("Mood is scored from 1 to 10.", field="mood_score")
     if mood is not None and not 1 <= mood <= 10:
         raise VisitError("Mood is scored from 1 to 10.", field="mood_score")
+    if "status" in values and values["status"] not in SessionStatus.values:
+        raise VisitError("Choose a session status.", field="status")
     starts_at = values.get("starts_at", session.starts_at)
     duration = values.get("duration_minutes", session.duration_minutes)
+    _check_session_values(
+        starts_at=starts_at, duration_minutes=duration, modality=values.get("modality")
+    )
     moved = starts_at != session.starts_at or duration != session.duration_minutes
     if moved and not allow_overlap:
         overlaps = overlapping_sessions(
@@ -219,7 +245,14 @@ def note_sign(
 def note_add_addendum(
     *, note: ProgressNote, user: User, text: str, request: HttpRequest | None = None
 ) -> NoteAddendum:
+    # The caller's copy may be stale (sent back meanwhile): decide on the stored row.
+    note = (
+        ProgressNote.objects.select_for_update()
+        .select_related("session__relationship__client")
+        .get(pk=note.pk)
+    )
     relationship = note.session.relationship
+    _ensure_open(relationship)
     if user.pk != relationship.therapist_id:
         raise VisitError("Only the client's therapist can add an addendum.")
     if not note.is_locked:

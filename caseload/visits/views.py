@@ -192,8 +192,9 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
     session = get_session_for_relationship(relationship, session_id)
     form = NoteForm(request.POST)
     error = None
+    status = 200
     if not form.is_valid():
-        error = "Choose SOAP, DAP, BIRP or free text."
+        error, status = "Choose SOAP, DAP, BIRP or free text.", 400
     else:
         try:
             note = services.note_save_draft(
@@ -203,14 +204,13 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
                 request=request,
             )
         except services.VisitError as refused:
-            error = str(refused)
+            error, status = str(refused), 409  # e.g. signed meanwhile (another tab)
     if request.htmx:
         saved_at = None if error else timezone.localtime(note.updated_at, _zone(relationship))
-        status = 200 if error is None else 409
         return render(
             request,
             "visits/partials/_autosave_status.html",
-            {"error": error, "saved_at": saved_at},
+            {"error": error, "saved_at": saved_at, "note": None if error else note},
             status=status,
         )
     if error:
@@ -254,17 +254,25 @@ def note_addendum(
     session = get_session_for_relationship(relationship, session_id)
     note = ProgressNote.objects.filter(session=session).first()
     form = AddendumForm(request.POST)
-    if form.is_valid() and note is not None:
+    note_error = None
+    if note is None:
+        note_error = "Write and sign the note first; addenda are for signed notes."
+    elif form.is_valid():
         try:
             services.note_add_addendum(
                 note=note, user=request.user, text=form.cleaned_data["text"], request=request
             )
         except services.VisitError as error:
-            form.add_error("text", str(error))
+            if error.field:
+                form.add_error(error.field, str(error))
+            else:  # e.g. the note is still a draft: the page shows no addendum form then
+                note_error = str(error)
         else:
             messages.success(request, "Addendum added.")
             return htmx_redirect(_session_url(relationship, session), request)
-    context = _session_page_context(request, relationship, session, addendum_form=form)
+    context = _session_page_context(
+        request, relationship, session, addendum_form=form, note_error=note_error
+    )
     return render(request, "visits/session_detail.html", context)
 
 
@@ -317,6 +325,10 @@ def note_send_back(
     return render(request, "visits/session_detail.html", context)
 
 
+#: Dates the agenda accepts: far enough for any real calendar, well inside what dates can do.
+AGENDA_YEARS = (1900, 2200)
+
+
 @require_GET
 @clinician_required
 def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -333,6 +345,9 @@ def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     except ValueError:
         return HttpResponseBadRequest("Dates look like 2026-11-28.")
+    if not AGENDA_YEARS[0] <= day.year <= AGENDA_YEARS[1]:
+        return HttpResponseBadRequest("That date is out of range.")
+    chosen = day  # switching between day and week keeps this day
     if view == "week":
         day -= timedelta(days=day.weekday())
     span = 1 if view == "day" else 7
@@ -356,6 +371,7 @@ def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
             "view": view,
             "days": days,
             "start": result.start,
+            "chosen": chosen,
             "previous": result.start - timedelta(days=span),
             "next": result.start + timedelta(days=span),
             "zone": zone,

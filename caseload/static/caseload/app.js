@@ -29,6 +29,11 @@
   function swappedRoot() { return swapped && swapped.id ? document.getElementById(swapped.id) : null; }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
+    // A refused autosave (409: the note was signed meanwhile) still shows its message.
+    if (event.detail.xhr.status === 409 && event.detail.target && event.detail.target.id === "autosave-status") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
     var config = event.detail.requestConfig;
     swapped = { id: event.detail.target ? event.detail.target.id : null, elt: config ? config.elt : null };
   });
@@ -60,8 +65,30 @@
         var save = root.querySelector("button[type=submit]");
         if (save) { save.focus(); }
       }
+    } else if (root.classList.contains("panel")) {
+      // A whole section replaced in place (Clinical Information): the button that was
+      // pressed is gone; focus its field's error, else the same form's button, else the title.
+      focusAfterSectionSwap(root, elt);
     }
   });
+
+  function focusAfterSectionSwap(root, elt) {
+    if (focusField(root, false)) { return; }
+    var url = elt && elt.getAttribute ? elt.getAttribute("hx-post") : null;
+    var target = null;
+    if (url) {
+      root.querySelectorAll("form[hx-post]").forEach(function (form) {
+        if (!target && form.getAttribute("hx-post") === url) {
+          target = form.querySelector("button[type=submit]");
+        }
+      });
+    }
+    if (!target) {
+      target = root.querySelector("h3");
+      if (target) { target.setAttribute("tabindex", "-1"); }
+    }
+    if (target) { target.focus({ preventScroll: true }); }
+  }
 
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-closes-modal]");
@@ -115,5 +142,40 @@
     var results = picker.querySelector("#icd-results");
     if (results) { results.innerHTML = ""; }
     input.focus();
+  });
+})();
+
+// Treatment plan editor (pell, vendored): edits the HTML kept in the plain textarea, which
+// is what the form posts. Without JavaScript the textarea itself is the editor.
+(function () {
+  "use strict";
+  function setUp(holder) {
+    var source = document.getElementById(holder.getAttribute("data-rich-editor"));
+    if (!source || !window.pell || holder.dataset.ready) { return; }
+    holder.dataset.ready = "1";
+    var block = function (tag) { return function () { window.pell.exec("formatBlock", "<" + tag + ">"); }; };
+    var editor = window.pell.init({
+      element: holder,
+      defaultParagraphSeparator: "p",
+      styleWithCSS: false,
+      onChange: function (html) { source.value = html; },
+      actions: [
+        { name: "heading2", icon: "H2", title: "Heading", result: block("h2") },
+        { name: "heading3", icon: "H3", title: "Subheading", result: block("h3") },
+        { name: "paragraph", icon: "¶", title: "Paragraph", result: block("p") },
+        "bold", "italic", "ulist", "olist", "link"
+      ]
+    });
+    editor.content.innerHTML = source.value;
+    editor.content.setAttribute("role", "textbox");
+    editor.content.setAttribute("aria-multiline", "true");
+    editor.content.setAttribute("aria-labelledby", holder.getAttribute("aria-labelledby"));
+    holder.querySelectorAll(".pell-button").forEach(function (button) {
+      button.setAttribute("aria-label", button.title);
+    });
+    source.hidden = true;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-rich-editor]").forEach(setUp);
   });
 })();

@@ -1,0 +1,436 @@
+"""The clinical record services: diagnoses, medications, history (MC-6 Clinical Information).
+
+Every test drives the real services and the real ICD-10-CM index against the database.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caseload.audit.models import AuditEvent
+from caseload.clients import services as client_services
+from caseload.clients.models import CareRelationship
+from caseload.clinical import services
+from caseload.clinical.models import ClinicalSummary, Diagnosis, DiagnosisStatus, Medication
+from caseload.clinical.services import ClinicalRecordError
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def audit_dump() -> str:
+    """Everything stored in the audit trail, as one string to search for leaked text."""
+    return json.dumps(list(AuditEvent.objects.values()), default=str)
+
+
+def primaries(relationship: CareRelationship) -> list[str]:
+    return list(relationship.diagnoses.filter(is_primary=True).values_list("code", flat=True))
+
+
+def archived(relationship: CareRelationship) -> CareRelationship:
+    return client_services.relationship_archive(relationship=relationship)
+
+
+def ended(relationship: CareRelationship) -> CareRelationship:
+    return client_services.relationship_remove(relationship=relationship)
+
+
+# Adding a diagnosis ---------------------------------------------------------------------
+def test_add_stores_the_canonical_code_and_its_published_description(
+    active_client: CareRelationship,
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code=" f411 ")
+
+    diagnosis.refresh_from_db()
+    assert diagnosis.code == "F41.1"
+    assert diagnosis.description == "Generalized anxiety disorder"
+    assert diagnosis.status == DiagnosisStatus.ACTIVE
+    assert diagnosis.resolved_date is None
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("XYZ123", "XYZ123 is not an ICD-10-CM code"),
+        ("anxiety", "ANXIETY is not an ICD-10-CM code"),
+        ("F41.10", "F41.10 is not an ICD-10-CM code"),
+        ("", "This is not an ICD-10-CM code"),
+        ("F41", "F41 is a category, not a billable code"),
+        ("f43.1", "F43.1 is a category, not a billable code"),
+    ],
+)
+def test_add_refuses_invalid_and_non_billable_codes_and_saves_nothing(
+    active_client: CareRelationship, code: str, message: str
+) -> None:
+    audit_before = AuditEvent.objects.count()
+
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.diagnosis_add(relationship=active_client, code=code)
+
+    assert message in str(refused.value)
+    assert refused.value.field == "code"
+    assert Diagnosis.objects.count() == 0
+    assert AuditEvent.objects.count() == audit_before
+
+
+def test_first_diagnosis_becomes_primary_and_later_ones_do_not(
+    active_client: CareRelationship,
+) -> None:
+    first = services.diagnosis_add(relationship=active_client, code="F41.1")
+    second = services.diagnosis_add(relationship=active_client, code="F32.A")
+
+    assert first.is_primary and not second.is_primary
+    assert primaries(active_client) == ["F41.1"]
+
+
+def test_adding_a_primary_diagnosis_moves_the_flag(active_client: CareRelationship) -> None:
+    services.diagnosis_add(relationship=active_client, code="F41.1")
+
+    services.diagnosis_add(relationship=active_client, code="F43.10", is_primary=True)
+
+    assert primaries(active_client) == ["F43.10"]
+
+
+def test_making_another_diagnosis_primary_unsets_the_first(
+    active_client: CareRelationship,
+) -> None:
+    services.diagnosis_add(relationship=active_client, code="F41.1")
+    other = services.diagnosis_add(relationship=active_client, code="F32.A")
+
+    services.diagnosis_update(diagnosis=other, values={"is_primary": True})
+
+    assert primaries(active_client) == ["F32.A"]
+
+
+def test_the_primary_flag_cannot_simply_be_dropped(active_client: CareRelationship) -> None:
+    primary = services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_add(relationship=active_client, code="F32.A")
+
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.diagnosis_update(diagnosis=primary, values={"is_primary": False})
+
+    assert refused.value.field == "is_primary"
+    assert primaries(active_client) == ["F41.1"]
+
+
+def test_primary_flags_on_different_records_do_not_collide(
+    active_client: CareRelationship, child_client: CareRelationship
+) -> None:
+    services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_add(relationship=child_client, code="F41.1")
+
+    assert primaries(active_client) == ["F41.1"] and primaries(child_client) == ["F41.1"]
+
+
+@pytest.mark.parametrize("written", ["F41.1", "f411"])
+def test_the_same_code_cannot_be_added_twice(active_client: CareRelationship, written: str) -> None:
+    services.diagnosis_add(relationship=active_client, code="F41.1")
+
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.diagnosis_add(relationship=active_client, code=written)
+
+    assert "F41.1 is already on this record" in str(refused.value)
+    assert refused.value.field == "code"
+    assert active_client.diagnoses.count() == 1
+
+
+def test_onset_in_the_future_is_refused(active_client: CareRelationship) -> None:
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.diagnosis_add(
+            relationship=active_client, code="F41.1", onset_date=today() + timedelta(days=1)
+        )
+
+    assert refused.value.field == "onset_date"
+    assert Diagnosis.objects.count() == 0
+
+
+def test_onset_today_or_earlier_is_kept(active_client: CareRelationship) -> None:
+    diagnosis = services.diagnosis_add(
+        relationship=active_client, code="F41.1", onset_date=date(2024, 3, 1)
+    )
+    diagnosis.refresh_from_db()
+    assert diagnosis.onset_date == date(2024, 3, 1)
+
+
+# Updating and removing ------------------------------------------------------------------
+def test_resolved_before_onset_is_refused_and_the_row_is_unchanged(
+    active_client: CareRelationship,
+) -> None:
+    diagnosis = services.diagnosis_add(
+        relationship=active_client, code="F41.1", onset_date=date(2025, 6, 1)
+    )
+
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.diagnosis_update(
+            diagnosis=diagnosis,
+            values={"status": DiagnosisStatus.RESOLVED, "resolved_date": date(2025, 5, 31)},
+        )
+
+    assert refused.value.field == "resolved_date"
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == DiagnosisStatus.ACTIVE and diagnosis.resolved_date is None
+
+
+def test_future_onset_or_resolved_date_is_refused_on_update(
+    active_client: CareRelationship,
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+    tomorrow = today() + timedelta(days=1)
+
+    for field in ("onset_date", "resolved_date"):
+        with pytest.raises(ClinicalRecordError) as refused:
+            services.diagnosis_update(diagnosis=diagnosis, values={field: tomorrow})
+        assert refused.value.field == field
+    diagnosis.refresh_from_db()
+    assert diagnosis.onset_date is None and diagnosis.resolved_date is None
+
+
+def test_resolving_sets_the_resolved_date_and_reactivating_clears_it(
+    active_client: CareRelationship,
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+
+    services.diagnosis_update(diagnosis=diagnosis, values={"status": DiagnosisStatus.RESOLVED})
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == DiagnosisStatus.RESOLVED
+    assert diagnosis.resolved_date == today()
+
+    services.diagnosis_update(diagnosis=diagnosis, values={"status": DiagnosisStatus.ACTIVE})
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == DiagnosisStatus.ACTIVE and diagnosis.resolved_date is None
+
+
+def test_resolving_keeps_a_given_resolved_date(active_client: CareRelationship) -> None:
+    diagnosis = services.diagnosis_add(
+        relationship=active_client, code="F41.1", onset_date=date(2024, 1, 10)
+    )
+
+    services.diagnosis_update(
+        diagnosis=diagnosis,
+        values={"status": DiagnosisStatus.RESOLVED, "resolved_date": date(2025, 2, 3)},
+    )
+
+    diagnosis.refresh_from_db()
+    assert diagnosis.resolved_date == date(2025, 2, 3)
+    assert diagnosis.onset_date == date(2024, 1, 10)
+
+
+def test_removing_the_primary_makes_the_oldest_active_diagnosis_primary(
+    active_client: CareRelationship,
+) -> None:
+    primary = services.diagnosis_add(relationship=active_client, code="F41.1")
+    resolved = services.diagnosis_add(relationship=active_client, code="F43.10")
+    services.diagnosis_update(diagnosis=resolved, values={"status": DiagnosisStatus.RESOLVED})
+    services.diagnosis_add(relationship=active_client, code="F32.A")
+
+    services.diagnosis_remove(diagnosis=primary)
+
+    assert not Diagnosis.objects.filter(pk=primary.pk).exists()
+    assert primaries(active_client) == ["F32.A"]
+    assert AuditEvent.objects.filter(action="diagnosis.remove", detail={"code": "F41.1"}).exists()
+
+
+def test_removing_the_last_diagnosis_leaves_an_empty_record(
+    active_client: CareRelationship,
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_remove(diagnosis=diagnosis)
+    assert active_client.diagnoses.count() == 0
+
+
+# Closed records -------------------------------------------------------------------------
+@pytest.mark.parametrize("close", [archived, ended])
+def test_archived_or_ended_record_refuses_every_change(
+    active_client: CareRelationship, close: Any
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+    medication = services.medication_save(relationship=active_client, values={"name": "Sertraline"})
+    relationship = close(active_client)
+    diagnosis.refresh_from_db()
+    medication.refresh_from_db()
+    before = (Diagnosis.objects.count(), Medication.objects.count(), AuditEvent.objects.count())
+
+    attempts = [
+        lambda: services.diagnosis_add(relationship=relationship, code="F32.A"),
+        lambda: services.diagnosis_update(
+            diagnosis=diagnosis, values={"status": DiagnosisStatus.RESOLVED}
+        ),
+        lambda: services.diagnosis_remove(diagnosis=diagnosis),
+        lambda: services.medication_save(relationship=relationship, values={"name": "Lithium"}),
+        lambda: services.medication_save(
+            relationship=relationship, medication=medication, values={"dose": "100 mg"}
+        ),
+        lambda: services.medication_remove(medication=medication),
+        lambda: services.summary_update(
+            relationship=relationship, presenting_concerns="x", mental_health_history=""
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClinicalRecordError, match="Restore this client"):
+            attempt()
+
+    after = (Diagnosis.objects.count(), Medication.objects.count(), AuditEvent.objects.count())
+    assert after == before
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == DiagnosisStatus.ACTIVE
+    assert not ClinicalSummary.objects.filter(relationship=relationship).exists()
+
+
+# Audit ----------------------------------------------------------------------------------
+def test_diagnosis_changes_are_audited_with_the_code_but_never_free_text(
+    active_client: CareRelationship, therapist: Any
+) -> None:
+    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_update(diagnosis=diagnosis, values={"status": DiagnosisStatus.RESOLVED})
+
+    added = AuditEvent.objects.get(action="diagnosis.add")
+    assert added.detail == {"code": "F41.1"}
+    assert added.actor == therapist
+    assert added.client == active_client.client
+    assert added.object_id == str(diagnosis.public_id)
+    updated = AuditEvent.objects.get(action="diagnosis.update")
+    assert updated.detail == {"fields": ["status"]}
+    assert "Generalized anxiety" not in audit_dump()
+
+
+# Medications ----------------------------------------------------------------------------
+def test_medication_is_saved_updated_and_removed(active_client: CareRelationship) -> None:
+    medication = services.medication_save(
+        relationship=active_client,
+        values={
+            "name": "Sertraline",
+            "dose": "50 mg",
+            "frequency": "daily",
+            "prescriber": "Dr Osei",
+            "start_date": date(2025, 1, 5),
+        },
+    )
+
+    updated = services.medication_save(
+        relationship=active_client, medication=medication, values={"dose": "100 mg"}
+    )
+
+    medication.refresh_from_db()
+    assert updated.pk == medication.pk
+    assert (medication.name, medication.dose, medication.frequency) == (
+        "Sertraline",
+        "100 mg",
+        "daily",
+    )
+    assert medication.start_date == date(2025, 1, 5)
+
+    services.medication_remove(medication=medication)
+
+    assert Medication.objects.count() == 0
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="medication.")
+        .order_by("id")
+        .values_list("action", "detail")
+    )
+    assert actions == [
+        (
+            "medication.add",
+            {"fields": ["dose", "frequency", "name", "prescriber", "start_date"]},
+        ),
+        ("medication.update", {"fields": ["dose"]}),
+        ("medication.remove", {}),
+    ]
+    assert "Sertraline" not in audit_dump() and "Dr Osei" not in audit_dump()
+
+
+def test_medication_stop_before_start_is_refused(active_client: CareRelationship) -> None:
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.medication_save(
+            relationship=active_client,
+            values={
+                "name": "Sertraline",
+                "start_date": date(2025, 3, 1),
+                "stop_date": date(2025, 2, 1),
+            },
+        )
+
+    assert refused.value.field == "stop_date"
+    assert Medication.objects.count() == 0
+
+
+def test_medication_stop_date_alone_is_checked_against_the_stored_start(
+    active_client: CareRelationship,
+) -> None:
+    medication = services.medication_save(
+        relationship=active_client,
+        values={"name": "Sertraline", "start_date": date(2025, 3, 1)},
+    )
+
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.medication_save(
+            relationship=active_client,
+            medication=medication,
+            values={"stop_date": date(2025, 2, 1)},
+        )
+
+    assert refused.value.field == "stop_date"
+    medication.refresh_from_db()
+    assert medication.stop_date is None
+
+
+def test_medication_needs_a_name(active_client: CareRelationship) -> None:
+    with pytest.raises(ClinicalRecordError) as refused:
+        services.medication_save(relationship=active_client, values={"name": "  ", "dose": "5"})
+    assert refused.value.field == "name"
+    assert Medication.objects.count() == 0
+
+
+def test_a_medication_of_another_record_cannot_be_updated_through_this_one(
+    active_client: CareRelationship, child_client: CareRelationship
+) -> None:
+    medication = services.medication_save(relationship=child_client, values={"name": "Melatonin"})
+
+    with pytest.raises(Medication.DoesNotExist):
+        services.medication_save(
+            relationship=active_client, medication=medication, values={"dose": "3 mg"}
+        )
+    medication.refresh_from_db()
+    assert medication.dose == ""
+
+
+# History and presenting concerns --------------------------------------------------------
+def test_summary_update_is_audited_with_field_names_only(
+    active_client: CareRelationship,
+) -> None:
+    concerns = "Panic attacks on the commute since the spring"
+    history = "Two prior episodes of low mood, treated with CBT in 2019"
+
+    services.summary_update(
+        relationship=active_client, presenting_concerns=concerns, mental_health_history=""
+    )
+    services.summary_update(
+        relationship=active_client, presenting_concerns=concerns, mental_health_history=history
+    )
+
+    summary = ClinicalSummary.objects.get(relationship=active_client)
+    assert (summary.presenting_concerns, summary.mental_health_history) == (concerns, history)
+    details = list(
+        AuditEvent.objects.filter(action="clinical_summary.update")
+        .order_by("id")
+        .values_list("detail", flat=True)
+    )
+    assert details == [{"fields": ["presenting_concerns"]}, {"fields": ["mental_health_history"]}]
+    dump = audit_dump()
+    assert "Panic attacks" not in dump and "prior episodes" not in dump
+
+
+def test_summary_is_one_row_per_record(active_client: CareRelationship) -> None:
+    for text in ("first", "second"):
+        services.summary_update(
+            relationship=active_client, presenting_concerns=text, mental_health_history=text
+        )
+    assert ClinicalSummary.objects.filter(relationship=active_client).count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClinicalSummary.objects.create(relationship=active_client)

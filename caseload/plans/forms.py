@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+LENGTHS = [("short", "Short"), ("medium", "Medium"), ("long", "Long")]
+TONES = [
+    ("professional", "Professional"),
+    ("conversational", "Conversational"),
+    ("clinical", "Clinical"),
+]
+FORMATS = [
+    ("structured", "Structured"),
+    ("narrative", "Narrative"),
+    ("bullet_points", "Bullet Points"),
+]
+
+
+class PlanEditorForm(forms.Form):
+    """The plan's text (HTML from the editor, sanitised by the service) and, when new, its dates."""
+
+    title = forms.CharField(label="Title", max_length=200, initial="Treatment plan")
+    html = forms.CharField(
+        label="Plan",
+        max_length=200_000,
+        widget=forms.Textarea(attrs={"rows": 18}),
+        error_messages={"required": "Write the plan before saving it."},
+    )
+    effective_date = forms.DateField(
+        label="Effective date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    review_date = forms.DateField(
+        label="Review by",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The plan expires on this date. Empty: 90 days after the effective date.",
+    )
+    source = forms.CharField(required=False, widget=forms.HiddenInput)
+    generation = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, existing: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("effective_date", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        if existing:
+            for name in ("title", "effective_date", "review_date"):
+                del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        effective, review = data.get("effective_date"), data.get("review_date")
+        if effective and review and review <= effective:
+            self.add_error("review_date", "The review date must be after the effective date.")
+        return data
+
+
+class PlanDatesForm(forms.Form):
+    effective_date = forms.DateField(
+        label="Effective date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    review_date = forms.DateField(label="Review by", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        effective, review = data.get("effective_date"), data.get("review_date")
+        if effective and review and review <= effective:
+            self.add_error("review_date", "The review date must be after the effective date.")
+        return data
+
+
+class GenerateForm(forms.Form):
+    length = forms.ChoiceField(
+        label="Length", choices=LENGTHS, initial="medium", widget=forms.RadioSelect
+    )
+    tone = forms.ChoiceField(
+        label="Tone", choices=TONES, initial="professional", widget=forms.RadioSelect
+    )
+    format = forms.ChoiceField(
+        label="Format", choices=FORMATS, initial="structured", widget=forms.RadioSelect
+    )

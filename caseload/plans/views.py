@@ -1,0 +1,358 @@
+"""Treatment Plans on the client's profile (TP-1 … TP-6)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship
+from caseload.clients.selectors import Access, access_for, get_relationship_for_user
+from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.plans import services
+from caseload.plans.diff import diff_versions
+from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm
+from caseload.plans.models import GenerationStatus, TreatmentPlan, VersionSource
+from caseload.plans.pdf import render_pdf
+from caseload.plans.selectors import (
+    get_generation,
+    get_plan,
+    get_version,
+    latest_version,
+    plans_for,
+)
+
+
+def plans_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
+    """The Treatment Plans section of the profile (shared with the profile page)."""
+    today = timezone.localdate()
+    plans = [
+        {"plan": plan, "status": services.plan_status(plan, today)}
+        for plan in plans_for(relationship)
+    ]
+    return {
+        "plans": plans,
+        "plans_can_edit": access_for(user, relationship) == Access.WRITE
+        and not relationship.is_archived,
+        "generate_form": GenerateForm(),
+    }
+
+
+def _plan_url(relationship: CareRelationship, plan: TreatmentPlan) -> str:
+    return reverse("plans:plan", args=[relationship.public_id, plan.public_id])
+
+
+def _editor(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    form: PlanEditorForm,
+    plan: TreatmentPlan | None = None,
+    generation: Any = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "plans/editor.html",
+        {
+            "relationship": relationship,
+            "form": form,
+            "plan": plan,
+            "generation": generation,
+            "generate_form": GenerateForm(initial=generation.options if generation else None),
+        },
+    )
+
+
+def _save(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    form: PlanEditorForm,
+    plan: TreatmentPlan | None,
+) -> HttpResponse:
+    data = form.cleaned_data
+    generation = (
+        get_generation(relationship, data["generation"]) if data.get("generation") else None
+    )
+    source = VersionSource.GENERATED if generation else VersionSource.MANUAL
+    options = {**generation.options, "generator": generation.generator} if generation else None
+    try:
+        if plan is None:
+            plan = services.plan_create(
+                relationship=relationship,
+                user=request.user,
+                html=data["html"],
+                title=data["title"],
+                effective_date=data["effective_date"],
+                review_date=data.get("review_date"),
+                source=source,
+                options=options,
+                request=request,
+            )
+            messages.success(request, "Treatment plan saved as version 1.")
+        else:
+            version = services.plan_save_version(
+                plan=plan,
+                user=request.user,
+                html=data["html"],
+                source=source,
+                options=options,
+                request=request,
+            )
+            messages.success(request, f"Saved as version {version.number}.")
+    except services.PlanError as error:
+        form.add_error(error.field if error.field in form.fields else None, str(error))
+        return _editor(request, relationship, form, plan, generation)
+    return htmx_redirect(_plan_url(relationship, plan), request)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician_required
+def plan_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """TP-1 "Create Treatment Plan": an empty editor, or a finished draft (?draft=<id>)."""
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    if request.method == "POST":
+        form = PlanEditorForm(request.POST)
+        if form.is_valid():
+            return _save(request, relationship, form, None)
+        return _editor(request, relationship, form)
+    generation = _finished_draft(request, relationship)
+    initial = {"html": generation.html, "generation": generation.public_id} if generation else {}
+    return _editor(request, relationship, PlanEditorForm(initial=initial), None, generation)
+
+
+def _finished_draft(request: AuthenticatedHttpRequest, relationship: CareRelationship) -> Any:
+    draft_id = request.GET.get("draft")
+    if not draft_id:
+        return None
+    try:
+        generation = get_generation(relationship, UUID(draft_id))
+    except ValueError:
+        raise Http404("No such draft.") from None
+    return generation if generation.status == GenerationStatus.DONE else None
+
+
+@require_http_methods(["GET", "POST"])
+@clinician_required
+def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    plan = get_plan(relationship, plan_id)
+    if request.method == "POST":
+        form = PlanEditorForm(request.POST, existing=True)
+        if form.is_valid():
+            return _save(request, relationship, form, plan)
+        return _editor(request, relationship, form, plan)
+    generation = _finished_draft(request, relationship)
+    html = generation.html if generation else latest_version(plan).html
+    initial = {"html": html, "generation": generation.public_id if generation else None}
+    return _editor(
+        request, relationship, PlanEditorForm(initial=initial, existing=True), plan, generation
+    )
+
+
+@require_POST
+@clinician_required
+def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """TP-2 "Generate with AI": queue the draft and show its progress."""
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    form = GenerateForm(request.POST)
+    plan = None
+    if request.POST.get("plan"):
+        try:
+            plan = get_plan(relationship, UUID(request.POST["plan"]))
+        except ValueError:
+            raise Http404("No such plan.") from None
+    if not form.is_valid():
+        messages.error(request, "Choose a length, a tone and a format.")
+        return htmx_redirect(
+            reverse("clients:detail", args=[relationship.public_id]) + "#plans", request
+        )
+    try:
+        generation = services.generation_request(
+            relationship=relationship,
+            user=request.user,
+            options=form.cleaned_data,
+            plan=plan,
+            request=request,
+        )
+    except services.PlanError as error:
+        messages.error(request, str(error))
+        return htmx_redirect(
+            reverse("clients:detail", args=[relationship.public_id]) + "#plans", request
+        )
+    return htmx_redirect(
+        reverse("plans:generation", args=[relationship.public_id, generation.public_id]), request
+    )
+
+
+@require_GET
+@clinician_required
+def generation_status(
+    request: AuthenticatedHttpRequest, client_id: UUID, generation_id: UUID
+) -> HttpResponse:
+    """The draft's progress. htmx polls this every second until it is ready or failed."""
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    generation = get_generation(relationship, generation_id)
+    if generation.status == GenerationStatus.DONE:
+        target = (
+            reverse("plans:edit", args=[relationship.public_id, generation.plan.public_id])
+            if generation.plan
+            else reverse("plans:new", args=[relationship.public_id])
+        )
+        url = f"{target}?draft={generation.public_id}"
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return htmx_redirect(url, request)
+    template = "plans/partials/_generation.html" if request.htmx else "plans/generation.html"
+    return render(request, template, {"relationship": relationship, "generation": generation})
+
+
+@require_GET
+@clinician_required
+def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id)
+    plan = get_plan(relationship, plan_id)
+    number = request.GET.get("version")
+    try:
+        version = get_version(plan, int(number)) if number else latest_version(plan)
+    except ValueError:
+        raise Http404("No such version.") from None
+    audit_record(
+        action="plan.view",
+        request=request,
+        client=relationship.client,
+        obj=plan,
+        detail={"version": version.number},
+    )
+    versions = list(plan.versions.select_related("author").order_by("-number"))
+    return render(
+        request,
+        "plans/plan.html",
+        {
+            "relationship": relationship,
+            "plan": plan,
+            "version": version,
+            "latest": versions[0],
+            "versions": versions,
+            "status": services.plan_status(plan),
+            "can_edit": access_for(request.user, relationship) == Access.WRITE
+            and not relationship.is_archived,
+            "dates_form": PlanDatesForm(
+                initial={"effective_date": plan.effective_date, "review_date": plan.review_date}
+            ),
+        },
+    )
+
+
+@require_GET
+@clinician_required
+def plan_diff(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
+    """TP-4: compare two versions (?from=1&to=2)."""
+    relationship = get_relationship_for_user(request.user, client_id)
+    plan = get_plan(relationship, plan_id)
+    try:
+        older = get_version(plan, int(request.GET.get("from", "")))
+        newer = get_version(plan, int(request.GET.get("to", "")))
+    except ValueError:
+        raise Http404("Choose two versions.") from None
+    audit_record(
+        action="plan.diff",
+        request=request,
+        client=relationship.client,
+        obj=plan,
+        detail={"from": older.number, "to": newer.number},
+    )
+    return render(
+        request,
+        "plans/diff.html",
+        {
+            "relationship": relationship,
+            "plan": plan,
+            "older": older,
+            "newer": newer,
+            "lines": diff_versions(older.html, newer.html),
+        },
+    )
+
+
+@require_POST
+@clinician_required
+def plan_restore(
+    request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID, number: int
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    plan = get_plan(relationship, plan_id)
+    get_version(plan, number)
+    try:
+        version = services.plan_restore(
+            plan=plan, user=request.user, number=number, request=request
+        )
+    except services.PlanError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Version {number} restored as version {version.number}.")
+    return htmx_redirect(_plan_url(relationship, plan), request)
+
+
+@require_POST
+@clinician_required
+def plan_dates(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    plan = get_plan(relationship, plan_id)
+    form = PlanDatesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_update_dates(
+                plan=plan, user=request.user, request=request, **form.cleaned_data
+            )
+        except services.PlanError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Dates saved.")
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return htmx_redirect(_plan_url(relationship, plan), request)
+
+
+@require_GET
+@clinician_required
+def plan_pdf(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
+    """TP-6: the plan as a PDF with letterhead, diagnoses, version, dates and signature lines."""
+    relationship = get_relationship_for_user(request.user, client_id)
+    plan = get_plan(relationship, plan_id)
+    number = request.GET.get("version")
+    try:
+        version = get_version(plan, int(number)) if number else latest_version(plan)
+    except ValueError:
+        raise Http404("No such version.") from None
+    context = {
+        "relationship": relationship,
+        "client": relationship.client,
+        "practice": relationship.practice,
+        "plan": plan,
+        "version": version,
+        "diagnoses": list(relationship.diagnoses.filter(status="active")),
+        "supervisor": relationship.therapist.membership.supervisor,
+        "with_supervisor": request.GET.get("supervisor") == "1",
+        "with_client": request.GET.get("client") == "1",
+        "generated_at": timezone.localtime(),
+    }
+    pdf = render_pdf("plans/pdf.html", context)
+    audit_record(
+        action="plan.export_pdf",
+        request=request,
+        client=relationship.client,
+        obj=plan,
+        detail={"version": version.number},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="treatment-plan-v{version.number}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
