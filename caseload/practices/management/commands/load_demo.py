@@ -15,6 +15,8 @@ from caseload.accounts.models import User
 from caseload.clients import services
 from caseload.clients.models import BillingType, GuardianRelationship
 from caseload.clinical import services as clinical_services
+from caseload.plans import services as plan_services
+from caseload.plans.generators import KnowledgeBaseGenerator, PlanOptions, build_plan_input
 from caseload.practices.models import Membership, Practice, Role
 from caseload.visits import services as visit_services
 
@@ -192,6 +194,18 @@ class Command(BaseCommand):
                 },
             )
             visit_services.note_sign(note=note, user=therapist)
+        # A plan generated from the knowledge base, due for review soon (shows the badge).
+        plan_input = build_plan_input(relationship, start_date=today - timedelta(days=80))
+        options = PlanOptions(length="medium", tone="professional", format="structured")
+        plan_services.plan_create(
+            relationship=relationship,
+            user=therapist,
+            html=KnowledgeBaseGenerator().generate(plan_input, options),
+            effective_date=today - timedelta(days=80),
+            review_date=today + timedelta(days=10),
+            source="generated",
+            options={"length": "medium", "tone": "professional", "format": "structured"},
+        )
         visit_services.session_schedule(
             relationship=relationship,
             starts_at=datetime.combine(today + timedelta(days=3), time(10, 0), tzinfo=zone),
