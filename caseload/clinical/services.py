@@ -73,7 +73,7 @@ def diagnosis_add(
         request=request,
         client=relationship.client,
         obj=diagnosis,
-        detail={"code": entry.code},
+        detail={"primary": diagnosis.is_primary},
     )
     return diagnosis
 
@@ -151,7 +151,6 @@ def diagnosis_remove(*, diagnosis: Diagnosis, request: HttpRequest | None = None
         request=request,
         client=relationship.client,
         obj=diagnosis,
-        detail={"code": diagnosis.code},
     )
     was_primary = diagnosis.is_primary
     diagnosis.delete()

@@ -118,4 +118,8 @@ class PracticeTimeZoneMiddleware:
             timezone.activate(ZoneInfo(membership.practice.time_zone))
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # The thread serves other requests (and tasks) next: leave it on UTC.
+            timezone.deactivate()

@@ -154,12 +154,20 @@ def session_detail(
 ) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id)
     session = get_session_for_relationship(relationship, session_id)
-    context = _session_page_context(request, relationship, session)
+    return _session_page(
+        request, relationship, _session_page_context(request, relationship, session)
+    )
+
+
+def _session_page(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship, context: dict[str, Any]
+) -> HttpResponse:
+    """Render the session page; every rendering shows the note, so every one is audited."""
     audit_record(
         action="note.view" if context["note"] else "session.view",
         request=request,
         client=relationship.client,
-        obj=context["note"] or session,
+        obj=context["note"] or context["session"],
     )
     return render(request, "visits/session_detail.html", context)
 
@@ -181,7 +189,7 @@ def session_outcome(
             messages.success(request, "Session updated.")
             return htmx_redirect(_session_url(relationship, session), request)
     context = _session_page_context(request, relationship, session, outcome_form=form)
-    return render(request, "visits/session_detail.html", context)
+    return _session_page(request, relationship, context)
 
 
 @require_POST
@@ -215,7 +223,7 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
         )
     if error:
         context = _session_page_context(request, relationship, session, note_error=error)
-        return render(request, "visits/session_detail.html", context)
+        return _session_page(request, relationship, context)
     if "sign" in request.POST:
         return _sign(request, relationship, session)
     messages.success(request, "Draft saved.")
@@ -232,7 +240,7 @@ def _sign(
         services.note_sign(note=note, user=request.user, request=request)
     except services.VisitError as error:
         context = _session_page_context(request, relationship, session, note_error=str(error))
-        return render(request, "visits/session_detail.html", context)
+        return _session_page(request, relationship, context)
     messages.success(request, "Note signed. It is now locked; corrections go in addenda.")
     return htmx_redirect(_session_url(relationship, session), request)
 
@@ -273,7 +281,7 @@ def note_addendum(
     context = _session_page_context(
         request, relationship, session, addendum_form=form, note_error=note_error
     )
-    return render(request, "visits/session_detail.html", context)
+    return _session_page(request, relationship, context)
 
 
 def _supervised_note(
@@ -322,7 +330,7 @@ def note_send_back(
             messages.success(request, "Note sent back to the therapist with your comment.")
             return htmx_redirect(_session_url(relationship, session), request)
     context = _session_page_context(request, relationship, session, send_back_form=form)
-    return render(request, "visits/session_detail.html", context)
+    return _session_page(request, relationship, context)
 
 
 #: Dates the agenda accepts: far enough for any real calendar, well inside what dates can do.
@@ -364,6 +372,11 @@ def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
         }
         for offset in range(span)
     ]
+    audit_record(
+        action="agenda.view",
+        request=request,
+        detail={"view": view, "start": result.start.isoformat(), "sessions": len(result.sessions)},
+    )
     return render(
         request,
         "visits/agenda.html",
@@ -385,4 +398,5 @@ def supervision_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.user.membership.role != Role.SUPERVISOR:
         raise Http404("Not found.")
     notes = list(notes_awaiting_cosignature(request.user))
+    audit_record(action="supervision.view", request=request, detail={"notes": len(notes)})
     return render(request, "visits/supervision.html", {"notes": notes})

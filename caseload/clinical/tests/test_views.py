@@ -265,7 +265,7 @@ def test_valid_code_is_added_in_place_as_the_primary_diagnosis(therapist, active
     event = AuditEvent.objects.get(action="diagnosis.add")
     assert event.actor == therapist
     assert event.client == active_client.client
-    assert event.detail == {"code": "F41.1"}
+    assert event.detail == {"primary": True}
 
 
 def test_code_typed_with_its_description_is_accepted(therapist, active_client):
@@ -354,7 +354,7 @@ def test_remove_deletes_the_diagnosis_and_audits_it(therapist, record):
     assert 'data-diagnosis="F33.1"' not in response.content.decode()
     assert list(record.diagnoses.values_list("code", flat=True)) == ["F41.1"]
     event = AuditEvent.objects.get(action="diagnosis.remove")
-    assert (event.actor, event.detail) == (therapist, {"code": "F33.1"})
+    assert (event.actor, event.object_id, event.detail) == (therapist, str(f33.public_id), {})
 
 
 def test_plain_post_remove_goes_back_to_the_section(therapist, record):

@@ -973,3 +973,44 @@ def test_supervision_is_empty_for_another_supervisor(practice, therapist, active
 @pytest.mark.parametrize("persona", ["therapist", "practice_admin", "client_user"])
 def test_supervision_is_only_for_supervisors(request, persona):
     assert signed_in(request.getfixturevalue(persona)).get("/supervision/").status_code == 404
+
+
+def test_a_refused_form_that_shows_the_note_again_is_audited_as_a_read(
+    client, therapist, active_client
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from caseload.audit.models import AuditEvent
+    from caseload.visits import services as visit_services
+
+    session = visit_services.session_schedule(
+        relationship=active_client,
+        starts_at=timezone.now() - timedelta(days=2),
+        duration_minutes=50,
+        modality="in_person",
+    )
+    visit_services.note_save_draft(session=session, note_format="soap", content={"plan": "x"})
+    client.force_login(therapist)
+    before = AuditEvent.objects.filter(action="note.view").count()
+
+    response = client.post(
+        f"/clients/{active_client.public_id}/sessions/{session.public_id}/outcome/",
+        {"status": "bogus"},
+    )
+
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(action="note.view").count() == before + 1
+
+
+def test_the_agenda_and_the_supervision_queue_are_audited(client, therapist, supervisor):
+    from caseload.audit.models import AuditEvent
+
+    client.force_login(therapist)
+    client.get("/sessions/")
+    client.force_login(supervisor)
+    client.get("/supervision/")
+
+    assert AuditEvent.objects.filter(action="agenda.view", actor=therapist).count() == 1
+    assert AuditEvent.objects.filter(action="supervision.view", actor=supervisor).count() == 1
