@@ -17,6 +17,57 @@ FORMATS = [
     ("bullet_points", "Bullet Points"),
 ]
 
+# What each choice does, shown under it (the knowledge-base generator's behaviour).
+OPTION_HINTS = {
+    "short": "Key problems, goals and objectives only.",
+    "medium": "The usual detail, with some history.",
+    "long": "More goals and objectives, each with its rationale.",
+    "professional": "Third person: “The client will…”.",
+    "conversational": "Second person, to share: “You will…”.",
+    "clinical": "Terse clinical terms and abbreviations.",
+    "structured": "Headings with paragraphs and lists.",
+    "narrative": "Flowing paragraphs under each heading.",
+    "bullet_points": "Short bullets under each heading.",
+}
+_OPTION_LABELS = {
+    "length": dict(LENGTHS),
+    "tone": dict(TONES),
+    "format": dict(FORMATS),
+}
+
+
+def options_label(options: dict[str, Any] | None) -> str:
+    """A generation's stored options as shown: "Long · Conversational · Bullet Points"."""
+    if not options:
+        return ""
+    parts = [
+        labels.get(str(options.get(name)), str(options.get(name)).replace("_", " ").capitalize())
+        for name, labels in _OPTION_LABELS.items()
+        if options.get(name)
+    ]
+    return " · ".join(parts)
+
+
+class HintedRadioSelect(forms.RadioSelect):
+    """Radio buttons whose choices each carry a one-line hint, tied by aria-describedby."""
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: Any,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        hint = OPTION_HINTS.get(str(value), "")
+        option["hint"] = hint
+        if hint and option["attrs"].get("id"):
+            option["attrs"]["aria-describedby"] = f"{option['attrs']['id']}_hint"
+        return option
+
 
 class PlanEditorForm(forms.Form):
     """The plan's text (HTML from the editor, sanitised by the service) and, when new, its dates."""
@@ -72,11 +123,15 @@ class PlanDatesForm(forms.Form):
 
 class GenerateForm(forms.Form):
     length = forms.ChoiceField(
-        label="Length", choices=LENGTHS, initial="medium", widget=forms.RadioSelect
+        label="Length", choices=LENGTHS, initial="medium", widget=HintedRadioSelect
     )
     tone = forms.ChoiceField(
-        label="Tone", choices=TONES, initial="professional", widget=forms.RadioSelect
+        label="Tone", choices=TONES, initial="professional", widget=HintedRadioSelect
     )
     format = forms.ChoiceField(
-        label="Format", choices=FORMATS, initial="structured", widget=forms.RadioSelect
+        label="Format", choices=FORMATS, initial="structured", widget=HintedRadioSelect
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_generate_%s")  # unique beside the page's other forms
+        super().__init__(*args, **kwargs)

@@ -18,9 +18,9 @@ from caseload.clients.selectors import Access, access_for, get_relationship_for_
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
 from caseload.plans import services
 from caseload.plans.diff import diff_versions
-from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm
+from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm, options_label
 from caseload.plans.models import GenerationStatus, TreatmentPlan, VersionSource
-from caseload.plans.pdf import render_pdf
+from caseload.plans.sanitize import sanitize_plan_html
 from caseload.plans.selectors import (
     get_generation,
     get_plan,
@@ -56,14 +56,18 @@ def _editor(
     plan: TreatmentPlan | None = None,
     generation: Any = None,
 ) -> HttpResponse:
+    # The editor loads this HTML into the page: never what was posted, only what would be kept.
+    html = form["html"].value() or ""
     return render(
         request,
         "plans/editor.html",
         {
             "relationship": relationship,
             "form": form,
+            "editor_html": sanitize_plan_html(html) if html else "",
             "plan": plan,
             "generation": generation,
+            "options_label": options_label(generation.options) if generation else "",
             "generate_form": GenerateForm(initial=generation.options if generation else None),
         },
     )
@@ -123,6 +127,10 @@ def plan_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse
         return _editor(request, relationship, form)
     generation = _finished_draft(request, relationship)
     initial = {"html": generation.html, "generation": generation.public_id} if generation else {}
+    if generation is not None:  # the draft is built from the record: opening it is a read
+        audit_record(
+            action="plan.view_draft", request=request, client=relationship.client, obj=generation
+        )
     return _editor(request, relationship, PlanEditorForm(initial=initial), None, generation)
 
 
@@ -148,8 +156,16 @@ def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
             return _save(request, relationship, form, plan)
         return _editor(request, relationship, form, plan)
     generation = _finished_draft(request, relationship)
-    html = generation.html if generation else latest_version(plan).html
+    latest = latest_version(plan)
+    html = generation.html if generation else latest.html
     initial = {"html": html, "generation": generation.public_id if generation else None}
+    audit_record(
+        action="plan.view",
+        request=request,
+        client=relationship.client,
+        obj=plan,
+        detail={"version": latest.number, "editor": True},
+    )
     return _editor(
         request, relationship, PlanEditorForm(initial=initial, existing=True), plan, generation
     )
@@ -210,8 +226,18 @@ def generation_status(
             response["HX-Redirect"] = url
             return response
         return htmx_redirect(url, request)
+    if request.htmx and request.GET.get("seen") == generation.status:
+        return HttpResponse(status=204)  # unchanged: htmx keeps the page (and polling) as is
     template = "plans/partials/_generation.html" if request.htmx else "plans/generation.html"
-    return render(request, template, {"relationship": relationship, "generation": generation})
+    return render(
+        request,
+        template,
+        {
+            "relationship": relationship,
+            "generation": generation,
+            "options_label": options_label(generation.options),
+        },
+    )
 
 
 @require_GET
@@ -232,6 +258,8 @@ def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUI
         detail={"version": version.number},
     )
     versions = list(plan.versions.select_related("author").order_by("-number"))
+    for item in [*versions, version]:
+        item.options_label = options_label(item.options)  # type: ignore[attr-defined]
     return render(
         request,
         "plans/plan.html",
@@ -269,6 +297,8 @@ def plan_diff(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
         obj=plan,
         detail={"from": older.number, "to": newer.number},
     )
+    lines = diff_versions(older.html, newer.html)
+    changed = [i for i, line in enumerate(lines) if line.kind != "same"]
     return render(
         request,
         "plans/diff.html",
@@ -277,9 +307,40 @@ def plan_diff(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
             "plan": plan,
             "older": older,
             "newer": newer,
-            "lines": diff_versions(older.html, newer.html),
+            "lines": lines,
+            "blocks": _diff_blocks(lines, changed),
+            "counts": {
+                "added": sum(lines[i].kind == "added" for i in changed),
+                "removed": sum(lines[i].kind == "removed" for i in changed),
+            },
         },
     )
+
+
+DIFF_CONTEXT = 2  # unchanged lines shown around each change; longer runs fold away
+
+
+def _diff_blocks(lines: list[Any], changed: list[int]) -> list[dict[str, Any]]:
+    """The diff's lines in runs: shown (changes and their context) or folded (3+ unchanged)."""
+    shown = {
+        i
+        for c in changed
+        for i in range(max(0, c - DIFF_CONTEXT), min(len(lines), c + DIFF_CONTEXT + 1))
+    }
+    runs: list[dict[str, Any]] = []
+    for index, line in enumerate(lines):
+        folded = bool(changed) and index not in shown
+        if not runs or runs[-1]["folded"] != folded:
+            runs.append({"folded": folded, "lines": []})
+        runs[-1]["lines"].append(line)
+    blocks: list[dict[str, Any]] = []
+    for run in runs:
+        run["folded"] = run["folded"] and len(run["lines"]) >= 3  # no "1 unchanged line"
+        if blocks and not blocks[-1]["folded"] and not run["folded"]:
+            blocks[-1]["lines"].extend(run["lines"])
+        else:
+            blocks.append(run)
+    return blocks
 
 
 @require_POST
@@ -344,6 +405,8 @@ def plan_pdf(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) 
         "with_client": request.GET.get("client") == "1",
         "generated_at": timezone.localtime(),
     }
+    from caseload.plans.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
+
     pdf = render_pdf("plans/pdf.html", context)
     audit_record(
         action="plan.export_pdf",

@@ -264,3 +264,16 @@ def test_pdf_rendering_fetches_only_the_apps_own_static_files():
     for url in ("https://evil.example/x.css", "file:///etc/passwd", "http://127.0.0.1:8000/"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_opening_a_plan_in_the_editor_is_audited(signed_in, active_client, therapist):
+    plan = _create(active_client, therapist)
+
+    signed_in.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/edit/")
+
+    event = AuditEvent.objects.get(action="plan.view")
+    assert (event.actor, event.client, event.detail) == (
+        therapist,
+        active_client.client,
+        {"version": 1, "editor": True},
+    )
