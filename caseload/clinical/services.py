@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from caseload.audit.services import audit_record
@@ -60,13 +60,21 @@ def diagnosis_add(
     first = not relationship.diagnoses.exists()
     if is_primary:
         relationship.diagnoses.filter(is_primary=True).update(is_primary=False)
-    diagnosis = Diagnosis.objects.create(
-        relationship=relationship,
-        code=entry.code,
-        description=entry.description,
-        is_primary=is_primary or first,
-        onset_date=onset_date,
-    )
+    try:
+        with transaction.atomic():
+            diagnosis = Diagnosis.objects.create(
+                relationship=relationship,
+                code=entry.code,
+                description=entry.description,
+                is_primary=is_primary or first,
+                onset_date=onset_date,
+            )
+    except IntegrityError:
+        # A simultaneous request added this code, or the record's first (primary) diagnosis.
+        raise ClinicalRecordError(
+            "The record changed while you were adding this diagnosis. Check it and try again.",
+            field="code",
+        ) from None
     audit_record(
         action="diagnosis.add",
         actor=relationship.therapist,

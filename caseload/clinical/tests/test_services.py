@@ -436,3 +436,27 @@ def test_summary_is_one_row_per_record(active_client: CareRelationship) -> None:
     assert ClinicalSummary.objects.filter(relationship=active_client).count() == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         ClinicalSummary.objects.create(relationship=active_client)
+
+
+def test_a_diagnosis_added_by_a_simultaneous_request_gets_a_message_not_a_crash(
+    active_client: CareRelationship,
+) -> None:
+    """Both requests saw an empty record, so both want to be primary: the database refuses one."""
+    from django.db.models.signals import pre_save
+
+    def someone_else_adds_first(sender: Any, instance: Diagnosis, **kwargs: Any) -> None:
+        pre_save.disconnect(someone_else_adds_first, sender=Diagnosis)
+        Diagnosis.objects.create(
+            relationship=instance.relationship, code="F32.A", description="x", is_primary=True
+        )
+
+    pre_save.connect(someone_else_adds_first, sender=Diagnosis)
+    try:
+        with pytest.raises(services.ClinicalRecordError) as refused:
+            services.diagnosis_add(relationship=active_client, code="F41.1")
+    finally:
+        pre_save.disconnect(someone_else_adds_first, sender=Diagnosis)
+
+    assert refused.value.field == "code"
+    assert "try again" in str(refused.value)
+    assert not active_client.diagnoses.filter(code="F41.1").exists()
