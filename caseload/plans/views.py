@@ -19,7 +19,7 @@ from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx
 from caseload.plans import services
 from caseload.plans.diff import diff_versions
 from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm, options_label
-from caseload.plans.models import GenerationStatus, TreatmentPlan, VersionSource
+from caseload.plans.models import GenerationStatus, PlanVersion, TreatmentPlan, VersionSource
 from caseload.plans.sanitize import sanitize_plan_html
 from caseload.plans.selectors import (
     get_generation,
@@ -240,16 +240,21 @@ def generation_status(
     )
 
 
+def _requested_version(request: AuthenticatedHttpRequest, plan: TreatmentPlan) -> PlanVersion:
+    """?version=N, or the latest; anything else is a 404."""
+    number = request.GET.get("version")
+    try:
+        return get_version(plan, int(number)) if number else latest_version(plan)
+    except ValueError:
+        raise Http404("No such version.") from None
+
+
 @require_GET
 @clinician_required
 def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id)
     plan = get_plan(relationship, plan_id)
-    number = request.GET.get("version")
-    try:
-        version = get_version(plan, int(number)) if number else latest_version(plan)
-    except ValueError:
-        raise Http404("No such version.") from None
+    version = _requested_version(request, plan)
     audit_record(
         action="plan.view",
         request=request,
@@ -388,11 +393,7 @@ def plan_pdf(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) 
     """TP-6: the plan as a PDF with letterhead, diagnoses, version, dates and signature lines."""
     relationship = get_relationship_for_user(request.user, client_id)
     plan = get_plan(relationship, plan_id)
-    number = request.GET.get("version")
-    try:
-        version = get_version(plan, int(number)) if number else latest_version(plan)
-    except ValueError:
-        raise Http404("No such version.") from None
+    version = _requested_version(request, plan)
     context = {
         "relationship": relationship,
         "client": relationship.client,
