@@ -211,17 +211,22 @@ def note_save_draft(
     return note
 
 
+def _lock_note(note: ProgressNote) -> tuple[ProgressNote, CareRelationship]:
+    """The stored note, row-locked, with its relationship: decide on that, not a stale copy."""
+    locked = (
+        ProgressNote.objects.select_for_update(of=("self",))
+        .select_related("session__relationship__client", "session__relationship__therapist")
+        .get(pk=note.pk)
+    )
+    return locked, locked.session.relationship
+
+
 @transaction.atomic
 def note_sign(
     *, note: ProgressNote, user: User, request: HttpRequest | None = None
 ) -> ProgressNote:
     """Sign and lock the note; records who, when, and the SHA-256 of what was signed."""
-    note = (
-        ProgressNote.objects.select_for_update()
-        .select_related("session__relationship")
-        .get(pk=note.pk)
-    )
-    relationship = note.session.relationship
+    note, relationship = _lock_note(note)
     _ensure_open(relationship)
     if user.pk != relationship.therapist_id:
         raise VisitError("Only the client's therapist can sign this note.")
@@ -246,12 +251,7 @@ def note_add_addendum(
     *, note: ProgressNote, user: User, text: str, request: HttpRequest | None = None
 ) -> NoteAddendum:
     # The caller's copy may be stale (sent back meanwhile): decide on the stored row.
-    note = (
-        ProgressNote.objects.select_for_update()
-        .select_related("session__relationship__client")
-        .get(pk=note.pk)
-    )
-    relationship = note.session.relationship
+    note, relationship = _lock_note(note)
     _ensure_open(relationship)
     if user.pk != relationship.therapist_id:
         raise VisitError("Only the client's therapist can add an addendum.")
@@ -279,12 +279,7 @@ def _ensure_supervisor_of(user: User, relationship: CareRelationship) -> None:
 def note_cosign(
     *, note: ProgressNote, user: User, request: HttpRequest | None = None
 ) -> ProgressNote:
-    note = (
-        ProgressNote.objects.select_for_update()
-        .select_related("session__relationship__therapist")
-        .get(pk=note.pk)
-    )
-    relationship = note.session.relationship
+    note, relationship = _lock_note(note)
     _ensure_supervisor_of(user, relationship)
     if note.status != NoteStatus.SIGNED:
         raise VisitError("Only a signed note can be co-signed.")
@@ -304,12 +299,7 @@ def note_send_back(
     *, note: ProgressNote, user: User, comment: str, request: HttpRequest | None = None
 ) -> ProgressNote:
     """The supervisor returns a signed note to its author with a comment; it unlocks."""
-    note = (
-        ProgressNote.objects.select_for_update()
-        .select_related("session__relationship__therapist")
-        .get(pk=note.pk)
-    )
-    relationship = note.session.relationship
+    note, relationship = _lock_note(note)
     _ensure_supervisor_of(user, relationship)
     if note.status != NoteStatus.SIGNED:
         raise VisitError("Only a signed note that isn't co-signed can be sent back.")
