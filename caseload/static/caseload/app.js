@@ -54,7 +54,9 @@
       var opener = elt && elt.hasAttribute && elt.hasAttribute("data-opens-modal");
       if (dialog && !dialog.open && opener) { dialog.showModal(); }
       syncChildToggle(root);
-      if (!dialog || dialog.open) { focusField(root, true); }
+      // Focus once htmx has settled: only then is the new form wired to submit over
+      // htmx (a quick Enter before that would post the whole page).
+      focusAfterSettle = (!dialog || dialog.open) ? root : null;
     } else if (id === "client-profile") {
       var heading = document.getElementById("profile-name");
       if (heading) { heading.focus({ preventScroll: true }); }
@@ -70,6 +72,13 @@
       // pressed is gone; focus its field's error, else the same form's button, else the title.
       focusAfterSectionSwap(root, elt);
     }
+  });
+
+  var focusAfterSettle = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    var root = focusAfterSettle;
+    focusAfterSettle = null;
+    if (root && root.isConnected) { focusField(root, true); }
   });
 
   function focusAfterSectionSwap(root, elt) {
