@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "caseload.clinical",
     "caseload.visits",
     "caseload.plans",
+    "caseload.documents",
     "caseload.portal",
     "caseload.audit",
 ]

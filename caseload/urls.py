@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from caseload.clinical import views as clinical_views
+from caseload.documents import urls as documents_urls
 from caseload.lib import views as site_views
 from caseload.portal import views as portal_views
 from caseload.visits import views as visits_views
@@ -19,6 +20,11 @@ urlpatterns = [
     path("clients/", include("caseload.clinical.urls")),
     path("clients/", include("caseload.visits.urls")),
     path("clients/", include("caseload.plans.urls")),
+    path("clients/", include("caseload.documents.urls")),
+    path(
+        "documents/templates/",
+        include((documents_urls.template_patterns, "document_templates")),
+    ),
     path("clinical/icd10/", clinical_views.icd10_search, name="icd10_search"),
     path("sessions/", visits_views.agenda, name="agenda"),
     path("supervision/", visits_views.supervision_queue, name="supervision"),

@@ -29,6 +29,9 @@ from django.utils import timezone
 from caseload.clients.models import CareRelationship, CareState, Invitation
 from caseload.clinical import services as clinical_services
 from caseload.clinical.models import Diagnosis, Medication
+from caseload.documents import services as document_services
+from caseload.documents.library import sync_library
+from caseload.documents.models import AssignedDocument, DocumentTemplate
 from caseload.lib import views as site_views
 from caseload.plans import services as plan_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
@@ -59,6 +62,7 @@ PERSONAS = (
 )
 STAFF = ("therapist", "colleague", "outsider", "supervisor", "practice_admin")
 CLINICIANS = ("therapist", "colleague", "outsider", "supervisor")
+PRACTICE_CLINICIANS = ("therapist", "colleague", "supervisor")  # alice's practice
 PORTAL = ("client_user", "guardian_user")
 
 LOGIN = "login"
@@ -85,6 +89,9 @@ class World:
     medication: Medication
     plan: TreatmentPlan
     generation: PlanGeneration  # a queued "Generate with AI" draft
+    open_document: AssignedDocument  # a PHQ-9 assigned to Maya, not yet filled in
+    done_document: AssignedDocument  # a GAD-7 Maya submitted, not yet reviewed
+    form_template: DocumentTemplate  # a form built in alice's practice
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class Route:
     method: str
     expect: dict[str, Any]
     kwargs: Callable[[World], dict[str, Any]] = lambda world: {}
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] | Callable[[World], dict[str, str]] = field(default_factory=dict)
 
 
 def _everyone(status: Any) -> dict[str, Any]:
@@ -150,6 +157,18 @@ def _plan(world: World) -> dict[str, Any]:
 
 def _plan_page(world: World) -> str:
     return f"{_detail(world)}plans/{world.plan.public_id}/"
+
+
+def _open_document(world: World) -> dict[str, Any]:
+    return {**_client(world), "document_id": world.open_document.public_id}
+
+
+def _done_document(world: World) -> dict[str, Any]:
+    return {**_client(world), "document_id": world.done_document.public_id}
+
+
+def _template(world: World) -> dict[str, Any]:
+    return {"template_id": world.form_template.public_id}
 
 
 def _request(world: World) -> dict[str, Any]:
@@ -279,8 +298,51 @@ TABLE: dict[str, Route] = {
         {"effective_date": "2026-01-01", "review_date": "2026-04-01"},
     ),
     "plans:pdf": Route("GET", _only({"therapist": OK, "supervisor": OK}), _plan),
+    # Documents ----------------------------------------------------------------------------
+    "documents:assign": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "#documents")}),
+        _client,
+        lambda w: {"templates": str(w.done_document.version.template.public_id)},
+    ),
+    "documents:document": Route("GET", _only({"therapist": OK, "supervisor": OK}), _done_document),
+    "documents:document_pdf": Route(
+        "GET", _only({"therapist": OK, "supervisor": OK}), _done_document
+    ),
+    "documents:document_review": Route(
+        "POST",
+        _only(
+            {"therapist": Redirect(lambda w: f"{_detail(w)}documents/{w.done_document.public_id}/")}
+        ),
+        _done_document,
+    ),
+    "documents:document_remind": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "#documents")}),
+        _open_document,
+    ),
+    "document_templates:list": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "document_templates:new": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "document_templates:detail": Route(
+        "GET", _only(dict.fromkeys(PRACTICE_CLINICIANS, OK)), _template
+    ),
+    "document_templates:edit": Route(
+        "GET", _only(dict.fromkeys(PRACTICE_CLINICIANS, OK)), _template
+    ),
+    "document_templates:archive": Route(
+        "POST",
+        _only(dict.fromkeys(PRACTICE_CLINICIANS, Redirect("/documents/templates/"))),
+        _template,
+    ),
     # Portal -------------------------------------------------------------------------------
     "portal:home": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
+    "portal:documents": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
+    "portal:document": Route(
+        "GET", _only({"client_user": OK}), lambda w: {"document_id": w.open_document.public_id}
+    ),
+    "portal:document_pdf": Route(
+        "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}
+    ),
     "portal:approve": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
     "portal:decline": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
     # Invitation links: public, the token is the credential --------------------------------
@@ -377,6 +439,15 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
         session=signed_session, note_format="soap", content={"subjective": "signed"}
     )
     visit_services.note_sign(note=note, user=therapist)
+    phq9, gad7 = (v for v in sync_library() if v.scoring in ("phq9", "gad7"))
+    open_document, done_document = document_services.assign_documents(
+        relationship=active_client, versions=[phq9, gad7], due_date=None, by=therapist
+    )
+    document_services.submit_document(
+        document=done_document,
+        by=client_user,
+        answers={f"q{n}": "1" for n in range(1, 8)},
+    )
     return World(
         active_client=active_client,
         signup_invitation=pending.invitations.get(),
@@ -397,6 +468,15 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
         ),
         medication=clinical_services.medication_save(
             relationship=active_client, values={"name": "Sertraline", "dose": "50 mg"}
+        ),
+        open_document=open_document,
+        done_document=done_document,
+        form_template=document_services.template_create(
+            practice=therapist.membership.practice,
+            by=therapist,
+            title="Sleep diary",
+            intro="",
+            fields=[{"type": "short_text", "label": "Bedtime"}],
         ),
     )
 
@@ -430,9 +510,8 @@ def test_route_as_persona(browser_for, world, key, persona):
     url = reverse(key, kwargs=route.kwargs(world))
     browser = browser_for(persona)
 
-    response = (
-        browser.get(url, route.data) if route.method == "GET" else browser.post(url, route.data)
-    )
+    data = route.data(world) if callable(route.data) else route.data
+    response = browser.get(url, data) if route.method == "GET" else browser.post(url, data)
 
     expected = route.expect[persona]
     if expected == LOGIN:

@@ -121,6 +121,17 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
         .annotate(count=Count("pk"))
         .values("count")
     )
+    from caseload.documents.models import AssignedDocument, DocumentStatus
+
+    to_review = (
+        AssignedDocument.objects.filter(
+            relationship=OuterRef("pk"),
+            status__in=[DocumentStatus.COMPLETED, DocumentStatus.SIGNED],
+        )
+        .values("relationship")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     from caseload.plans.models import TreatmentPlan
     from caseload.plans.services import EXPIRY_WARNING_DAYS
 
@@ -146,6 +157,14 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
             outstanding.filter(delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED])
         ),
         reconnect_pending=Exists(outstanding.filter(kind="connection")),
+        documents_to_review=Coalesce(Subquery(to_review, output_field=IntegerField()), 0),
+        document_flagged=Exists(
+            AssignedDocument.objects.filter(
+                relationship=OuterRef("pk"),
+                flagged=True,
+                status__in=[DocumentStatus.COMPLETED, DocumentStatus.SIGNED],
+            )
+        ),
     )
 
 

@@ -31,6 +31,7 @@ from caseload.clients.selectors import (
     outstanding_invitation,
 )
 from caseload.clinical.views import clinical_context
+from caseload.documents.views import documents_context
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
 from caseload.plans.views import plans_context
 from caseload.practices.models import Practice, Role
@@ -82,7 +83,7 @@ def client_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
-    """MC-2: derived from data, never stored ticks. Documents and plans arrive later."""
+    """MC-2: derived from data, never stored ticks."""
     profile = reverse("clients:detail", args=[relationship.public_id])
     return [
         {
@@ -90,7 +91,11 @@ def _whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
             "url": reverse("visits:session_new", args=[relationship.public_id]),
             "done": relationship.sessions.exists(),
         },
-        {"label": "Assign intake documents", "url": f"{profile}#documents", "done": False},
+        {
+            "label": "Assign intake documents",
+            "url": f"{profile}#documents",
+            "done": relationship.documents.exists(),
+        },
         {
             "label": "Set up a treatment plan",
             "url": reverse("plans:new", args=[relationship.public_id]),
@@ -115,6 +120,7 @@ def _profile_context(
             **clinical_context(request.user, relationship),
             **sessions_context(request.user, relationship),
             **plans_context(request.user, relationship),
+            **documents_context(request.user, relationship),
         }
     return {
         **record,

@@ -1,11 +1,15 @@
 from django.urls import path
 
+from caseload.documents import views as documents_views
 from caseload.portal import views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.portal_home, name="home"),
+    path("documents/", documents_views.portal_list, name="documents"),
+    path("documents/<uuid:document_id>/", documents_views.portal_document, name="document"),
+    path("documents/<uuid:document_id>/pdf/", documents_views.portal_pdf, name="document_pdf"),
     path(
         "requests/<uuid:request_id>/approve/",
         views.portal_respond,

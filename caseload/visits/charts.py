@@ -36,6 +36,8 @@ def line_chart(
     width: int = 560,
     height: int = 200,
     name: str = "Mood",
+    noun: str = "session",
+    domain: tuple[datetime, datetime] | None = None,
 ) -> LineChart | None:
     """Scale (time, score) pairs into SVG coordinates. None when there is nothing to draw."""
     if not series:
@@ -48,12 +50,16 @@ def line_chart(
     left, right, top, bottom = 36, 12, 12, 28
     plot_width, plot_height = width - left - right, height - top - bottom
     first, last = series[0][0], series[-1][0]
-    span = (last - first).total_seconds() or 1.0
+    # Charts drawn one above the other share `domain`, so the same date lines up in each.
+    start, end = (
+        timezone.localtime(d) if timezone.is_aware(d) else d for d in domain or (first, last)
+    )
+    span = (end - start).total_seconds() or 1.0
 
     def x_of(moment: datetime) -> float:
-        if len(series) == 1:
+        if start == end:
             return left + plot_width / 2
-        return round(left + (moment - first).total_seconds() / span * plot_width, 1)
+        return round(left + (moment - start).total_seconds() / span * plot_width, 1)
 
     def y_of(value: int) -> float:
         return round(top + (maximum - value) / (maximum - minimum) * plot_height, 1)
@@ -70,7 +76,7 @@ def line_chart(
     ]
     values = [value for _, value in series]
     summary = (
-        f"{name} over {len(values)} session{'s' if len(values) != 1 else ''} "
+        f"{name} over {len(values)} {noun}{'s' if len(values) != 1 else ''} "
         f"from {first:%d %b %Y} to {last:%d %b %Y}: "
         f"first {values[0]}, latest {values[-1]}, lowest {min(values)}, highest {max(values)}."
     )
@@ -87,3 +93,50 @@ def line_chart(
         x_labels=labels,
         summary=summary,
     )
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    key: str  # "mood", "phq9", "gad7": also the id prefix and the point's data attribute
+    title: str
+    chart: LineChart
+    value_heading: str
+    extra: dict[datetime, str]  # e.g. the severity of each score, for the table
+
+
+def trend_charts(
+    moods: list[tuple[datetime, int]],
+    scores: dict[str, list[tuple[datetime, int, str]]],
+) -> list[TrendChart]:
+    """Mood from sessions and questionnaire totals as aligned charts on one time axis (DOC-4)."""
+    moments = [moment for moment, _ in moods] + [
+        moment for points in scores.values() for moment, _, _ in points
+    ]
+    if not moments:
+        return []
+    domain = (min(moments), max(moments))
+    charts: list[TrendChart] = []
+    mood = line_chart(moods, domain=domain)
+    if mood is not None:
+        charts.append(TrendChart("mood", "Mood over time (1–10)", mood, "Mood", {}))
+    for key, name, maximum in (("phq9", "PHQ-9", 27), ("gad7", "GAD-7", 21)):
+        points = scores.get(key, [])
+        chart = line_chart(
+            [(moment, value) for moment, value, _ in points],
+            minimum=0,
+            maximum=maximum,
+            name=name,
+            noun="response",
+            domain=domain,
+        )
+        if chart is not None:
+            charts.append(
+                TrendChart(
+                    key,
+                    f"{name} total over time (0–{maximum})",
+                    chart,
+                    name,
+                    {moment: severity for moment, _, severity in points},
+                )
+            )
+    return charts

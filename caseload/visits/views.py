@@ -17,10 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caseload.audit.services import audit_record
 from caseload.clients.models import CareRelationship
 from caseload.clients.selectors import Access, access_for, get_relationship_for_user
+from caseload.documents.selectors import score_series
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
 from caseload.practices.models import Role
 from caseload.visits import services
-from caseload.visits.charts import line_chart
+from caseload.visits.charts import trend_charts
 from caseload.visits.forms import (
     AddendumForm,
     NoteForm,
@@ -48,13 +49,17 @@ def sessions_context(user: Any, relationship: CareRelationship) -> dict[str, Any
     upcoming = sorted((s for s in sessions if s.starts_at >= now), key=lambda s: s.starts_at)
     past = [s for s in sessions if s.starts_at < now]
     moods = [(s.starts_at, s.mood_score) for s in sessions if s.mood_score is not None]
+    scores = {
+        key: [(p.when, p.score, p.severity) for p in points]
+        for key, points in score_series(relationship).items()
+    }
     return {
         "relationship": relationship,
         "sessions_can_edit": access_for(user, relationship) == Access.WRITE
         and not relationship.is_archived,
         "upcoming_sessions": upcoming,
         "past_sessions": past,
-        "mood_chart": line_chart(moods),
+        "trend_charts": trend_charts(moods, scores),
         "practice_zone": relationship.practice.time_zone,
     }
 

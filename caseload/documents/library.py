@@ -1,0 +1,73 @@
+"""The template library shipped with Caseload (DOC-1), as TOML files in `library/`.
+
+Library templates are data, not code: `sync_library` (run by `manage.py sync_document_library`,
+by the demo loader and whenever a therapist opens the library) records each file as a template
+and adds a new version when a file's content changed. Documents already assigned keep the
+version they were assigned with.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from caseload.documents.fields import FieldType, clean_field_specs
+from caseload.documents.models import DocumentTemplate, TemplateVersion, content_hash
+
+LIBRARY_DIR = Path(__file__).parent / "library"
+#: The order therapists see them in.
+LIBRARY_ORDER = ("intake", "phq9", "gad7", "consent", "privacy")
+
+
+@cache
+def library_files() -> dict[str, dict[str, Any]]:
+    """Parse and check every library file once per process."""
+    entries: dict[str, dict[str, Any]] = {}
+    for key in LIBRARY_ORDER:
+        data = tomllib.loads((LIBRARY_DIR / f"{key}.toml").read_text(encoding="utf-8"))
+        scale = data.get("scale", {}).get("options")
+        specs = []
+        for field in data["fields"]:
+            field = dict(field)
+            if scale and "type" not in field:  # a questionnaire item on the shared scale
+                field.update(type=FieldType.SINGLE_CHOICE, options=scale, scored=True)
+            specs.append(field)
+        entries[key] = {
+            "key": data["key"],
+            "title": data["title"],
+            "kind": data["kind"],
+            "intro": data.get("intro", "").strip(),
+            "scoring": data.get("scoring", ""),
+            "fields": clean_field_specs(specs),
+        }
+    return entries
+
+
+@transaction.atomic
+def sync_library() -> list[TemplateVersion]:
+    """Make sure the latest version of every library file is recorded; return them in order."""
+    latest: list[TemplateVersion] = []
+    for key, entry in library_files().items():
+        template, _ = DocumentTemplate.objects.get_or_create(
+            library_key=key, defaults={"title": entry["title"], "kind": entry["kind"]}
+        )
+        digest = content_hash(entry["title"], entry["intro"], entry["fields"], entry["scoring"])
+        version = template.versions.order_by("-number").first()
+        if version is None or version.content_hash != digest:
+            version = TemplateVersion.objects.create(
+                template=template,
+                number=(version.number + 1) if version else 1,
+                title=entry["title"],
+                intro=entry["intro"],
+                fields=entry["fields"],
+                scoring=entry["scoring"],
+            )
+            DocumentTemplate.objects.filter(pk=template.pk).update(
+                title=entry["title"], kind=entry["kind"]
+            )
+        latest.append(version)
+    return latest

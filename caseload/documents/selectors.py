@@ -1,0 +1,207 @@
+"""Reads for documents. Staff lookups go through the client's relationship (SECURITY A2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from caseload.accounts.models import User
+from caseload.clients.models import CareRelationship, CareState
+from caseload.clients.selectors import Access, get_relationship_for_user
+from caseload.documents.library import LIBRARY_ORDER, sync_library
+from caseload.documents.models import (
+    AssignedDocument,
+    DocumentStatus,
+    DocumentTemplate,
+    TemplateVersion,
+)
+
+
+def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
+    return relationship.documents.select_related("version", "signature").order_by(
+        "-assigned_at", "-pk"
+    )
+
+
+def get_document_for_user(
+    user: User, client_id: UUID, document_id: UUID, *, access: Access = Access.READ
+) -> tuple[CareRelationship, AssignedDocument]:
+    relationship = get_relationship_for_user(user, client_id, access=access)
+    if not relationship.can_open_record:
+        raise Http404("No such document.")
+    document = (
+        relationship.documents.select_related(
+            "version", "signature__signer", "submitted_by", "reviewed_by", "assigned_by"
+        )
+        .filter(public_id=document_id)
+        .first()
+    )
+    if document is None:
+        raise Http404("No such document.")
+    return relationship, document
+
+
+def templates_for(user: User) -> QuerySet[DocumentTemplate]:
+    """The library and the user's practice's own templates (not archived)."""
+    return (
+        DocumentTemplate.objects.filter(
+            Q(practice__isnull=True) | Q(practice_id=user.membership.practice_id),
+            archived_at__isnull=True,
+        )
+        .select_related("created_by")
+        .order_by("practice_id", "title", "pk")
+    )
+
+
+def library_and_practice_templates(user: User) -> list[DocumentTemplate]:
+    """In the order therapists see them: the library as shipped, then the practice's own."""
+    sync_library()
+    templates = list(templates_for(user))
+    rank = {key: position for position, key in enumerate(LIBRARY_ORDER)}
+    return sorted(
+        templates,
+        key=lambda t: (t.practice_id is not None, rank.get(t.library_key or "", 0), t.title),
+    )
+
+
+def get_template_for_user(user: User, template_id: UUID) -> DocumentTemplate:
+    template = (
+        DocumentTemplate.objects.filter(
+            Q(practice__isnull=True) | Q(practice_id=user.membership.practice_id)
+        )
+        .filter(public_id=template_id)
+        .first()
+    )
+    if template is None:
+        raise Http404("No such template.")
+    return template
+
+
+def latest_versions(template_ids: list[int]) -> dict[int, TemplateVersion]:
+    latest: dict[int, TemplateVersion] = {}
+    for version in TemplateVersion.objects.filter(template_id__in=template_ids).order_by(
+        "template_id", "-number"
+    ):
+        latest.setdefault(version.template_id, version)
+    return latest
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    when: datetime
+    score: int
+    severity: str
+
+
+def score_series(relationship: CareRelationship) -> dict[str, list[ScorePoint]]:
+    """PHQ-9 and GAD-7 totals over time, oldest first (DOC-4)."""
+    series: dict[str, list[ScorePoint]] = {"phq9": [], "gad7": []}
+    rows = (
+        relationship.documents.filter(score__isnull=False, version__scoring__in=list(series))
+        .order_by("submitted_at")
+        .values_list("version__scoring", "submitted_at", "score", "severity")
+    )
+    for scoring, when, total, severity in rows:
+        if when is not None and total is not None:  # both set for every scored document
+            series[scoring].append(ScorePoint(when=when, score=total, severity=severity))
+    return series
+
+
+# The portal (decision 0006: explicit columns, never model instances) ----------------------
+#: The only columns of an assigned document a portal page may read. Scores, severity and the
+#: attention flag are the therapist's reading of the answers and stay off the portal.
+PORTAL_DOCUMENT_FIELDS = (
+    "pk",
+    "public_id",
+    "status",
+    "due_date",
+    "assigned_at",
+    "submitted_at",
+    "answers",
+    "version__title",
+    "version__intro",
+    "version__fields",
+    "relationship__practice__name",
+    "relationship__therapist__full_name",
+    "relationship__client__full_name",
+    "relationship__client__is_child",
+    "signature__typed_name",
+    "signature__signed_at",
+)
+
+
+@dataclass(frozen=True)
+class PortalDocument:
+    pk: int
+    public_id: UUID
+    status: str
+    status_label: str
+    due_date: date | None
+    assigned_at: datetime
+    submitted_at: datetime | None
+    answers: dict[str, Any]
+    title: str
+    intro: str
+    fields: list[dict[str, Any]]
+    practice_name: str
+    therapist_name: str
+    client_name: str
+    is_child: bool
+    signed_name: str | None
+    signed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (DocumentStatus.ASSIGNED, DocumentStatus.IN_PROGRESS)
+
+
+def _portal_documents(user: User) -> QuerySet[AssignedDocument]:
+    return AssignedDocument.objects.filter(
+        Q(relationship__client__account=user, relationship__client__is_child=False)
+        | Q(relationship__client__guardianship__account=user),
+        relationship__state=CareState.ACTIVE,
+    )
+
+
+def _portal_row(row: dict[str, Any]) -> PortalDocument:
+    return PortalDocument(
+        pk=row["pk"],
+        public_id=row["public_id"],
+        status=row["status"],
+        status_label=DocumentStatus(row["status"]).label,
+        due_date=row["due_date"],
+        assigned_at=row["assigned_at"],
+        submitted_at=row["submitted_at"],
+        answers=row["answers"],
+        title=row["version__title"],
+        intro=row["version__intro"],
+        fields=row["version__fields"],
+        practice_name=row["relationship__practice__name"],
+        therapist_name=row["relationship__therapist__full_name"],
+        client_name=row["relationship__client__full_name"],
+        is_child=row["relationship__client__is_child"],
+        signed_name=row["signature__typed_name"],
+        signed_at=row["signature__signed_at"],
+    )
+
+
+def portal_documents(user: User) -> list[PortalDocument]:
+    rows = (
+        _portal_documents(user)
+        .order_by("relationship__client__full_name", "-assigned_at", "-pk")
+        .values(*PORTAL_DOCUMENT_FIELDS)
+    )
+    return [_portal_row(row) for row in rows]
+
+
+def get_portal_document(user: User, document_id: UUID) -> PortalDocument:
+    row = _portal_documents(user).filter(public_id=document_id).values(*PORTAL_DOCUMENT_FIELDS)
+    found = row.first()
+    if found is None:
+        raise Http404("No such document.")
+    return _portal_row(found)

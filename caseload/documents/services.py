@@ -1,0 +1,366 @@
+"""Documents: building templates, assigning, filling, signing, reviewing (DOC-1 … DOC-3).
+
+Every function is one transaction. Rules refused are `DocumentError`s with the form field the
+message belongs to; views show them on that field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.accounts.models import User
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship, CareState
+from caseload.documents.content import (
+    CONSENT_TEXT,
+    completed_text,
+    sha256,
+    signed_text,
+)
+from caseload.documents.fields import answer_fields, clean_field_specs
+from caseload.documents.models import (
+    OPEN_STATES,
+    AssignedDocument,
+    DocumentKind,
+    DocumentSignature,
+    DocumentStatus,
+    DocumentTemplate,
+    TemplateVersion,
+    content_hash,
+)
+from caseload.documents.scoring import score
+from caseload.lib.middleware import client_ip
+from caseload.practices.models import Practice
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+#: A reminder for the same document is sent at most this often.
+REMINDER_INTERVAL = timedelta(hours=24)
+
+
+class DocumentError(Exception):
+    """A rule refused the change; `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Templates (DOC-1) ---------------------------------------------------------------------
+@transaction.atomic
+def template_create(
+    *,
+    practice: Practice,
+    by: User,
+    title: str,
+    intro: str,
+    fields: list[dict[str, Any]],
+    request: HttpRequest | None = None,
+) -> DocumentTemplate:
+    specs = clean_field_specs(fields)
+    template = DocumentTemplate.objects.create(
+        practice=practice, title=title, kind=DocumentKind.FORM, created_by=by
+    )
+    TemplateVersion.objects.create(
+        template=template, number=1, title=title, intro=intro, fields=specs, created_by=by
+    )
+    audit_record(action="document_template.create", request=request, actor=by, obj=template)
+    return template
+
+
+@transaction.atomic
+def template_update(
+    *,
+    template: DocumentTemplate,
+    by: User,
+    title: str,
+    intro: str,
+    fields: list[dict[str, Any]],
+    request: HttpRequest | None = None,
+) -> TemplateVersion:
+    """Save an edit as the next version; documents already assigned keep theirs."""
+    template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
+    if template.is_library:
+        raise DocumentError("Templates from the library can't be edited; build your own instead.")
+    if template.archived_at is not None:
+        raise DocumentError("Restore this template before editing it.")
+    specs = clean_field_specs(fields)
+    latest = template.versions.order_by("-number").first()
+    assert latest is not None
+    if latest.content_hash == content_hash(title, intro, specs, ""):
+        return latest  # nothing changed: no new version
+    version = TemplateVersion.objects.create(
+        template=template,
+        number=latest.number + 1,
+        title=title,
+        intro=intro,
+        fields=specs,
+        created_by=by,
+    )
+    DocumentTemplate.objects.filter(pk=template.pk).update(title=title)
+    audit_record(
+        action="document_template.update",
+        request=request,
+        actor=by,
+        obj=template,
+        detail={"version": version.number},
+    )
+    return version
+
+
+@transaction.atomic
+def template_archive(
+    *, template: DocumentTemplate, by: User, request: HttpRequest | None = None
+) -> None:
+    if template.is_library:
+        raise DocumentError("Templates from the library can't be archived.")
+    DocumentTemplate.objects.filter(pk=template.pk).update(archived_at=timezone.now())
+    audit_record(action="document_template.archive", request=request, actor=by, obj=template)
+
+
+# Assigning (DOC-2) ---------------------------------------------------------------------
+def portal_recipient(relationship: CareRelationship) -> User | None:
+    """Who fills the client's documents in the portal: the client, or a child's guardian."""
+    client = relationship.client
+    if client.is_child:
+        guardianship = getattr(client, "guardianship", None)
+        return guardianship.account if guardianship is not None else None
+    return client.account
+
+
+@transaction.atomic
+def assign_documents(
+    *,
+    relationship: CareRelationship,
+    versions: list[TemplateVersion],
+    due_date: date | None,
+    by: User,
+    request: HttpRequest | None = None,
+) -> list[AssignedDocument]:
+    from caseload.documents.tasks import send_documents_email
+
+    relationship = CareRelationship.objects.select_for_update().get(pk=relationship.pk)
+    if relationship.state not in (CareState.INVITED, CareState.ACTIVE):
+        raise DocumentError("Restore this client before assigning documents.")
+    if relationship.therapist_id != by.pk:
+        raise DocumentError("Only the client's therapist assigns documents.")
+    if not versions:
+        raise DocumentError("Choose at least one document.", field="templates")
+    if due_date is not None and due_date < timezone.localdate():
+        raise DocumentError("The due date can't be in the past.", field="due_date")
+    open_titles = set(
+        relationship.documents.filter(
+            status__in=OPEN_STATES, version__template__in=[v.template_id for v in versions]
+        ).values_list("version__title", flat=True)
+    )
+    if open_titles:
+        raise DocumentError(
+            f"Already assigned and not yet completed: {', '.join(sorted(open_titles))}.",
+            field="templates",
+        )
+    documents = [
+        AssignedDocument.objects.create(
+            relationship=relationship, version=version, due_date=due_date, assigned_by=by
+        )
+        for version in versions
+    ]
+    for document in documents:
+        audit_record(
+            action="document.assign",
+            request=request,
+            actor=by,
+            client=relationship.client,
+            obj=document,
+            detail={"template": str(document.version.template.public_id)},
+        )
+    if relationship.state == CareState.ACTIVE and portal_recipient(relationship) is not None:
+        send_documents_email.enqueue(relationship.pk, "assigned")
+    return documents
+
+
+@transaction.atomic
+def send_reminder(
+    *, document: AssignedDocument, by: User, request: HttpRequest | None = None
+) -> None:
+    from caseload.documents.tasks import send_documents_email
+
+    document = _locked(document)
+    relationship = document.relationship
+    if relationship.therapist_id != by.pk or relationship.state != CareState.ACTIVE:
+        raise DocumentError("Reminders go to active clients of yours only.")
+    if document.status not in OPEN_STATES:
+        raise DocumentError("This document is already completed.")
+    if portal_recipient(relationship) is None:
+        raise DocumentError("The client hasn't signed up yet: they'll see it when they do.")
+    now = timezone.now()
+    if document.reminded_at and now - document.reminded_at < REMINDER_INTERVAL:
+        raise DocumentError("A reminder was already sent in the last 24 hours.")
+    AssignedDocument.objects.filter(pk=document.pk).update(reminded_at=now)
+    send_documents_email.enqueue(relationship.pk, "reminder")
+    audit_record(
+        action="document.remind",
+        request=request,
+        actor=by,
+        client=relationship.client,
+        obj=document,
+    )
+
+
+# Filling in the portal -----------------------------------------------------------------
+def _locked(document: AssignedDocument) -> AssignedDocument:
+    return (
+        AssignedDocument.objects.select_for_update(of=("self",))
+        .select_related("version", "relationship__client")
+        .get(pk=document.pk)
+    )
+
+
+def _ensure_fillable(document: AssignedDocument) -> None:
+    if document.is_submitted:
+        raise DocumentError("This document has been submitted and can no longer be changed.")
+    if document.relationship.state != CareState.ACTIVE:
+        raise DocumentError("This document can no longer be filled in.")
+
+
+@transaction.atomic
+def save_progress(
+    *,
+    document: AssignedDocument,
+    by: User,
+    answers: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> AssignedDocument:
+    document = _locked(document)
+    _ensure_fillable(document)
+    document.answers = _known_answers(document, answers)
+    document.status = DocumentStatus.IN_PROGRESS
+    document.progress_saved_at = timezone.now()
+    document.save(update_fields=["answers", "status", "progress_saved_at"])
+    audit_record(
+        action="document.save_progress",
+        request=request,
+        actor=by,
+        client=document.relationship.client,
+        obj=document,
+    )
+    return document
+
+
+def _known_answers(document: AssignedDocument, answers: dict[str, Any]) -> dict[str, Any]:
+    keys = {spec["key"] for spec in answer_fields(document.version.fields)}
+    return {key: value for key, value in answers.items() if key in keys}
+
+
+@transaction.atomic
+def submit_document(
+    *,
+    document: AssignedDocument,
+    by: User,
+    answers: dict[str, Any],
+    typed_name: str = "",
+    consent: bool = False,
+    request: HttpRequest | None = None,
+) -> AssignedDocument:
+    """Freeze the answers, score a questionnaire, and sign when the document asks for it.
+
+    `answers` must already be complete and valid (the view validates them with AnswerForm
+    in its final mode); this checks the signature and the score's own rules again.
+    """
+    from caseload.documents.tasks import send_flag_email
+
+    document = _locked(document)
+    _ensure_fillable(document)
+    version = document.version
+    answers = _known_answers(document, answers)
+    typed_name = " ".join(typed_name.split())
+    if version.requires_signature:
+        if not typed_name:
+            raise DocumentError("Type your full name to sign.", field="typed_name")
+        if len(typed_name) > 200:
+            raise DocumentError("The name is too long.", field="typed_name")
+        if not consent:
+            raise DocumentError("Tick the box to agree to sign electronically.", field="consent")
+    now = timezone.now()
+    document.answers = answers
+    document.content = completed_text(
+        title=version.title, intro=version.intro, fields=version.fields, answers=answers
+    )
+    document.content_sha256 = sha256(document.content)
+    if version.scoring:
+        try:
+            result = score(version.scoring, answers)
+        except ValueError as error:
+            raise DocumentError(str(error)) from error
+        document.score, document.severity, document.flagged = (
+            result.total,
+            result.severity,
+            result.flagged,
+        )
+    document.submitted_at = now
+    document.submitted_by = by
+    document.status = (
+        DocumentStatus.SIGNED if version.requires_signature else DocumentStatus.COMPLETED
+    )
+    document.save()
+    client = document.relationship.client
+    if version.requires_signature:
+        signed = signed_text(
+            content=document.content,
+            typed_name=typed_name,
+            signer_email=by.email,
+            consent_text=CONSENT_TEXT,
+        )
+        DocumentSignature.objects.create(
+            document=document,
+            signer=by,
+            typed_name=typed_name,
+            consent_text=CONSENT_TEXT,
+            signed_at=now,
+            ip_address=client_ip(request) if request is not None else None,
+            user_agent=(request.headers.get("User-Agent", "") if request is not None else "")[:500],
+            content=signed,
+            sha256=sha256(signed),
+        )
+        audit_record(action="document.sign", request=request, actor=by, client=client, obj=document)
+    audit_record(
+        action="document.submit",
+        request=request,
+        actor=by,
+        client=client,
+        obj=document,
+        detail={"flagged": True} if document.flagged else None,
+    )
+    if document.flagged:
+        send_flag_email.enqueue(document.pk)
+    return document
+
+
+# Reviewing -----------------------------------------------------------------------------
+@transaction.atomic
+def mark_reviewed(
+    *, document: AssignedDocument, by: User, request: HttpRequest | None = None
+) -> AssignedDocument:
+    document = _locked(document)
+    if document.relationship.therapist_id != by.pk:
+        raise DocumentError("Only the client's therapist marks documents reviewed.")
+    if document.status == DocumentStatus.REVIEWED:
+        raise DocumentError("This document is already marked reviewed.")
+    if not document.is_submitted:
+        raise DocumentError("The client hasn't completed this document yet.")
+    document.status = DocumentStatus.REVIEWED
+    document.reviewed_at = timezone.now()
+    document.reviewed_by = by
+    document.save(update_fields=["status", "reviewed_at", "reviewed_by"])
+    audit_record(
+        action="document.review",
+        request=request,
+        actor=by,
+        client=document.relationship.client,
+        obj=document,
+    )
+    return document

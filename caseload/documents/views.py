@@ -1,0 +1,488 @@
+"""Documents: the profile section, the template library and builder, and the portal (DOC-1 … 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from caseload.audit.services import audit_record
+from caseload.clients.models import CareRelationship
+from caseload.clients.selectors import Access, access_for, get_relationship_for_user
+from caseload.documents import services
+from caseload.documents.content import CONSENT_TEXT, verify
+from caseload.documents.fields import AnswerForm, FieldType, display_answer
+from caseload.documents.forms import (
+    AssignForm,
+    FieldSpecForm,
+    FieldSpecFormSet,
+    SignatureForm,
+    TemplateForm,
+    initial_from_specs,
+)
+from caseload.documents.models import AssignedDocument, DocumentTemplate
+from caseload.documents.selectors import (
+    PortalDocument,
+    documents_for,
+    get_document_for_user,
+    get_portal_document,
+    get_template_for_user,
+    latest_versions,
+    library_and_practice_templates,
+    portal_documents,
+)
+from caseload.lib.http import (
+    AuthenticatedHttpRequest,
+    clinician_required,
+    htmx_redirect,
+    portal_user_required,
+)
+
+SECTION_TEMPLATE = "documents/partials/_documents_section.html"
+
+
+# The profile's Documents section -----------------------------------------------------------
+def _assign_choices(user: Any) -> list[tuple[str, str]]:
+    return [(str(t.public_id), t.title) for t in library_and_practice_templates(user)]
+
+
+def documents_context(
+    user: Any, relationship: CareRelationship, assign_form: AssignForm | None = None
+) -> dict[str, Any]:
+    can_edit = access_for(user, relationship) == Access.WRITE and relationship.state in (
+        "invited",
+        "active",
+    )
+    return {
+        "relationship": relationship,
+        "documents": list(documents_for(relationship)),
+        "documents_can_edit": can_edit,
+        "assign_form": (assign_form or AssignForm(choices=_assign_choices(user)))
+        if can_edit
+        else None,
+        "today": timezone.localdate(),
+    }
+
+
+def _section_response(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    assign_form: AssignForm | None = None,
+) -> HttpResponse:
+    if request.htmx:
+        return render(
+            request, SECTION_TEMPLATE, documents_context(request.user, relationship, assign_form)
+        )
+    if assign_form is not None:  # errors, without JavaScript: the section on its own page
+        context = documents_context(request.user, relationship, assign_form)
+        return render(request, "documents/section_page.html", context)
+    url = reverse("clients:detail", args=[relationship.public_id])
+    return htmx_redirect(f"{url}#documents", request)
+
+
+@require_POST
+@clinician_required
+def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """DOC-2: assign one or more documents, with an optional due date."""
+    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    form = AssignForm(request.POST, choices=_assign_choices(request.user))
+    if not form.is_valid():
+        return _section_response(request, relationship, form)
+    templates = list(
+        DocumentTemplate.objects.filter(public_id__in=form.cleaned_data["templates"]).values_list(
+            "pk", flat=True
+        )
+    )
+    latest = latest_versions(templates)
+    try:
+        documents = services.assign_documents(
+            relationship=relationship,
+            versions=[latest[pk] for pk in templates if pk in latest],
+            due_date=form.cleaned_data["due_date"],
+            by=request.user,
+            request=request,
+        )
+    except services.DocumentError as error:
+        if error.field in form.fields:
+            form.add_error(error.field, str(error))
+            return _section_response(request, relationship, form)
+        messages.error(request, str(error))
+        return _section_response(request, relationship)
+    count = len(documents)
+    if relationship.state == "active" and services.portal_recipient(relationship):
+        told = "We've emailed the client a link to the portal."
+        if relationship.client.is_child:
+            told = "We've emailed the guardian a link to the portal."
+    else:
+        told = "The client will see them in the portal once they sign up."
+    messages.success(request, f"Assigned {count} document{'s' if count != 1 else ''}. {told}")
+    return _section_response(request, relationship)
+
+
+@require_GET
+@clinician_required
+def document_detail(
+    request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
+) -> HttpResponse:
+    """A document as the client completed it, read-only, with its signature and score."""
+    relationship, document = get_document_for_user(request.user, client_id, document_id)
+    audit_record(action="document.view", request=request, client=relationship.client, obj=document)
+    return render(
+        request,
+        "documents/document.html",
+        {
+            "relationship": relationship,
+            "document": document,
+            "rows": document.answer_rows(),
+            "verification": verify(document) if document.is_submitted else None,
+            "can_edit": access_for(request.user, relationship) == Access.WRITE,
+        },
+    )
+
+
+def _pdf_response(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    document: AssignedDocument,
+    *,
+    for_staff: bool,
+) -> HttpResponse:
+    from caseload.plans.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
+
+    pdf = render_pdf(
+        "documents/pdf.html",
+        {
+            "relationship": relationship,
+            "client": relationship.client,
+            "practice": relationship.practice,
+            "document": document,
+            "rows": document.answer_rows(),
+            "generated_at": timezone.localtime(),
+            "for_staff": for_staff,  # the score is the therapist's, not on the client's copy
+        },
+    )
+    audit_record(
+        action="document.export_pdf", request=request, client=relationship.client, obj=document
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    slug = "".join(c if c.isalnum() else "-" for c in document.version.title.lower()).strip("-")
+    response["Content-Disposition"] = f'attachment; filename="{slug[:60]}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@clinician_required
+def document_pdf(
+    request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
+) -> HttpResponse:
+    relationship, document = get_document_for_user(request.user, client_id, document_id)
+    if not document.is_submitted:
+        messages.error(request, "The client hasn't completed this document yet.")
+        return redirect("documents:document", relationship.public_id, document.public_id)
+    return _pdf_response(request, relationship, document, for_staff=True)
+
+
+@require_POST
+@clinician_required
+def document_review(
+    request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
+) -> HttpResponse:
+    relationship, document = get_document_for_user(
+        request.user, client_id, document_id, access=Access.WRITE
+    )
+    try:
+        services.mark_reviewed(document=document, by=request.user, request=request)
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{document.version.title} marked reviewed.")
+    return redirect("documents:document", relationship.public_id, document.public_id)
+
+
+@require_POST
+@clinician_required
+def document_remind(
+    request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
+) -> HttpResponse:
+    relationship, document = get_document_for_user(
+        request.user, client_id, document_id, access=Access.WRITE
+    )
+    try:
+        services.send_reminder(document=document, by=request.user, request=request)
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Reminder sent.")
+    return _section_response(request, relationship)
+
+
+# The template library and the form builder (DOC-1) -------------------------------------------
+@require_GET
+@clinician_required
+def template_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    templates = library_and_practice_templates(request.user)
+    return render(
+        request,
+        "documents/templates.html",
+        {
+            "library": [t for t in templates if t.is_library],
+            "own": [t for t in templates if not t.is_library],
+        },
+    )
+
+
+@require_GET
+@clinician_required
+def template_detail(request: AuthenticatedHttpRequest, template_id: UUID) -> HttpResponse:
+    """A preview of the latest version, as the client will see it (inputs disabled)."""
+    template = get_template_for_user(request.user, template_id)
+    version = template.versions.order_by("-number").first()
+    assert version is not None
+    form = AnswerForm(specs=version.fields, final=True)
+    for field in form.fields.values():
+        field.disabled = True
+    return render(
+        request,
+        "documents/template_detail.html",
+        {
+            "template": template,
+            "version": version,
+            "form": form,
+            "signature_field": _signature_field(version.fields),
+            "version_count": template.versions.count(),
+        },
+    )
+
+
+def _signature_field(specs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((spec for spec in specs if spec["type"] == FieldType.SIGNATURE), None)
+
+
+def _builder(
+    request: AuthenticatedHttpRequest,
+    template: DocumentTemplate | None,
+    form: TemplateForm,
+    formset: Any,
+    *,
+    error: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "documents/builder.html",
+        {
+            "template": template,
+            "form": form,
+            "formset": formset,
+            "builder_error": error,
+        },
+    )
+
+
+def _posted_rows(data: Any) -> list[dict[str, Any]]:
+    """The builder's rows as typed so far, redisplayed as they were (no validation yet)."""
+    try:
+        total = min(int(data.get("fields-TOTAL_FORMS", "0")), 59)
+    except ValueError:
+        total = 0
+    rows = []
+    for index in range(total):
+        prefix = f"fields-{index}-"
+        if data.get(f"{prefix}DELETE"):
+            continue
+        row = {name: data.get(prefix + name, "") for name in FieldSpecForm.base_fields}
+        row["required"] = bool(data.get(f"{prefix}required"))
+        rows.append(row)
+    return rows
+
+
+def _builder_post(
+    request: AuthenticatedHttpRequest, template: DocumentTemplate | None
+) -> HttpResponse:
+    form = TemplateForm(request.POST)
+    if "add_field" in request.POST:  # "Add a question": the same page with one more row
+        rows = [*_posted_rows(request.POST), {"type": FieldType.SHORT_TEXT, "required": True}]
+        return _builder(
+            request,
+            template,
+            TemplateForm(initial={k: request.POST.get(k, "") for k in ("title", "intro")}),
+            FieldSpecFormSet(prefix="fields", initial=rows),
+        )
+    formset = FieldSpecFormSet(request.POST, prefix="fields")
+    if not (form.is_valid() and formset.is_valid()):
+        return _builder(request, template, form, formset)
+    specs = [row.spec() for row in formset.ordered_forms]
+    values = {
+        "by": request.user,
+        "title": form.cleaned_data["title"],
+        "intro": form.cleaned_data["intro"],
+        "fields": specs,
+        "request": request,
+    }
+    try:
+        if template is None:
+            template = services.template_create(practice=request.user.membership.practice, **values)
+            messages.success(request, f"{template.title} saved.")
+        else:
+            version = services.template_update(template=template, **values)
+            messages.success(request, f"{version.title} saved as version {version.number}.")
+    except (services.DocumentError, ValidationError) as problem:
+        text = problem.messages[0] if isinstance(problem, ValidationError) else str(problem)
+        return _builder(request, template, form, formset, error=text)
+    return redirect("document_templates:detail", template.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician_required
+def template_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _builder_post(request, None)
+    formset = FieldSpecFormSet(prefix="fields", initial=[{"type": FieldType.SHORT_TEXT}])
+    return _builder(request, None, TemplateForm(), formset)
+
+
+def _own_template(request: AuthenticatedHttpRequest, template_id: UUID) -> DocumentTemplate:
+    template = get_template_for_user(request.user, template_id)
+    if template.is_library or template.archived_at is not None:
+        raise Http404("Library templates are not edited.")
+    return template
+
+
+@require_http_methods(["GET", "POST"])
+@clinician_required
+def template_edit(request: AuthenticatedHttpRequest, template_id: UUID) -> HttpResponse:
+    template = _own_template(request, template_id)
+    if request.method == "POST":
+        return _builder_post(request, template)
+    version = template.versions.order_by("-number").first()
+    assert version is not None
+    form = TemplateForm(initial={"title": version.title, "intro": version.intro})
+    formset = FieldSpecFormSet(prefix="fields", initial=initial_from_specs(version.fields))
+    return _builder(request, template, form, formset)
+
+
+@require_POST
+@clinician_required
+def template_archive(request: AuthenticatedHttpRequest, template_id: UUID) -> HttpResponse:
+    template = _own_template(request, template_id)
+    services.template_archive(template=template, by=request.user, request=request)
+    messages.success(
+        request, f"{template.title} archived. Documents already assigned are not affected."
+    )
+    return redirect("document_templates:list")
+
+
+# The portal -----------------------------------------------------------------------------
+@require_GET
+@portal_user_required
+def portal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(
+        request, "documents/portal_list.html", {"documents": portal_documents(request.user)}
+    )
+
+
+def _portal_rows(document: PortalDocument) -> list[tuple[dict[str, Any], str]]:
+    return [
+        (spec, display_answer(spec, document.answers.get(spec["key"])))
+        for spec in document.fields
+        if spec["type"] != FieldType.SIGNATURE
+    ]
+
+
+def _portal_page(
+    request: AuthenticatedHttpRequest,
+    document: PortalDocument,
+    form: AnswerForm | None = None,
+    signature_form: SignatureForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    signature_field = _signature_field(document.fields)
+    if document.is_open:
+        form = form or AnswerForm(initial=document.answers, specs=document.fields, final=False)
+        if signature_field:
+            signature_form = signature_form or SignatureForm()
+    return render(
+        request,
+        "documents/portal_document.html",
+        {
+            "document": document,
+            "form": form,
+            "signature_field": signature_field,
+            "signature_form": signature_form,
+            "consent_text": CONSENT_TEXT,
+            "rows": None if document.is_open else _portal_rows(document),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portal_user_required
+def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> HttpResponse:
+    """Fill in a document: save progress and come back, or submit (and sign)."""
+    document = get_portal_document(request.user, document_id)
+    if request.method == "GET":
+        audit_record(action="document.open", request=request, detail={"document": str(document_id)})
+        return _portal_page(request, document)
+    if not document.is_open:
+        messages.error(request, "This document has been submitted and can no longer be changed.")
+        return redirect("portal:document", document.public_id)
+    submitting = "submit" in request.POST
+    form = AnswerForm(request.POST, specs=document.fields, final=submitting)
+    signature_form = (
+        SignatureForm(request.POST) if submitting and _signature_field(document.fields) else None
+    )
+    valid = form.is_valid()
+    if signature_form is not None:
+        valid = signature_form.is_valid() and valid
+    if not valid:
+        messages.error(request, "Some answers need your attention.")
+        return _portal_page(request, document, form, signature_form, status=200)
+    instance = AssignedDocument.objects.get(pk=document.pk)
+    try:
+        if submitting:
+            services.submit_document(
+                document=instance,
+                by=request.user,
+                answers=form.answers(),
+                typed_name=signature_form.cleaned_data["typed_name"] if signature_form else "",
+                consent=bool(signature_form and signature_form.cleaned_data["consent"]),
+                request=request,
+            )
+            signed = bool(signature_form)
+            messages.success(
+                request, f"{document.title} {'signed and ' if signed else ''}submitted. Thank you."
+            )
+            return redirect("portal:documents")
+        services.save_progress(
+            document=instance, by=request.user, answers=form.answers(), request=request
+        )
+    except services.DocumentError as error:
+        target = signature_form if signature_form is not None and error.field else form
+        if error.field and target is not None and error.field in target.fields:
+            target.add_error(error.field, str(error))
+        else:
+            messages.error(request, str(error))
+        return _portal_page(request, document, form, signature_form)
+    messages.success(request, "Your progress is saved. You can come back to it at any time.")
+    return redirect("portal:document", document.public_id)
+
+
+@require_GET
+@portal_user_required
+def portal_pdf(request: AuthenticatedHttpRequest, document_id: UUID) -> HttpResponse:
+    found = get_portal_document(request.user, document_id)
+    if found.is_open:
+        messages.error(request, "Submit the document first to download it.")
+        return redirect("portal:document", found.public_id)
+    document = AssignedDocument.objects.select_related(
+        "version", "signature__signer", "relationship__client", "relationship__practice"
+    ).get(pk=found.pk)
+    return _pdf_response(request, document.relationship, document, for_staff=False)
