@@ -75,7 +75,11 @@ class FieldSpecForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For single and multiple choice: one option per line.",
     )
-    min = forms.IntegerField(label="Lowest", required=False)
+    min = forms.IntegerField(
+        label="Lowest",
+        required=False,
+        help_text="For a scale (1 to 5 when left empty) or a number.",
+    )
     max = forms.IntegerField(label="Highest", required=False)
     min_label = forms.CharField(label="Label of the lowest", max_length=100, required=False)
     max_label = forms.CharField(label="Label of the highest", max_length=100, required=False)
@@ -92,6 +96,9 @@ class FieldSpecForm(forms.Form):
             elif any(len(line) > 200 for line in lines):
                 self.add_error("options", "Keep each option to 200 characters.")
         low, high = data.get("min"), data.get("max")
+        if kind == FieldType.SCALE and low is None and high is None:
+            data["min"], data["max"] = 1, 5  # the usual five-point scale
+            low, high = 1, 5
         if kind == FieldType.SCALE:
             if low is None or high is None:
                 self.add_error("min", "Give the lowest and highest points of the scale.")

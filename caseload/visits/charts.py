@@ -81,9 +81,10 @@ def line_chart(
         f"first {values[0]}, latest {values[-1]}, lowest {min(values)}, highest {max(values)}."
     )
     ticks = [(y_of(v), v) for v in sorted({minimum, (minimum + maximum) // 2, maximum})]
-    labels = [(points[0].x, f"{first:%d %b}")]
-    if len(points) > 1:
-        labels.append((points[-1].x, f"{last:%d %b}"))
+    # The axis is labelled at its two ends (the first and last dates of all aligned charts).
+    labels = [(x_of(start), f"{start:%d %b}")]
+    if start != end:
+        labels.append((x_of(end), f"{end:%d %b}"))
     return LineChart(
         width=width,
         height=height,

@@ -153,3 +153,35 @@
     input.focus();
   });
 })();
+
+// Form builder: show each question's settings only for the types that use them.
+(function () {
+  "use strict";
+  var PARTS = {
+    options: ["single_choice", "multiple_choice"],
+    min: ["scale", "number"],
+    max: ["scale", "number"],
+    min_label: ["scale"],
+    max_label: ["scale"]
+  };
+  function sync(fieldset) {
+    var select = fieldset.querySelector("select[name$='-type']");
+    if (!select) { return; }
+    Object.keys(PARTS).forEach(function (name) {
+      var part = fieldset.querySelector("[data-builder-part='" + name + "']");
+      if (!part) { return; }
+      var used = PARTS[name].indexOf(select.value) !== -1;
+      var hasError = part.querySelector(".error") !== null;
+      part.hidden = !used && !hasError;
+    });
+    var required = fieldset.querySelector("[data-builder-part='required']");
+    if (required) { required.hidden = select.value === "signature"; }
+  }
+  document.addEventListener("change", function (event) {
+    var fieldset = event.target.closest && event.target.closest(".builder-field");
+    if (fieldset && event.target.name && /-type$/.test(event.target.name)) { sync(fieldset); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".builder-field").forEach(sync);
+  });
+})();

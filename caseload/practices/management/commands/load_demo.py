@@ -15,6 +15,9 @@ from caseload.accounts.models import User
 from caseload.clients import services
 from caseload.clients.models import BillingType, GuardianRelationship
 from caseload.clinical import services as clinical_services
+from caseload.documents import services as document_services
+from caseload.documents.library import sync_library
+from caseload.documents.models import AssignedDocument
 from caseload.plans import services as plan_services
 from caseload.plans.generators import KnowledgeBaseGenerator, PlanOptions, build_plan_input
 from caseload.practices.models import Membership, Practice, Role
@@ -140,6 +143,7 @@ class Command(BaseCommand):
         services.relationship_archive(relationship=former.relationship)
         maya.relationship.refresh_from_db()
         self._clinical_record(maya.relationship, therapist)
+        self._documents(maya.relationship, therapist, child.relationship)
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
 
     def _clinical_record(self, relationship: Any, therapist: User) -> None:
@@ -211,4 +215,56 @@ class Command(BaseCommand):
             starts_at=datetime.combine(today + timedelta(days=3), time(10, 0), tzinfo=zone),
             duration_minutes=50,
             modality="in_person",
+        )
+
+    def _documents(self, relationship: Any, therapist: User, child: Any) -> None:
+        """Maya's intake (signed, reviewed) and PHQ-9 / GAD-7 every two weeks, the latest
+        not yet reviewed; a consent form waiting for her, and a GAD-7 for Ava's guardian."""
+        library = {version.template.library_key: version for version in sync_library()}
+        client = relationship.client.account
+
+        def answers(items: int, total: int) -> dict[str, str]:
+            """Item answers (0–3) adding up to `total`, item 9 of the PHQ-9 left at 0."""
+            values = [0] * items
+            for index in range(total):
+                values[index % (items - 1 if items == 9 else items)] += 1
+            return {f"q{n}": str(value) for n, value in enumerate(values, 1)}
+
+        def complete(key: str, days_ago: int, values: dict[str, str], **sign: Any) -> None:
+            (document,) = document_services.assign_documents(
+                relationship=relationship, versions=[library[key]], due_date=None, by=therapist
+            )
+            document_services.submit_document(document=document, by=client, answers=values, **sign)
+            when = timezone.now() - timedelta(days=days_ago)
+            AssignedDocument.objects.filter(pk=document.pk).update(
+                assigned_at=when - timedelta(days=1), submitted_at=when
+            )
+            if days_ago > 3:
+                document_services.mark_reviewed(document=document, by=therapist)
+
+        intake = {
+            "date_of_birth": "1991-06-14",
+            "address": "12 Elm Street, Springfield",
+            "phone": "+1 617 555 0134",
+            "reason": "Constant worry about work and my health, and I can't sleep.",
+            "previous_therapy": "yes",
+            "sleep": "2",
+            "safety_thoughts": "no",
+            "safety_attempt": "no",
+            "safety_others": "no",
+            "emergency_contact": "Raj Patel, +1 617 555 0199",
+        }
+        complete("intake", 45, intake, typed_name="Maya Patel", consent=True)
+        for days_ago, phq9, gad7 in ((42, 16, 15), (28, 13, 12), (14, 10, 9), (2, 8, 7)):
+            complete("phq9", days_ago, answers(9, phq9))
+            complete("gad7", days_ago, answers(7, gad7))
+        document_services.assign_documents(
+            relationship=relationship,
+            versions=[library["consent"]],
+            due_date=timezone.localdate() + timedelta(days=7),
+            by=therapist,
+        )
+        child.refresh_from_db()
+        document_services.assign_documents(
+            relationship=child, versions=[library["gad7"]], due_date=None, by=therapist
         )
