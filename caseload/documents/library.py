@@ -47,14 +47,38 @@ def library_files() -> dict[str, dict[str, Any]]:
     return entries
 
 
-@transaction.atomic
 def sync_library() -> list[TemplateVersion]:
-    """Make sure the latest version of every library file is recorded; return them in order."""
-    latest: list[TemplateVersion] = []
-    for key, entry in library_files().items():
+    """The latest version of every library file, recording any that is new or changed.
+
+    Two queries when nothing changed (the usual case: this runs whenever the library is
+    listed); the writes happen only after a deploy that changed a file.
+    """
+    files = library_files()
+    latest: dict[str, TemplateVersion] = {}
+    for version in (
+        TemplateVersion.objects.filter(template__library_key__in=list(files))
+        .select_related("template")
+        .order_by("template_id", "-number")
+    ):
+        latest.setdefault(version.template.library_key or "", version)
+    if all(
+        key in latest
+        and latest[key].content_hash
+        == content_hash(entry["title"], entry["intro"], entry["fields"], entry["scoring"])
+        for key, entry in files.items()
+    ):
+        return [latest[key] for key in files]
+    return _record_library(files)
+
+
+@transaction.atomic
+def _record_library(files: dict[str, dict[str, Any]]) -> list[TemplateVersion]:
+    recorded: list[TemplateVersion] = []
+    for key, entry in files.items():
         template, _ = DocumentTemplate.objects.get_or_create(
             library_key=key, defaults={"title": entry["title"], "kind": entry["kind"]}
         )
+        template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
         digest = content_hash(entry["title"], entry["intro"], entry["fields"], entry["scoring"])
         version = template.versions.order_by("-number").first()
         if version is None or version.content_hash != digest:
@@ -69,5 +93,5 @@ def sync_library() -> list[TemplateVersion]:
             DocumentTemplate.objects.filter(pk=template.pk).update(
                 title=entry["title"], kind=entry["kind"]
             )
-        latest.append(version)
-    return latest
+        recorded.append(version)
+    return recorded
