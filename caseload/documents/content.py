@@ -76,7 +76,7 @@ def verify(document: AssignedDocument) -> Verification:
             expected = signed_text(
                 content=document.content,
                 typed_name=signature.typed_name,
-                signer_email=signature.signer.email,
+                signer_email=signature.signer_email,
                 consent_text=signature.consent_text,
             )
             if expected != signature.content:

@@ -26,6 +26,16 @@ class DocumentKind(models.TextChoices):
     CONSENT = "consent", "Consent"
 
 
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Rows that are written once: bulk update and delete are refused like single ones."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ValueError("These rows are never changed.")
+
+    def delete(self) -> NoReturn:
+        raise ValueError("These rows are kept.")
+
+
 class DocumentTemplate(models.Model):
     """A template: from the shipped library (no practice) or built by a practice."""
 
@@ -90,6 +100,8 @@ class TemplateVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["template", "-number"]
@@ -215,6 +227,7 @@ class DocumentSignature(models.Model):
         AssignedDocument, on_delete=models.PROTECT, related_name="signature"
     )
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signer_email = models.EmailField(max_length=254)  # the account's address when signing
     typed_name = models.CharField(max_length=200)
     consent_text = models.TextField()
     signed_at = models.DateTimeField()
@@ -222,6 +235,8 @@ class DocumentSignature(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     content = models.TextField()  # the exact text signed
     sha256 = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Signed by {self.typed_name}"

@@ -318,6 +318,7 @@ def submit_document(
         DocumentSignature.objects.create(
             document=document,
             signer=by,
+            signer_email=by.email,
             typed_name=typed_name,
             consent_text=CONSENT_TEXT,
             signed_at=now,

@@ -429,7 +429,10 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
     """Fill in a document: save progress and come back, or submit (and sign)."""
     document = get_portal_document(request.user, document_id)
     if request.method == "GET":
-        audit_record(action="document.open", request=request, detail={"document": str(document_id)})
+        opened = AssignedDocument.objects.select_related("relationship__client").get(pk=document.pk)
+        audit_record(
+            action="document.open", request=request, client=opened.relationship.client, obj=opened
+        )
         return _portal_page(request, document)
     if not document.is_open:
         messages.error(request, "This document has been submitted and can no longer be changed.")

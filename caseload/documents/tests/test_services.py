@@ -1,0 +1,499 @@
+"""Document services: assigning, saving progress, submitting and signing, reviewing, reminders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from caseload.clients import services as client_services
+from caseload.clients.models import CareState
+from caseload.documents import services
+from caseload.documents.models import (
+    AssignedDocument,
+    DocumentSignature,
+    DocumentStatus,
+    TemplateVersion,
+)
+from caseload.documents.services import DocumentError
+from caseload.documents.tests.helpers import (
+    INTAKE_ANSWERS,
+    answers_for,
+    assign,
+    assign_one,
+    fresh,
+    submit,
+)
+from tests.factories import pending_relationship
+
+pytestmark = pytest.mark.django_db
+
+
+# Assigning ------------------------------------------------------------------------------------
+def test_assign_creates_one_document_per_template_at_the_latest_version(
+    therapist, active_client, library
+):
+    due = timezone.localdate() + timedelta(days=7)
+
+    documents = assign(active_client, library["intake"], library["phq9"], due_date=due)
+
+    assert [d.version_id for d in documents] == [library["intake"].pk, library["phq9"].pk]
+    for document in fresh(documents[0]), fresh(documents[1]):
+        assert document.status == DocumentStatus.ASSIGNED
+        assert document.due_date == due
+        assert document.assigned_by == therapist
+        assert document.answers == {}
+        assert document.relationship_id == active_client.pk
+
+
+def test_due_date_is_optional_and_today_is_allowed(active_client, library):
+    (undated,) = assign(active_client, library["phq9"])
+    (today,) = assign(active_client, library["gad7"], due_date=timezone.localdate())
+
+    assert undated.due_date is None
+    assert today.due_date == timezone.localdate()
+
+
+def test_assign_refuses_a_past_due_date(active_client, library):
+    with pytest.raises(DocumentError) as raised:
+        assign(active_client, library["phq9"], due_date=timezone.localdate() - timedelta(days=1))
+
+    assert raised.value.field == "due_date"
+    assert str(raised.value) == "The due date can't be in the past."
+    assert not AssignedDocument.objects.exists()
+
+
+def test_assign_refuses_nothing_chosen(active_client, library):
+    with pytest.raises(DocumentError, match="Choose at least one document") as raised:
+        assign(active_client)
+
+    assert raised.value.field == "templates"
+
+
+def test_assign_refuses_an_archived_client(active_client, library):
+    client_services.relationship_archive(relationship=active_client)
+
+    with pytest.raises(DocumentError, match="Restore this client before assigning documents"):
+        assign(active_client, library["phq9"])
+    assert not AssignedDocument.objects.exists()
+
+
+def test_assign_refuses_a_client_awaiting_approval(colleague, active_client, library):
+    bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
+    assert bobs.state == CareState.AWAITING_CONSENT
+
+    with pytest.raises(DocumentError, match="Restore this client"):
+        assign(bobs, library["phq9"])
+
+
+@pytest.mark.parametrize("persona", ["colleague", "supervisor", "outsider"])
+def test_assign_refuses_anyone_but_the_clients_therapist(request, active_client, library, persona):
+    user = request.getfixturevalue(persona)
+
+    with pytest.raises(DocumentError, match="Only the client's therapist assigns documents"):
+        assign(active_client, library["phq9"], by=user)
+    assert not AssignedDocument.objects.exists()
+
+
+def test_assign_refuses_a_document_that_is_still_open(active_client, client_user, library):
+    first = assign_one(active_client, library["phq9"])
+    services.save_progress(document=first, by=client_user, answers={"q1": "1"})
+
+    with pytest.raises(DocumentError) as raised:
+        assign(active_client, library["gad7"], library["phq9"])
+
+    assert raised.value.field == "templates"
+    assert str(raised.value) == (
+        "Already assigned and not yet completed: PHQ-9 (Patient Health Questionnaire)."
+    )
+    assert AssignedDocument.objects.count() == 1  # nothing of the batch was assigned
+
+
+def test_a_completed_questionnaire_can_be_assigned_again(active_client, client_user, library):
+    first = assign_one(active_client, library["phq9"])
+    submit(first, client_user, answers_for("phq9", 3))
+
+    again = assign_one(active_client, library["phq9"])
+
+    assert again.pk != first.pk
+    assert again.status == DocumentStatus.ASSIGNED
+
+
+def test_the_same_template_for_another_client_is_not_a_duplicate(
+    therapist, active_client, child_client, library
+):
+    assign_one(active_client, library["phq9"])
+
+    assert assign_one(child_client, library["phq9"]).relationship_id == child_client.pk
+
+
+def test_a_client_who_has_not_signed_up_can_be_assigned_documents(therapist, library):
+    pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
+    assert pending.state == CareState.INVITED
+
+    assert assign_one(pending, library["intake"]).status == DocumentStatus.ASSIGNED
+
+
+def test_portal_recipient_is_the_client_or_the_childs_guardian(
+    therapist, active_client, client_user, child_client, guardian_user
+):
+    pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
+
+    assert services.portal_recipient(active_client) == client_user
+    assert services.portal_recipient(child_client) == guardian_user
+    assert services.portal_recipient(pending) is None
+
+
+# Saving progress --------------------------------------------------------------------------------
+def test_save_progress_moves_to_in_progress_and_keeps_the_answers(
+    active_client, client_user, library
+):
+    document = assign_one(active_client, library["intake"])
+
+    saved = services.save_progress(
+        document=document,
+        by=client_user,
+        answers={"phone": "555-0101", "unknown": "dropped", "signature": "forged"},
+    )
+
+    stored = fresh(saved)
+    assert stored.status == DocumentStatus.IN_PROGRESS
+    assert stored.answers == {"phone": "555-0101"}
+    assert stored.progress_saved_at is not None
+    assert stored.submitted_at is None
+    assert stored.content == ""
+
+
+def test_saving_again_replaces_the_answers(active_client, client_user, library):
+    document = assign_one(active_client, library["intake"])
+    services.save_progress(document=document, by=client_user, answers={"phone": "1"})
+
+    services.save_progress(document=document, by=client_user, answers={"address": "Elm St"})
+
+    assert fresh(document).answers == {"address": "Elm St"}
+
+
+def test_save_progress_is_refused_after_submitting(active_client, client_user, library):
+    document = submit(
+        assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 4)
+    )
+
+    with pytest.raises(DocumentError, match="has been submitted and can no longer be changed"):
+        services.save_progress(document=document, by=client_user, answers={"q1": "3"})
+    assert fresh(document).answers == answers_for("gad7", 4)
+
+
+def test_save_progress_is_refused_once_the_client_is_archived(active_client, client_user, library):
+    document = assign_one(active_client, library["gad7"])
+    client_services.relationship_archive(relationship=active_client)
+
+    with pytest.raises(DocumentError, match="can no longer be filled in"):
+        services.save_progress(document=document, by=client_user, answers={"q1": "3"})
+    assert fresh(document).status == DocumentStatus.ASSIGNED
+
+
+# Submitting -------------------------------------------------------------------------------------
+def test_submitting_a_questionnaire_completes_and_scores_it(active_client, client_user, library):
+    document = assign_one(active_client, library["phq9"])
+    services.save_progress(document=document, by=client_user, answers={"q1": "2"})
+
+    submit(document, client_user, {**answers_for("phq9", 12), "difficulty": "very"})
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.COMPLETED
+    assert (stored.score, stored.severity, stored.flagged) == (12, "Moderate", False)
+    assert stored.answers["difficulty"] == "very"
+    assert stored.submitted_by == client_user
+    assert stored.submitted_at is not None
+    assert not DocumentSignature.objects.filter(document=stored).exists()
+
+
+def test_submitting_gad7_stores_its_score(active_client, client_user, library):
+    document = submit(
+        assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 15)
+    )
+
+    stored = fresh(document)
+    assert (stored.score, stored.severity, stored.flagged) == (15, "Severe", False)
+
+
+def test_a_form_without_scoring_has_no_score(active_client, client_user, library, therapist):
+    template = services.template_create(
+        practice=therapist.membership.practice,
+        by=therapist,
+        title="Sleep diary",
+        intro="",
+        fields=[{"type": "short_text", "label": "Bedtime"}],
+    )
+    document = assign_one(active_client, template.versions.get())
+
+    submit(document, client_user, {"f1": "23:00"})
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.COMPLETED
+    assert (stored.score, stored.severity, stored.flagged) == (None, "", False)
+
+
+def test_an_incomplete_questionnaire_is_refused_and_nothing_changes(
+    active_client, client_user, library
+):
+    document = assign_one(active_client, library["phq9"])
+    answers = answers_for("phq9", 12)
+    del answers["q9"]
+
+    with pytest.raises(DocumentError, match="item q9 is not answered"):
+        submit(document, client_user, answers)
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.ASSIGNED
+    assert stored.score is None
+    assert stored.content == ""
+
+
+@pytest.mark.parametrize("key", ["consent", "privacy", "intake"])
+def test_submitting_a_signable_document_signs_it(active_client, client_user, library, key):
+    answers = {"consent": {"understood": "yes"}, "privacy": {"received": "yes"}}.get(
+        key, INTAKE_ANSWERS
+    )
+    document = assign_one(active_client, library[key])
+
+    submit(document, client_user, answers, typed_name="  Maya   Patel ", consent=True)
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.SIGNED
+    signature = stored.signature
+    assert signature.signer == client_user
+    assert signature.typed_name == "Maya Patel"
+    assert signature.signed_at == stored.submitted_at
+    assert "Signed electronically by: Maya Patel (account maya@example.com)" in signature.content
+    assert signature.content.startswith(stored.content)
+
+
+@pytest.mark.parametrize(
+    ("typed_name", "consent", "field", "message"),
+    [
+        ("", True, "typed_name", "Type your full name to sign."),
+        ("   ", True, "typed_name", "Type your full name to sign."),
+        ("x" * 201, True, "typed_name", "The name is too long."),
+        ("Maya Patel", False, "consent", "Tick the box to agree to sign electronically."),
+    ],
+)
+def test_signing_needs_a_typed_name_and_consent(
+    active_client, client_user, library, typed_name, consent, field, message
+):
+    document = assign_one(active_client, library["consent"])
+
+    with pytest.raises(DocumentError) as raised:
+        submit(document, client_user, {"understood": "yes"}, typed_name=typed_name, consent=consent)
+
+    assert (raised.value.field, str(raised.value)) == (field, message)
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.ASSIGNED
+    assert not DocumentSignature.objects.exists()
+
+
+def test_a_document_is_submitted_once(active_client, client_user, library):
+    document = submit(
+        assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 4)
+    )
+
+    with pytest.raises(DocumentError, match="has been submitted"):
+        submit(document, client_user, answers_for("gad7", 20))
+    assert fresh(document).score == 4
+
+
+def test_a_guardian_submits_the_childs_document(child_client, guardian_user, library):
+    document = assign_one(child_client, library["consent"])
+
+    submit(document, guardian_user, {"understood": "yes"}, typed_name="Sam Okafor", consent=True)
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.SIGNED
+    assert stored.submitted_by == guardian_user
+    assert stored.signature.signer == guardian_user
+
+
+# Reviewing --------------------------------------------------------------------------------------
+def test_the_therapist_marks_a_submitted_document_reviewed(
+    therapist, active_client, client_user, library
+):
+    document = submit(
+        assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2)
+    )
+
+    services.mark_reviewed(document=document, by=therapist)
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.REVIEWED
+    assert stored.reviewed_by == therapist
+    assert stored.reviewed_at is not None
+    assert stored.score == 2  # the score and answers stay
+
+
+def test_a_signed_document_stays_signed_when_reviewed(
+    therapist, active_client, client_user, library
+):
+    document = assign_one(active_client, library["privacy"])
+    submit(document, client_user, {"received": "yes"}, typed_name="Maya Patel", consent=True)
+
+    services.mark_reviewed(document=document, by=therapist)
+
+    stored = fresh(document)
+    assert stored.status == DocumentStatus.REVIEWED
+    assert stored.signature.typed_name == "Maya Patel"
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_reviewing_needs_a_submitted_document(
+    therapist, active_client, client_user, library, progress
+):
+    document = assign_one(active_client, library["phq9"])
+    if progress:
+        services.save_progress(document=document, by=client_user, answers={"q1": "1"})
+
+    with pytest.raises(DocumentError, match="hasn't completed this document yet"):
+        services.mark_reviewed(document=document, by=therapist)
+    assert fresh(document).reviewed_at is None
+
+
+@pytest.mark.parametrize("persona", ["supervisor", "colleague", "client_user"])
+def test_only_the_clients_therapist_reviews(request, active_client, client_user, library, persona):
+    document = submit(
+        assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2)
+    )
+
+    with pytest.raises(DocumentError, match="Only the client's therapist"):
+        services.mark_reviewed(document=document, by=request.getfixturevalue(persona))
+    assert fresh(document).status == DocumentStatus.COMPLETED
+
+
+def test_reviewing_twice_is_refused(therapist, active_client, client_user, library):
+    document = submit(
+        assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2)
+    )
+    services.mark_reviewed(document=document, by=therapist)
+    first = fresh(document).reviewed_at
+
+    with pytest.raises(DocumentError, match="already marked reviewed"):
+        services.mark_reviewed(document=document, by=therapist)
+    assert fresh(document).reviewed_at == first
+
+
+# Templates --------------------------------------------------------------------------------------
+def test_template_update_adds_a_version_and_nothing_when_unchanged(therapist, active_client):
+    fields = [{"type": "short_text", "label": "Bedtime"}]
+    template = services.template_create(
+        practice=therapist.membership.practice, by=therapist, title="Sleep", intro="", fields=fields
+    )
+    document = assign_one(active_client, template.versions.get())
+
+    same = services.template_update(
+        template=template, by=therapist, title="Sleep", intro="", fields=fields
+    )
+    changed = services.template_update(
+        template=template,
+        by=therapist,
+        title="Sleep diary",
+        intro="Each night",
+        fields=[*fields, {"type": "yes_no", "label": "Woke up?"}],
+    )
+
+    assert same.number == 1
+    assert changed.number == 2
+    assert template.versions.count() == 2
+    template.refresh_from_db()
+    assert template.title == "Sleep diary"
+    assert fresh(document).version.number == 1
+    assert len(fresh(document).version.fields) == 1
+
+
+def test_library_templates_are_not_edited_or_archived(therapist, library):
+    template = library["phq9"].template
+
+    with pytest.raises(DocumentError, match="can't be edited"):
+        services.template_update(
+            template=template, by=therapist, title="Mine", intro="", fields=[{"label": "Q"}]
+        )
+    with pytest.raises(DocumentError, match="can't be archived"):
+        services.template_archive(template=template, by=therapist)
+    assert TemplateVersion.objects.filter(template=template).count() == 1
+
+
+def test_an_archived_template_is_restored_before_editing(therapist):
+    template = services.template_create(
+        practice=therapist.membership.practice,
+        by=therapist,
+        title="Sleep",
+        intro="",
+        fields=[{"label": "Bedtime"}],
+    )
+    services.template_archive(template=template, by=therapist)
+
+    with pytest.raises(DocumentError, match="Restore this template"):
+        services.template_update(
+            template=template, by=therapist, title="Sleep", intro="", fields=[{"label": "Other"}]
+        )
+
+
+def test_template_create_validates_the_fields(therapist):
+    with pytest.raises(ValidationError, match="one signature at most"):
+        services.template_create(
+            practice=therapist.membership.practice,
+            by=therapist,
+            title="Two signatures",
+            intro="",
+            fields=[{"type": "signature", "label": "A"}, {"type": "signature", "label": "B"}],
+        )
+
+
+# Reminders --------------------------------------------------------------------------------------
+def test_a_reminder_is_sent_at_most_once_a_day(therapist, active_client, library):
+    document = assign_one(active_client, library["phq9"])
+
+    services.send_reminder(document=document, by=therapist)
+    first = fresh(document).reminded_at
+    with pytest.raises(DocumentError, match="already sent in the last 24 hours"):
+        services.send_reminder(document=document, by=therapist)
+    assert fresh(document).reminded_at == first
+
+    AssignedDocument.objects.filter(pk=document.pk).update(
+        reminded_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
+    services.send_reminder(document=document, by=therapist)
+    assert fresh(document).reminded_at > first
+
+
+def test_a_reminder_23_hours_later_is_still_refused(therapist, active_client, library):
+    document = assign_one(active_client, library["phq9"])
+    AssignedDocument.objects.filter(pk=document.pk).update(
+        reminded_at=timezone.now() - timedelta(hours=23, minutes=59)
+    )
+
+    with pytest.raises(DocumentError, match="last 24 hours"):
+        services.send_reminder(document=document, by=therapist)
+
+
+def test_no_reminder_for_a_submitted_document(therapist, active_client, client_user, library):
+    document = submit(
+        assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 1)
+    )
+
+    with pytest.raises(DocumentError, match="already completed"):
+        services.send_reminder(document=document, by=therapist)
+    assert fresh(document).reminded_at is None
+
+
+def test_no_reminder_from_someone_else_or_to_a_client_not_signed_up(
+    therapist, colleague, active_client, library
+):
+    document = assign_one(active_client, library["phq9"])
+    pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
+    waiting = assign_one(pending, library["phq9"])
+
+    with pytest.raises(DocumentError, match="active clients of yours only"):
+        services.send_reminder(document=document, by=colleague)
+    with pytest.raises(DocumentError, match="active clients of yours only"):
+        services.send_reminder(document=waiting, by=therapist)
+    assert fresh(document).reminded_at is None
