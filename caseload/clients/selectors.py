@@ -121,6 +121,8 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
         .annotate(count=Count("pk"))
         .values("count")
     )
+    from caseload.messaging.models import Side
+    from caseload.messaging.selectors import unread_subquery
     from caseload.plans.models import TreatmentPlan
     from caseload.plans.services import EXPIRY_WARNING_DAYS
 
@@ -146,6 +148,8 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
             outstanding.filter(delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED])
         ),
         reconnect_pending=Exists(outstanding.filter(kind="connection")),
+        # Messages from the client the therapist hasn't read (shown to the therapist only).
+        unread_messages=unread_subquery(Side.THERAPIST),
     )
 
 

@@ -32,6 +32,7 @@ from caseload.clients.selectors import (
 )
 from caseload.clinical.views import clinical_context
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.messaging.views import messaging_context
 from caseload.plans.views import plans_context
 from caseload.practices.models import Practice, Role
 from caseload.visits.views import sessions_context
@@ -115,6 +116,7 @@ def _profile_context(
             **clinical_context(request.user, relationship),
             **sessions_context(request.user, relationship),
             **plans_context(request.user, relationship),
+            **messaging_context(request, relationship),
         }
     return {
         **record,

@@ -17,6 +17,7 @@ from caseload.audit.services import audit_record
 from caseload.clients import services
 from caseload.clients.models import Invitation
 from caseload.lib.http import AuthenticatedHttpRequest, portal_user_required
+from caseload.messaging.selectors import portal_conversations
 from caseload.portal.selectors import get_request_for_user, portal_care, portal_requests
 
 
@@ -26,7 +27,11 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"care": portal_care(request.user), "requests": portal_requests(request.user)},
+        {
+            "care": portal_care(request.user),
+            "requests": portal_requests(request.user),
+            "conversations": portal_conversations(request.user),
+        },
     )
 
 
