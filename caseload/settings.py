@@ -119,8 +119,14 @@ TEMPLATES = [
 # Database: SQLite (WAL) by default; PostgreSQL via DATABASE_URL.
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
+    # Under ASGI each request runs in a thread of its own, so a persistent connection would be
+    # left open by every request: connect per request by default (Django's advice for ASGI).
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+            conn_health_checks=True,
+        )
     }
 else:
     DATABASES = {
