@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -19,6 +19,9 @@ from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.services import account_holder
 from caseload.messaging.models import Message, Side
+
+# The portal's one rule for whose care a client or guardian acts in.
+from caseload.portal.selectors import _spoken_for_by
 
 
 class Unavailable(StrEnum):
@@ -172,11 +175,6 @@ class PortalConversation:
     unread: int
     can_send: bool
     reason: Unavailable | None
-
-
-def _spoken_for_by(user: User) -> Q:
-    """Relationships whose client is this user, or a child this user is guardian of."""
-    return Q(client__account=user, client__is_child=False) | Q(client__guardianship__account=user)
 
 
 def _portal_relationships(user: User) -> QuerySet[CareRelationship]:

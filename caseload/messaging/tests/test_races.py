@@ -38,11 +38,9 @@ def test_two_messages_at_once_open_one_batch_and_queue_one_email(
     with Gate(MessageNotification, timeout=2) as gate:
         outcomes = run_together(send("first"), send("second"))
 
-    ok, failed = split(outcomes)
+    _, failed = split(outcomes)
     assert failed == [], outcomes
     assert not gate.met, "the second send should have waited for the first one's lock"
     assert Message.objects.count() == 2
     assert MessageNotification.objects.filter(closed_at__isnull=True).count() == 1
-    assert (
-        DBTaskResult.objects.filter(task_path__endswith="send_message_notification").count() == 1
-    )
+    assert DBTaskResult.objects.filter(task_path__endswith="send_message_notification").count() == 1
