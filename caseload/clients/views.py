@@ -104,7 +104,11 @@ def _profile_context(
     request: AuthenticatedHttpRequest,
     relationship: CareRelationship,
     forms: dict[str, Any] | None = None,
+    *,
+    with_messages: bool = True,
 ) -> dict[str, Any]:
+    """The whole profile. `with_messages=False` when only one section is rendered: showing
+    the conversation is an audited read, so it is loaded only when it is shown."""
     practice = relationship.practice
     access = access_for(request.user, relationship)
     forms = forms or {}
@@ -116,7 +120,7 @@ def _profile_context(
             **clinical_context(request.user, relationship),
             **sessions_context(request.user, relationship),
             **plans_context(request.user, relationship),
-            **messaging_context(request, relationship),
+            **(messaging_context(request, relationship) if with_messages else {}),
         }
     return {
         **record,
@@ -224,10 +228,13 @@ def client_update_section(
             messages.success(request, "Saved.")
             url = reverse("clients:detail", args=[relationship.public_id])
             return htmx_redirect(f"{url}#{section}", request)
-        context = _profile_context(request, relationship)
+        # Turning messaging on or off also refreshes the Messaging section (out of band).
+        context = _profile_context(request, relationship, with_messages=section == "preferences")
         context["saved_section"] = section
         return render(request, f"clients/detail.html#section_{section}", context)
-    context = _profile_context(request, relationship, forms={section: form})
+    context = _profile_context(
+        request, relationship, forms={section: form}, with_messages=not request.htmx
+    )
     if request.htmx:
         return render(request, f"clients/detail.html#section_{section}", context)
     context.update(_sidebar_context(request, ClientListParams()))

@@ -401,3 +401,35 @@ class TestPortal:
         page = signed_in(client_user).get(portal_url(active_client)).content.decode()
 
         assert "1 Jul 2026, 8:00 AM" in page  # New York in summer
+
+
+class TestProfileSectionsSaved:
+    def test_saving_another_section_in_place_does_not_load_the_messages(
+        self, therapist, client_user, active_client
+    ):
+        send(active_client, client_user, "Sapphire-Secret-Word")
+
+        response = signed_in(therapist).post(
+            f"/clients/{active_client.public_id}/personal/", {"gender": "Female"}, **HTMX
+        )
+
+        assert response.status_code == 200
+        assert "Sapphire" not in response.content.decode()
+        assert not AuditEvent.objects.filter(action="message.list").exists()
+
+    def test_turning_messaging_off_in_place_refreshes_the_messaging_section(
+        self, therapist, client_user, active_client
+    ):
+        send(active_client, client_user, "Still readable")
+
+        response = signed_in(therapist).post(
+            f"/clients/{active_client.public_id}/preferences/",
+            {"billing_type": "cash_pay"},  # the checkbox unticked: messaging off
+            **HTMX,
+        )
+
+        html = response.content.decode()
+        messaging = section(html, "messaging")
+        assert 'hx-swap-oob="true"' in messaging
+        assert "Messaging is turned off for this client" in messaging
+        assert "Still readable" in messaging and 'name="text"' not in messaging
