@@ -1,6 +1,29 @@
+"""ASGI entry point: Django for HTTP, the live channel for websockets (decision 0011).
+
+Serve with daphne (`daphne caseload.asgi:application`, or `manage.py runserver`, which daphne
+takes over) or any ASGI server that speaks websockets.
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
-application = get_asgi_application()
+# Set up Django before importing anything that touches models.
+django_application = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from caseload.messaging.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        # Only pages of this site may open the socket (cross-site websocket hijacking).
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -52,6 +52,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First: its `runserver` serves the ASGI application, websockets included (decision 0011).
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "caseload.plans",
     "caseload.documents",
     "caseload.portal",
+    "caseload.messaging",
     "caseload.audit",
 ]
 
@@ -117,8 +120,14 @@ TEMPLATES = [
 # Database: SQLite (WAL) by default; PostgreSQL via DATABASE_URL.
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
+    # Under ASGI each request runs in a thread of its own, so a persistent connection would be
+    # left open by every request: connect per request by default (Django's advice for ASGI).
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+            conn_health_checks=True,
+        )
     }
 else:
     DATABASES = {
@@ -147,6 +156,22 @@ else:
             "LOCATION": "caseload_cache",
         }
     }
+
+# Live updates (MSG-2, decision 0011): a channel layer carries "something changed" events to
+# the open pages of a user. Several app server processes need Redis; in one process (the
+# demo, the tests) an in-memory layer is enough.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env("CHANNEL_LAYER_PREFIX", "caseload"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -263,6 +288,12 @@ EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
 
 INVITATION_VALID_DAYS = 14
+
+# Secure messaging (MSG-1 … MSG-3).
+MESSAGE_MAX_LENGTH = 5000
+# The "you have a message" email waits this long, and is not sent if everything was read by
+# then: two people chatting live don't get an email for each message.
+MESSAGE_EMAIL_DELAY_SECONDS = env_int("MESSAGE_EMAIL_DELAY_SECONDS", 120)
 
 # Treatment plan generation (TP-3): an OpenAI-compatible chat-completions service when
 # PLAN_AI_BASE_URL is set; otherwise the offline clinical knowledge base.

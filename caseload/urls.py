@@ -29,6 +29,7 @@ urlpatterns = [
     path("sessions/", visits_views.agenda, name="agenda"),
     path("supervision/", visits_views.supervision_queue, name="supervision"),
     path("portal/", include("caseload.portal.urls")),
+    path("", include("caseload.messaging.urls")),
     path("practice/", include("caseload.practices.urls")),
     path("invite/<str:token>/", portal_views.invitation_open, name="invitation_open"),
     path(

@@ -171,6 +171,18 @@ def _template(world: World) -> dict[str, Any]:
     return {"template_id": world.form_template.public_id}
 
 
+def _messaging(world: World) -> str:
+    return _detail(world) + "#messaging"
+
+
+def _conversation(world: World) -> dict[str, Any]:
+    return {"conversation_id": world.active_client.public_id}
+
+
+def _portal_conversation(world: World) -> str:
+    return f"/portal/messages/{world.active_client.public_id}/"
+
+
 def _request(world: World) -> dict[str, Any]:
     return {"request_id": world.connection_request.public_id}
 
@@ -333,6 +345,25 @@ TABLE: dict[str, Route] = {
         "POST",
         _only(dict.fromkeys(PRACTICE_CLINICIANS, Redirect("/documents/templates/"))),
         _template,
+    ),
+    # Messaging: the therapist in the profile, the client in the portal ---------------------
+    # Supervisors and admins never see messages (SPEC roles); colleagues and outsiders get 404.
+    "messaging:messages": Route("GET", _only({"therapist": OK}), _client),
+    "messaging:send": Route(
+        "POST", _only({"therapist": Redirect(_messaging)}), _client, {"text": "Hello"}
+    ),
+    "messaging:read": Route("POST", _only({"therapist": Redirect(_messaging)}), _client),
+    # Maya's conversation: only Maya (the guardian has a conversation of their own).
+    "messaging:portal_conversation": Route("GET", _only({"client_user": OK}), _conversation),
+    "messaging:portal_messages": Route("GET", _only({"client_user": OK}), _conversation),
+    "messaging:portal_send": Route(
+        "POST",
+        _only({"client_user": Redirect(_portal_conversation)}),
+        _conversation,
+        {"text": "Hi"},
+    ),
+    "messaging:portal_read": Route(
+        "POST", _only({"client_user": Redirect(_portal_conversation)}), _conversation
     ),
     # Portal -------------------------------------------------------------------------------
     "portal:home": Route("GET", _only(dict.fromkeys(PORTAL, OK))),

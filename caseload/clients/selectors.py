@@ -132,6 +132,8 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
         .annotate(count=Count("pk"))
         .values("count")
     )
+    from caseload.messaging.models import Side
+    from caseload.messaging.selectors import unread_subquery
     from caseload.plans.models import TreatmentPlan
     from caseload.plans.services import EXPIRY_WARNING_DAYS
 
@@ -165,6 +167,8 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
                 status__in=[DocumentStatus.COMPLETED, DocumentStatus.SIGNED],
             )
         ),
+        # Messages from the client the therapist hasn't read (shown to the therapist only).
+        unread_messages=unread_subquery(Side.THERAPIST),
     )
 
 

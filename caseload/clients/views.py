@@ -33,6 +33,7 @@ from caseload.clients.selectors import (
 from caseload.clinical.views import clinical_context
 from caseload.documents.views import documents_context
 from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.messaging.views import messaging_context
 from caseload.plans.views import plans_context
 from caseload.practices.models import Practice, Role
 from caseload.visits.views import sessions_context
@@ -108,7 +109,11 @@ def _profile_context(
     request: AuthenticatedHttpRequest,
     relationship: CareRelationship,
     forms: dict[str, Any] | None = None,
+    *,
+    with_messages: bool = True,
 ) -> dict[str, Any]:
+    """The whole profile. `with_messages=False` when only one section is rendered: showing
+    the conversation is an audited read, so it is loaded only when it is shown."""
     practice = relationship.practice
     access = access_for(request.user, relationship)
     forms = forms or {}
@@ -121,6 +126,7 @@ def _profile_context(
             **sessions_context(request.user, relationship),
             **plans_context(request.user, relationship),
             **documents_context(request.user, relationship),
+            **(messaging_context(request, relationship) if with_messages else {}),
         }
     return {
         **record,
@@ -228,10 +234,13 @@ def client_update_section(
             messages.success(request, "Saved.")
             url = reverse("clients:detail", args=[relationship.public_id])
             return htmx_redirect(f"{url}#{section}", request)
-        context = _profile_context(request, relationship)
+        # Turning messaging on or off also refreshes the Messaging section (out of band).
+        context = _profile_context(request, relationship, with_messages=section == "preferences")
         context["saved_section"] = section
         return render(request, f"clients/detail.html#section_{section}", context)
-    context = _profile_context(request, relationship, forms={section: form})
+    context = _profile_context(
+        request, relationship, forms={section: form}, with_messages=not request.htmx
+    )
     if request.htmx:
         return render(request, f"clients/detail.html#section_{section}", context)
     context.update(_sidebar_context(request, ClientListParams()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 
 from caseload.lib.http import role_of
@@ -15,4 +16,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_role": role,
         "nav_is_portal_user": bool(user and user.is_authenticated and role is None),
         "show_outbox": settings.DEBUG,
+        # The live channel (decision 0011) exists only where the ASGI application serves the
+        # page: under a WSGI server the page doesn't try, and works by reloads alone.
+        "live_events_url": "/ws/events/"
+        if isinstance(request, ASGIRequest) and user is not None and user.is_authenticated
+        else "",
     }

@@ -7,12 +7,14 @@ import ipaddress
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -69,6 +71,16 @@ class RequestIdMiddleware:
             _request_id.reset(token)
 
 
+def session_timed_out(session: Mapping[str, Any] | SessionBase, now: int | None = None) -> bool:
+    """Has this session passed its idle or absolute limit? (Shared with the live channel.)"""
+    now = int(time.time()) if now is None else now
+    started = session.get("caseload_started", now)
+    last = session.get("caseload_last_activity", now)
+    idle = now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS
+    too_long = now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
+    return bool(idle or too_long)
+
+
 class SessionTimeoutMiddleware:
     """Sign out after SESSION_IDLE_TIMEOUT_SECONDS idle or SESSION_ABSOLUTE_TIMEOUT_SECONDS."""
 
@@ -79,11 +91,8 @@ class SessionTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             session = request.session
-            started = session.setdefault("caseload_started", now)
-            last = session.get("caseload_last_activity", now)
-            idle = now - last > settings.SESSION_IDLE_TIMEOUT_SECONDS
-            too_long = now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
-            if idle or too_long:
+            session.setdefault("caseload_started", now)
+            if session_timed_out(session, now):
                 logout(request)
                 messages.info(request, "You were signed out after a period of inactivity.")
                 if request.headers.get("HX-Request"):

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect
 
 from tests.factories import PASSWORD
 
@@ -114,18 +114,32 @@ def browser_problems() -> Generator[BrowserProblems]:
 
 @pytest.fixture
 def new_context(
-    new_context: Callable[..., BrowserContext], browser_problems: BrowserProblems
-) -> Callable[..., BrowserContext]:
-    """pytest-playwright's factory, with every context watched and short timeouts."""
+    new_context: Callable[..., BrowserContext],
+    browser_problems: BrowserProblems,
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+) -> Generator[Callable[..., BrowserContext]]:
+    """pytest-playwright's factory, with every context watched and short timeouts.
+
+    `base_url=` points a context at another server (the ASGI live server): pytest-playwright
+    sets the base URL for every context, so such a context is made here and closed after.
+    """
+    own: list[BrowserContext] = []
 
     def make(**kwargs: Any) -> BrowserContext:
-        context = new_context(**kwargs)
+        if "base_url" in kwargs:
+            context = browser.new_context(**{**browser_context_args, **kwargs})
+            own.append(context)
+        else:
+            context = new_context(**kwargs)
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         browser_problems.watch(context)
         return context
 
-    return make
+    yield make
+    for context in own:
+        context.close()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -197,3 +211,53 @@ def mark_page(page: Page) -> None:
 
 def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__caseloadMark === true"), "the page was reloaded"
+
+
+# An ASGI live server, for the live channel ------------------------------------------------
+@dataclass
+class AsgiLiveServer:
+    url: str
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db: None) -> Generator[AsgiLiveServer]:
+    """The ASGI application (HTTP and websockets) served by uvicorn in a background thread.
+
+    pytest-django's `live_server` speaks WSGI only, so it has no live channel. This one runs
+    in the test's process, so it sees the test database (SQLite's shared in-memory one too)
+    and uses the in-memory channel layer. Static files come from the finders, as with
+    `live_server`.
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from caseload.asgi import application
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        ASGIStaticFilesHandler(application),
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="asgi-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the ASGI live server did not start")
+        time.sleep(0.02)
+    try:
+        yield AsgiLiveServer(url=f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

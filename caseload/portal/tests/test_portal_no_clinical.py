@@ -16,6 +16,7 @@ from django.utils import timezone
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship, CareState, Invitation
 from caseload.clinical import services as clinical
+from caseload.messaging.selectors import portal_conversations
 from caseload.visits import services as visits
 from caseload.visits.models import TherapySession
 from tests.factories import pending_relationship
@@ -193,6 +194,13 @@ def test_portal_pages_show_nothing_clinical(
     fill_clinical_record(bobs, supervisor)
     pages["/portal/ after approving"] = browser.get("/portal/")
     pages["used invitation link"] = browser.get(f"/invite/{invitation.token()}/")
+    # Every conversation the portal offers (the messaging pages read named columns too).
+    conversations = portal_conversations(user)
+    assert len(conversations) == 2  # with Alice, and with Bob since approving
+    for conversation in conversations:
+        url = f"/portal/messages/{conversation.public_id}/"
+        pages[url] = browser.get(url)
+        pages[f"{url}items/"] = browser.get(f"{url}items/")
 
     for where, response in pages.items():
         assert response.status_code in (200, 404), where

@@ -18,6 +18,8 @@ from caseload.clinical import services as clinical_services
 from caseload.documents import services as document_services
 from caseload.documents.library import sync_library
 from caseload.documents.models import AssignedDocument
+from caseload.messaging import services as messaging_services
+from caseload.messaging.models import Message
 from caseload.plans import services as plan_services
 from caseload.plans.generators import KnowledgeBaseGenerator, PlanOptions, build_plan_input
 from caseload.practices.models import Membership, Practice, Role
@@ -144,6 +146,8 @@ class Command(BaseCommand):
         maya.relationship.refresh_from_db()
         self._clinical_record(maya.relationship, therapist)
         self._documents(maya.relationship, therapist, child.relationship)
+        child.relationship.refresh_from_db()
+        self._messages(maya.relationship, child.relationship, therapist)
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
 
     def _clinical_record(self, relationship: Any, therapist: User) -> None:
@@ -267,4 +271,48 @@ class Command(BaseCommand):
         child.refresh_from_db()
         document_services.assign_documents(
             relationship=child, versions=[library["gad7"]], due_date=None, by=therapist
+        )
+
+    def _messages(self, maya: Any, ava: Any, therapist: User) -> None:
+        """A short conversation with Maya (her last message still unread) and a reminder to
+        Ava's guardian that he hasn't opened yet."""
+        now = timezone.now()
+        client = maya.client.account
+
+        def message(relationship: Any, sender: User, text: str, ago: timedelta) -> Message:
+            sent = messaging_services.message_send(
+                relationship=relationship, sender=sender, text=text
+            )
+            Message.objects.filter(pk=sent.pk).update(created_at=now - ago)
+            return sent
+
+        message(
+            maya,
+            client,
+            "Hi Dr. Rivera, I did the worry-time exercise every evening this week. It helped "
+            "on most days, but Sunday was hard.",
+            timedelta(days=3, hours=5),
+        )
+        messaging_services.messages_mark_read(relationship=maya, reader=therapist)
+        message(
+            maya,
+            therapist,
+            "Thank you for letting me know, Maya. That is real progress. Let's look at what "
+            "made Sunday harder when we meet on Thursday.",
+            timedelta(days=3, hours=2),
+        )
+        messaging_services.messages_mark_read(relationship=maya, reader=client)
+        message(
+            maya,
+            client,
+            "Sounds good. Is it all right if I bring my sleep diary?",
+            timedelta(hours=20),
+        )
+        message(
+            ava,
+            therapist,
+            "Hi Sam, a reminder that Ava's next session is on Tuesday at 4pm. The session "
+            "guide is at https://example.org/caseload/session-guide if you'd like to read it "
+            "together beforehand.",
+            timedelta(days=1, hours=2),
         )

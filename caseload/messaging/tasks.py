@@ -1,0 +1,68 @@
+"""Background delivery of "a secure message is waiting" emails (MSG-3, PR-2)."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.tasks import task
+from django.urls import reverse
+from django.utils import timezone
+
+from caseload.clients.models import CareState, DeliveryStatus
+from caseload.lib.email import build_message, send_with_retry
+from caseload.messaging.models import MessageNotification, Side
+
+
+@task(queue_name="email")
+def send_message_notification(notification_id: int, attempt: int = 1) -> str:
+    """Send (or retry) the one email of an unread batch.
+
+    The email says only that a secure message is waiting and links to it: no message text, no
+    names, nothing clinical. If everything was read before it went out, it is not sent.
+    """
+    notification = (
+        MessageNotification.objects.select_related("relationship", "recipient")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None or notification.closed_at is not None:
+        return "skipped: read meanwhile"
+    relationship = notification.relationship
+    if relationship.state == CareState.ENDED:
+        return "skipped: conversation ended"
+    to_therapist = notification.recipient_side == Side.THERAPIST
+    link_path = (
+        reverse("clients:detail", args=[relationship.public_id]) + "#messaging"
+        if to_therapist
+        else reverse("messaging:portal_conversation", args=[relationship.public_id])
+    )
+    message = build_message(
+        to=notification.recipient.email,
+        subject="You have a new secure message on Caseload",
+        template="messaging/email/new_message",
+        context={"link_path": link_path, "to_therapist": to_therapist},
+    )
+
+    def record(status: str, error: str = "") -> None:
+        MessageNotification.objects.filter(pk=notification_id).update(
+            delivery_status=status,
+            delivery_error=error,
+            delivery_attempts=F("delivery_attempts") + 1,
+        )
+
+    delivered = send_with_retry(
+        task=send_message_notification,
+        attempt=attempt,
+        send=lambda: message.send(),
+        on_retry=lambda error: record(DeliveryStatus.RETRYING, error),
+        on_give_up=lambda error: record(DeliveryStatus.FAILED, error),
+        args=(notification_id,),
+    )
+    if delivered:
+        MessageNotification.objects.filter(pk=notification_id).update(
+            delivery_status=DeliveryStatus.SENT,
+            delivery_error="",
+            delivery_attempts=F("delivery_attempts") + 1,
+            delivered_at=timezone.now(),
+        )
+        return "sent"
+    return "retrying"
