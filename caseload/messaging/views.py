@@ -72,16 +72,15 @@ class Conversation:
 
 
 def _audit_list(
-    request: HttpRequest, relationship: CareRelationship | None, shown: list[MessageView]
+    request: HttpRequest, relationship: CareRelationship, shown: list[MessageView]
 ) -> None:
     """Showing messages is a read of the record (U1): audited, without their text."""
     if shown:
-        client = relationship.client if relationship is not None else None
         audit_record(
             action="message.list",
             request=request,
-            client=client,
-            practice=relationship.practice if relationship is not None else None,
+            client=relationship.client,
+            practice=relationship.practice,
             obj=relationship,
             detail={"count": len(shown)},
         )
@@ -126,7 +125,7 @@ def messaging_context(
     return {"conversation": _staff_conversation(request, relationship, None)}
 
 
-def _therapist_relationship(request: AuthenticatedHttpRequest, client_id: UUID) -> Any:
+def _therapist_relationship(request: AuthenticatedHttpRequest, client_id: UUID) -> CareRelationship:
     return get_relationship_for_user(request.user, client_id, access=Access.WRITE)
 
 

@@ -225,8 +225,8 @@ def asgi_live_server(transactional_db: None) -> Generator[AsgiLiveServer]:
 
     pytest-django's `live_server` speaks WSGI only, so it has no live channel. This one runs
     in the test's process, so it sees the test database (SQLite's shared in-memory one too)
-    and uses the in-memory channel layer. Static files come from the finders, as with
-    `live_server`.
+    and shares the process's channel layer (in-memory unless REDIS_URL is set). Static files
+    come from the finders, as with `live_server`.
     """
     import socket
     import threading
