@@ -199,6 +199,21 @@ def portal_documents(user: User) -> list[PortalDocument]:
     return [_portal_row(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PortalDocuments:
+    to_complete: list[PortalDocument]
+    completed: list[PortalDocument]
+
+
+def portal_documents_split(user: User) -> PortalDocuments:
+    """Documents still to fill in first; what was submitted after, for the record."""
+    documents = portal_documents(user)
+    return PortalDocuments(
+        to_complete=[d for d in documents if d.is_open],
+        completed=[d for d in documents if not d.is_open],
+    )
+
+
 def get_portal_document(user: User, document_id: UUID) -> PortalDocument:
     row = _portal_documents(user).filter(public_id=document_id).values(*PORTAL_DOCUMENT_FIELDS)
     found = row.first()

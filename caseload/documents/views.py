@@ -36,7 +36,7 @@ from caseload.documents.selectors import (
     get_template_for_user,
     latest_versions,
     library_and_practice_templates,
-    portal_documents,
+    portal_documents_split,
 )
 from caseload.lib.http import (
     AuthenticatedHttpRequest,
@@ -384,7 +384,7 @@ def template_archive(request: AuthenticatedHttpRequest, template_id: UUID) -> Ht
 @portal_user_required
 def portal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
-        request, "documents/portal_list.html", {"documents": portal_documents(request.user)}
+        request, "documents/portal_list.html", {"documents": portal_documents_split(request.user)}
     )
 
 

@@ -16,7 +16,7 @@ from caseload.accounts.models import User, normalize_email
 from caseload.audit.services import audit_record
 from caseload.clients import services
 from caseload.clients.models import Invitation
-from caseload.documents.selectors import portal_documents
+from caseload.documents.selectors import portal_documents_split
 from caseload.lib.http import AuthenticatedHttpRequest, portal_user_required
 from caseload.messaging.selectors import portal_conversations
 from caseload.portal.selectors import get_request_for_user, portal_care, portal_requests
@@ -31,7 +31,7 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "care": portal_care(request.user),
             "requests": portal_requests(request.user),
-            "documents": portal_documents(request.user),
+            "documents": portal_documents_split(request.user),
             "conversations": portal_conversations(request.user),
         },
     )

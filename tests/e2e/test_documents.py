@@ -109,6 +109,9 @@ def test_assign_fill_sign_review_and_download(
     client.get_by_label(re.compile("I agree that typing my name")).check()
     client.get_by_role("button", name="Sign and submit").click()
     expect(client.locator("#messages")).to_contain_text("Intake form signed and submitted")
+    # Submitted documents move out of "to complete", into the record of completed ones.
+    expect(client.get_by_role("listitem").filter(has_text="Intake form")).to_have_count(0)
+    client.get_by_text(re.compile(r"^Completed documents \(2\)")).click()
     expect(client.get_by_role("listitem").filter(has_text="Intake form")).to_contain_text("Signed")
 
     # Back with the therapist: the score, its severity and the attention flag.
