@@ -31,6 +31,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite, test in a file (WAL, busy timeout) rather than Django's shared in-memory DB.
+
+    The ASGI live server of the messaging browser tests handles requests in threads of their
+    own, each with its own connection, as in production; SQLite's shared in-memory cache
+    answers a second writer "table is locked" at once instead of waiting as a file does.
+    """
+    import os
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        name = settings.BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """The database cache holds sign-in rate limits: its table must exist in the test DB."""
     from django.core.management import call_command

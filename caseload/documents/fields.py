@@ -14,11 +14,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 SHORT_TEXT_MAX = 300
 LONG_TEXT_MAX = 5000
 SCALE_LIMITS = (0, 10)
-NUMBER_LIMIT = Decimal("1000000")
+NUMBER_LIMIT = 1_000_000
+EARLIEST_DATE = date(1900, 1, 1)
 
 
 class FieldType:
@@ -110,9 +112,21 @@ def clean_field_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         if kind == FieldType.NUMBER:
             low, high = raw.get("min"), raw.get("max")
+            for limit in (low, high):
+                if limit is not None and (not isinstance(limit, int) or abs(limit) > NUMBER_LIMIT):
+                    raise ValidationError(
+                        f"{where}: limits are whole numbers between -{NUMBER_LIMIT} and "
+                        f"{NUMBER_LIMIT}."
+                    )
             if low is not None and high is not None and low > high:
                 raise ValidationError(f"{where}: the minimum is larger than the maximum.")
             spec.update(min=low, max=high)
+        if kind == FieldType.YES_NO and raw.get("must_be") is not None:
+            if raw["must_be"] not in ("yes", "no"):
+                raise ValidationError(f'{where}: must_be is "yes" or "no".')
+            spec["must_be"] = raw["must_be"]  # an acknowledgement: signing needs this answer
+        if kind == FieldType.DATE and raw.get("past"):
+            spec["past"] = True  # e.g. a date of birth
         if kind == FieldType.SIGNATURE:
             spec["required"] = True
         cleaned.append(spec)
@@ -157,6 +171,29 @@ def display_answer(spec: dict[str, Any], value: Any) -> str:
     return str(value)
 
 
+def _date_validator(*, past: bool) -> Any:
+    def check(value: date) -> None:
+        today = timezone.localdate()
+        latest = today if past else date(today.year + 10, 12, 31)
+        if not EARLIEST_DATE <= value <= latest:
+            if past:
+                raise ValidationError("Enter a date in the past (after 1900).")
+            raise ValidationError("Enter a date between 1900 and ten years from now.")
+
+    return check
+
+
+def _must_be(expected: str) -> Any:
+    def check(value: str) -> None:
+        if value != expected:
+            raise ValidationError(
+                f"Answer \u201c{expected.capitalize()}\u201d to submit: if something is unclear, "
+                "ask your therapist before signing."
+            )
+
+    return check
+
+
 class AnswerForm(forms.Form):
     """The fields of one template version. `final` enforces required answers (on submit);
     saving progress checks only what was given (types, lengths, ranges, known options)."""
@@ -183,14 +220,18 @@ class AnswerForm(forms.Form):
                 max_length=LONG_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4}), **common
             )
         if kind == FieldType.DATE:
-            return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+            return forms.DateField(
+                widget=forms.DateInput(attrs={"type": "date"}),
+                validators=[_date_validator(past=spec.get("past", False))],
+                **common,
+            )
         if kind == FieldType.NUMBER:
             low, high = spec.get("min"), spec.get("max")
             return forms.DecimalField(
                 max_digits=12,
                 decimal_places=2,
-                min_value=Decimal(str(low)) if low is not None else -NUMBER_LIMIT,
-                max_value=Decimal(str(high)) if high is not None else NUMBER_LIMIT,
+                min_value=Decimal(low if low is not None else -NUMBER_LIMIT),
+                max_value=Decimal(high if high is not None else NUMBER_LIMIT),
                 **common,
             )
         choices = [(option["value"], option["label"]) for option in options_of(spec)]
@@ -198,7 +239,11 @@ class AnswerForm(forms.Form):
             return forms.MultipleChoiceField(
                 choices=choices, widget=forms.CheckboxSelectMultiple, **common
             )
-        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+        field = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+        if required and spec.get("must_be"):
+            expected = spec["must_be"]
+            field.validators.append(_must_be(expected))
+        return field
 
     def questions(self) -> list[tuple[forms.BoundField, dict[str, Any]]]:
         """(bound field, its spec) in the document's order, for the template."""

@@ -8,7 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from caseload.documents.fields import SCALE_LIMITS, FieldType
+from caseload.documents.fields import NUMBER_LIMIT, SCALE_LIMITS, FieldType
+
+MAX_QUESTIONS = 60
 
 
 class AssignForm(forms.Form):
@@ -107,8 +109,13 @@ class FieldSpecForm(forms.Form):
                     "min",
                     f"A scale runs from {SCALE_LIMITS[0]} to {SCALE_LIMITS[1]}, lowest first.",
                 )
-        if kind == FieldType.NUMBER and low is not None and high is not None and low > high:
-            self.add_error("min", "The lowest value is larger than the highest.")
+        if kind == FieldType.NUMBER:
+            if any(v is not None and abs(v) > NUMBER_LIMIT for v in (low, high)):
+                self.add_error(
+                    "min", f"Keep the limits between -{NUMBER_LIMIT} and {NUMBER_LIMIT}."
+                )
+            elif low is not None and high is not None and low > high:
+                self.add_error("min", "The lowest value is larger than the highest.")
         return data
 
     def spec(self) -> dict[str, Any]:
@@ -145,7 +152,7 @@ FieldSpecFormSet = forms.formset_factory(
     can_order=True,
     min_num=1,
     validate_min=True,
-    max_num=60,
+    max_num=MAX_QUESTIONS,
     validate_max=True,
 )
 

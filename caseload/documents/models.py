@@ -139,6 +139,22 @@ SUBMITTED_STATES = (DocumentStatus.COMPLETED, DocumentStatus.SIGNED, DocumentSta
 OPEN_STATES = (DocumentStatus.ASSIGNED, DocumentStatus.IN_PROGRESS)
 
 
+#: What a submitted document keeps for good (the review fields are set once, after).
+LOCKED_FIELDS = (
+    "status",
+    "version_id",
+    "relationship_id",
+    "answers",
+    "content",
+    "content_sha256",
+    "submitted_at",
+    "submitted_by_id",
+    "score",
+    "severity",
+    "flagged",
+)
+
+
 class AssignedDocument(models.Model):
     """One document assigned to a client within a care relationship."""
 
@@ -192,14 +208,12 @@ class AssignedDocument(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            stored = (
-                AssignedDocument.objects.filter(pk=self.pk)
-                .values_list("status", "answers", "content", "content_sha256")
-                .first()
-            )
-            if stored is not None and stored[0] in SUBMITTED_STATES:
-                now = (self.answers, self.content, self.content_sha256)
-                if tuple(stored[1:]) != now:
+            stored = AssignedDocument.objects.filter(pk=self.pk).values(*LOCKED_FIELDS).first()
+            if stored is not None and stored["status"] in SUBMITTED_STATES:
+                changed = [name for name in LOCKED_FIELDS if stored[name] != getattr(self, name)]
+                # The one change left: Completed/Signed → Reviewed (with who and when).
+                reviewing = changed == ["status"] and self.status == DocumentStatus.REVIEWED
+                if changed and not reviewing:
                     raise ValueError("A submitted document is never changed.")
         super().save(*args, **kwargs)
 

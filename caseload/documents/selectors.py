@@ -15,6 +15,7 @@ from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.selectors import Access, get_relationship_for_user
 from caseload.documents.library import LIBRARY_ORDER, sync_library
 from caseload.documents.models import (
+    SUBMITTED_STATES,
     AssignedDocument,
     DocumentStatus,
     DocumentTemplate,
@@ -164,7 +165,10 @@ def _portal_documents(user: User) -> QuerySet[AssignedDocument]:
     return AssignedDocument.objects.filter(
         Q(relationship__client__account=user, relationship__client__is_child=False)
         | Q(relationship__client__guardianship__account=user),
-        relationship__state=CareState.ACTIVE,
+    ).filter(
+        # Active care: everything. Archived care: what was submitted stays readable.
+        Q(relationship__state=CareState.ACTIVE)
+        | Q(relationship__state=CareState.ARCHIVED, status__in=SUBMITTED_STATES)
     )
 
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 
 from caseload.accounts.models import User
@@ -21,7 +22,7 @@ from caseload.documents.content import (
     sha256,
     signed_text,
 )
-from caseload.documents.fields import answer_fields, clean_field_specs
+from caseload.documents.fields import AnswerForm, clean_field_specs
 from caseload.documents.models import (
     OPEN_STATES,
     AssignedDocument,
@@ -237,7 +238,7 @@ def save_progress(
 ) -> AssignedDocument:
     document = _locked(document)
     _ensure_fillable(document)
-    document.answers = _known_answers(document, answers)
+    document.answers = _checked_answers(document, answers, final=False)
     document.status = DocumentStatus.IN_PROGRESS
     document.progress_saved_at = timezone.now()
     document.save(update_fields=["answers", "status", "progress_saved_at"])
@@ -246,14 +247,31 @@ def save_progress(
         request=request,
         actor=by,
         client=document.relationship.client,
+        practice=document.relationship.practice,
         obj=document,
     )
     return document
 
 
-def _known_answers(document: AssignedDocument, answers: dict[str, Any]) -> dict[str, Any]:
-    keys = {spec["key"] for spec in answer_fields(document.version.fields)}
-    return {key: value for key, value in answers.items() if key in keys}
+def _checked_answers(
+    document: AssignedDocument, answers: dict[str, Any], *, final: bool
+) -> dict[str, Any]:
+    """The answers as the document's own form accepts them (whoever the caller is, V4):
+    known questions only, valid values, and every required one when submitting."""
+    data = {key: value for key, value in answers.items() if value not in (None, "", [])}
+    form = AnswerForm(_as_form_data(data), specs=document.version.fields, final=final)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else "An answer"
+        raise DocumentError(f"{label}: {errors[0]}", field=field)
+    return form.answers()
+
+
+def _as_form_data(answers: dict[str, Any]) -> QueryDict:
+    data = QueryDict(mutable=True)
+    for key, value in answers.items():
+        data.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
+    return data
 
 
 @transaction.atomic
@@ -276,7 +294,7 @@ def submit_document(
     document = _locked(document)
     _ensure_fillable(document)
     version = document.version
-    answers = _known_answers(document, answers)
+    answers = _checked_answers(document, answers, final=True)
     typed_name = " ".join(typed_name.split())
     if version.requires_signature:
         if not typed_name:
@@ -308,6 +326,7 @@ def submit_document(
     )
     document.save()
     client = document.relationship.client
+    practice = document.relationship.practice
     if version.requires_signature:
         signed = signed_text(
             content=document.content,
@@ -327,14 +346,21 @@ def submit_document(
             content=signed,
             sha256=sha256(signed),
         )
-        audit_record(action="document.sign", request=request, actor=by, client=client, obj=document)
+        audit_record(
+            action="document.sign",
+            request=request,
+            actor=by,
+            client=client,
+            practice=practice,
+            obj=document,
+        )
     audit_record(
         action="document.submit",
         request=request,
         actor=by,
         client=client,
+        practice=practice,
         obj=document,
-        detail={"flagged": True} if document.flagged else None,
     )
     if document.flagged:
         send_flag_email.enqueue(document.pk)

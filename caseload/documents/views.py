@@ -20,6 +20,7 @@ from caseload.documents import services
 from caseload.documents.content import CONSENT_TEXT, verify
 from caseload.documents.fields import AnswerForm, FieldType, display_answer
 from caseload.documents.forms import (
+    MAX_QUESTIONS,
     AssignForm,
     FieldSpecForm,
     FieldSpecFormSet,
@@ -133,7 +134,13 @@ def document_detail(
 ) -> HttpResponse:
     """A document as the client completed it, read-only, with its signature and score."""
     relationship, document = get_document_for_user(request.user, client_id, document_id)
-    audit_record(action="document.view", request=request, client=relationship.client, obj=document)
+    audit_record(
+        action="document.view",
+        request=request,
+        client=relationship.client,
+        practice=relationship.practice,
+        obj=document,
+    )
     return render(
         request,
         "documents/document.html",
@@ -169,7 +176,11 @@ def _pdf_response(
         },
     )
     audit_record(
-        action="document.export_pdf", request=request, client=relationship.client, obj=document
+        action="document.export_pdf",
+        request=request,
+        client=relationship.client,
+        practice=relationship.practice,
+        obj=document,
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     slug = "".join(c if c.isalnum() else "-" for c in document.version.title.lower()).strip("-")
@@ -289,7 +300,7 @@ def _builder(
 def _posted_rows(data: Any) -> list[dict[str, Any]]:
     """The builder's rows as typed so far, redisplayed as they were (no validation yet)."""
     try:
-        total = min(int(data.get("fields-TOTAL_FORMS", "0")), 59)
+        total = min(int(data.get("fields-TOTAL_FORMS", "0")), MAX_QUESTIONS)
     except ValueError:
         total = 0
     rows = []
@@ -308,12 +319,16 @@ def _builder_post(
 ) -> HttpResponse:
     form = TemplateForm(request.POST)
     if "add_field" in request.POST:  # "Add a question": the same page with one more row
-        rows = [*_posted_rows(request.POST), {"type": FieldType.SHORT_TEXT, "required": True}]
+        rows = _posted_rows(request.POST)
+        full = len(rows) >= MAX_QUESTIONS
+        if not full:
+            rows.append({"type": FieldType.SHORT_TEXT, "required": True})
         return _builder(
             request,
             template,
             TemplateForm(initial={k: request.POST.get(k, "") for k in ("title", "intro")}),
             FieldSpecFormSet(prefix="fields", initial=rows),
+            error=f"A form has {MAX_QUESTIONS} questions at most." if full else "",
         )
     formset = FieldSpecFormSet(request.POST, prefix="fields")
     if not (form.is_valid() and formset.is_valid()):
@@ -429,9 +444,15 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
     """Fill in a document: save progress and come back, or submit (and sign)."""
     document = get_portal_document(request.user, document_id)
     if request.method == "GET":
-        opened = AssignedDocument.objects.select_related("relationship__client").get(pk=document.pk)
+        opened = AssignedDocument.objects.select_related(
+            "relationship__client", "relationship__practice"
+        ).get(pk=document.pk)
         audit_record(
-            action="document.open", request=request, client=opened.relationship.client, obj=opened
+            action="document.open",
+            request=request,
+            client=opened.relationship.client,
+            practice=opened.relationship.practice,
+            obj=opened,
         )
         return _portal_page(request, document)
     if not document.is_open:

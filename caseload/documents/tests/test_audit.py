@@ -7,7 +7,13 @@ import json
 import pytest
 
 from caseload.audit.models import AuditEvent
-from caseload.documents.tests.helpers import INTAKE_ANSWERS, answers_for, builder_post, signed_in
+from caseload.documents.tests.helpers import (
+    INTAKE_ANSWERS,
+    answers_for,
+    assign_one,
+    builder_post,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +122,7 @@ def test_the_document_lifecycle_is_audited_without_clinical_content(
         {"template": str(library["intake"].template.public_id)},
         {"template": str(library["phq9"].template.public_id)},
     ]
-    assert [e.detail for e in events("document.submit")] == [{}, {"flagged": True}]
+    assert [e.detail for e in events("document.submit")] == [{}, {}]  # no clinical finding
     for event in AuditEvent.objects.filter(action__startswith="document"):
         assert_no_secrets(event)
 
@@ -142,3 +148,28 @@ def test_template_changes_are_audited_without_their_questions(therapist):
     assert all(e.actor == therapist for e in (created, updated, archived))
     for event in (created, updated, archived):
         assert "alcohol" not in json.dumps(event.detail)
+
+
+def test_portal_actions_are_in_the_practices_audit_log(
+    active_client, client_user, practice_admin, library
+):
+    """Clients have no membership: their document events still belong to the practice."""
+    document = assign_one(active_client, library["consent"])
+    browser = signed_in(client_user)
+    browser.get(f"/portal/documents/{document.public_id}/")
+    browser.post(
+        f"/portal/documents/{document.public_id}/",
+        {"understood": "yes", "typed_name": "Maya Patel", "consent": "on", "submit": "1"},
+    )
+    browser.get(f"/portal/documents/{document.public_id}/pdf/")
+
+    events = AuditEvent.objects.filter(actor=client_user, action__startswith="document.")
+    assert sorted(events.values_list("action", flat=True)) == [
+        "document.export_pdf",
+        "document.open",
+        "document.sign",
+        "document.submit",
+    ]
+    assert set(events.values_list("practice", flat=True)) == {active_client.practice_id}
+    admin_page = signed_in(practice_admin).get("/practice/audit/")
+    assert "document.sign" in admin_page.content.decode()

@@ -421,3 +421,26 @@ def test_archiving_hides_the_template_and_keeps_assigned_documents(therapist, ac
     assert fresh(assigned).version.template_id == template.pk
     profile = browser.get(f"/clients/{active_client.public_id}/").content.decode()
     assert f'value="{template.public_id}"' not in profile  # no longer offered for assigning
+
+
+def test_add_a_question_stops_at_sixty_and_keeps_every_question(therapist):
+    rows = [{"label": f"Question {n}"} for n in range(60)]
+    data = builder_post(rows, add_field="1")
+    del data["save"]
+
+    response = signed_in(therapist).post(NEW, data)
+
+    html = response.content.decode()
+    assert questions_in(response) == 60
+    assert 'value="Question 59"' in html  # the last one is still there
+    assert "A form has 60 questions at most." in html
+
+
+@pytest.mark.parametrize(("low", "high"), [("2000000", ""), ("", "-2000000"), ("9" * 30, "")])
+def test_number_limits_that_no_answer_could_meet_are_refused(therapist, low, high):
+    rows = [{"label": "Hours slept", "type": "number", "min": low, "max": high}]
+
+    response = signed_in(therapist).post(NEW, builder_post(rows))
+
+    assert response.status_code == 200
+    assert not DocumentTemplate.objects.filter(practice__isnull=False).exists()

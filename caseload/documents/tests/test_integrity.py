@@ -100,6 +100,25 @@ def test_a_submitted_document_cannot_be_changed_by_saving(completed_phq9, change
     assert fresh(completed_phq9).answers == answers_for("phq9", 11)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: setattr(d, "status", "in_progress"),  # reopened under its signature
+        lambda d: setattr(d, "score", 0),
+        lambda d: setattr(d, "severity", "Minimal"),
+        lambda d: setattr(d, "flagged", True),
+        lambda d: setattr(d, "submitted_at", None),
+    ],
+)
+def test_nothing_recorded_at_submission_can_be_changed(completed_phq9, change):
+    change(completed_phq9)
+
+    with pytest.raises(ValueError, match="never changed"):
+        completed_phq9.save()
+    stored = fresh(completed_phq9)
+    assert (stored.status, stored.score) == ("completed", 11)
+
+
 def test_a_reviewed_document_cannot_be_changed_either(completed_phq9, therapist):
     services.mark_reviewed(document=completed_phq9, by=therapist)
     document = fresh(completed_phq9)

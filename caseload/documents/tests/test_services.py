@@ -243,9 +243,10 @@ def test_an_incomplete_questionnaire_is_refused_and_nothing_changes(
     answers = answers_for("phq9", 12)
     del answers["q9"]
 
-    with pytest.raises(DocumentError, match="item q9 is not answered"):
+    with pytest.raises(DocumentError, match=r"better off dead.*: Answer this question") as refused:
         submit(document, client_user, answers)
 
+    assert refused.value.field == "q9"
     stored = fresh(document)
     assert stored.status == DocumentStatus.ASSIGNED
     assert stored.score is None
@@ -497,3 +498,46 @@ def test_no_reminder_from_someone_else_or_to_a_client_not_signed_up(
     with pytest.raises(DocumentError, match="active clients of yours only"):
         services.send_reminder(document=waiting, by=therapist)
     assert fresh(document).reminded_at is None
+
+
+def test_the_service_itself_refuses_answers_outside_the_form(active_client, client_user, library):
+    """Whoever calls it, submitting checks values as the portal form does (V4)."""
+    document = assign_one(active_client, library["phq9"])
+    answers = answers_for("phq9", 12)
+    answers["q3"] = "7"  # not one of the scale's options
+
+    with pytest.raises(DocumentError) as refused:
+        submit(document, client_user, answers)
+
+    assert refused.value.field == "q3"
+    assert fresh(document).status == DocumentStatus.ASSIGNED
+
+
+def test_an_acknowledgement_must_be_yes_to_sign(active_client, client_user, library):
+    document = assign_one(active_client, library["consent"])
+
+    with pytest.raises(DocumentError, match="Answer \u201cYes\u201d to submit") as refused:
+        services.submit_document(
+            document=document,
+            by=client_user,
+            answers={"understood": "no"},
+            typed_name="Maya Patel",
+            consent=True,
+        )
+
+    assert refused.value.field == "understood"
+    assert not DocumentSignature.objects.filter(document=document).exists()
+    # Saving progress with "No" is allowed: the person may come back after asking.
+    services.save_progress(document=document, by=client_user, answers={"understood": "no"})
+    assert fresh(document).answers == {"understood": "no"}
+
+
+def test_a_date_of_birth_in_the_future_is_refused(active_client, client_user, library):
+    document = assign_one(active_client, library["intake"])
+
+    with pytest.raises(DocumentError, match="Enter a date in the past") as refused:
+        services.save_progress(
+            document=document, by=client_user, answers={"date_of_birth": "2090-01-01"}
+        )
+
+    assert refused.value.field == "date_of_birth"
