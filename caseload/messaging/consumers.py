@@ -8,7 +8,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils.crypto import constant_time_compare
 
 from caseload.lib.middleware import session_timed_out
 from caseload.messaging.live import user_group
@@ -60,5 +61,12 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
         data = store.load()
         if str(data.get(SESSION_KEY)) != str(self.scope["user"].pk):
+            return False
+        # As Django's own session check: a deactivated account, or a password changed since
+        # (which changes the hash), ends the session's socket too.
+        user = get_user_model().objects.filter(pk=self.scope["user"].pk, is_active=True).first()
+        if user is None or not constant_time_compare(
+            str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()
+        ):
             return False
         return not session_timed_out(data)

@@ -131,6 +131,30 @@ def test_signing_out_ends_the_socket_at_the_next_event(
     assert run(scenario) == {"type": "websocket.close", "code": SIGNED_OUT}
 
 
+@pytest.mark.parametrize("change", ["password", "deactivate"])
+def test_a_password_change_or_deactivation_ends_the_socket_at_the_next_event(
+    therapist: Any, client_user: Any, active_client: Any, change: str
+) -> None:
+    key = session_key(therapist)
+
+    def change_account() -> None:
+        if change == "password":
+            therapist.set_password("a-new-password-2026")
+        else:
+            therapist.is_active = False
+        therapist.save()
+
+    async def scenario() -> Any:
+        communicator = socket(key)
+        connected, _ = await communicator.connect()
+        assert connected
+        await database_sync_to_async(change_account)()
+        await send(active_client, client_user)
+        return await communicator.receive_output(timeout=2)
+
+    assert run(scenario) == {"type": "websocket.close", "code": SIGNED_OUT}
+
+
 def test_an_idle_session_ends_the_socket_at_the_next_event(
     therapist: Any, client_user: Any, active_client: Any, settings: Any
 ) -> None:
