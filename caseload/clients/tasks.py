@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import F
 from django.tasks import task
-from django.utils import timezone
 
-from caseload.clients.models import DeliveryStatus, Invitation, InvitationKind
-from caseload.lib.email import build_message, send_with_retry
+from caseload.clients.models import Invitation, InvitationKind
+from caseload.lib.email import build_message, send_tracked
 
 
 @task(queue_name="email")
@@ -50,28 +48,11 @@ def send_invitation_email(invitation_id: int, version: int = 0, attempt: int = 1
         },
     )
 
-    def record(status: str, error: str = "") -> None:
-        Invitation.objects.filter(pk=invitation_id).update(
-            delivery_status=status,
-            delivery_error=error,
-            delivery_attempts=F("delivery_attempts") + 1,
-        )
-
-    delivered = send_with_retry(
+    return send_tracked(
+        rows=Invitation.objects.filter(pk=invitation_id),
         task=send_invitation_email,
         attempt=attempt,
-        send=lambda: message.send(),
-        on_retry=lambda error: record(DeliveryStatus.RETRYING, error),
-        on_give_up=lambda error: record(DeliveryStatus.FAILED, error),
+        message=message,
         args=(invitation_id,),
         kwargs={"version": version},
     )
-    if delivered:
-        Invitation.objects.filter(pk=invitation_id).update(
-            delivery_status=DeliveryStatus.SENT,
-            delivery_error="",
-            delivery_attempts=F("delivery_attempts") + 1,
-            delivered_at=timezone.now(),
-        )
-        return "sent"
-    return "retrying"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, QuerySet
 from django.tasks import Task
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -65,3 +66,38 @@ def send_with_retry(
         )
         return False
     return True
+
+
+def send_tracked(
+    *,
+    rows: QuerySet[Any],
+    task: Task[..., Any],
+    attempt: int,
+    message: EmailMultiAlternatives,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+) -> str:
+    """`send_with_retry`, recording the outcome on `rows` (a record with `delivery_status`,
+    `delivery_error`, `delivery_attempts` and `delivered_at`, such as an invitation)."""
+    from caseload.clients.models import DeliveryStatus
+
+    def record(**values: Any) -> None:
+        rows.update(delivery_attempts=F("delivery_attempts") + 1, **values)
+
+    delivered = send_with_retry(
+        task=task,
+        attempt=attempt,
+        send=lambda: message.send(),
+        on_retry=lambda error: record(
+            delivery_status=DeliveryStatus.RETRYING, delivery_error=error
+        ),
+        on_give_up=lambda error: record(
+            delivery_status=DeliveryStatus.FAILED, delivery_error=error
+        ),
+        args=args,
+        kwargs=kwargs,
+    )
+    if not delivered:
+        return "retrying"
+    record(delivery_status=DeliveryStatus.SENT, delivery_error="", delivered_at=timezone.now())
+    return "sent"

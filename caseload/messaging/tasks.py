@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import F
 from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
-from caseload.clients.models import CareState, DeliveryStatus
-from caseload.lib.email import build_message, send_with_retry
+from caseload.clients.models import CareState
+from caseload.lib.email import build_message, send_tracked
 from caseload.messaging.models import MessageNotification, Side
 
 
@@ -42,27 +40,10 @@ def send_message_notification(notification_id: int, attempt: int = 1) -> str:
         context={"link_path": link_path, "to_therapist": to_therapist},
     )
 
-    def record(status: str, error: str = "") -> None:
-        MessageNotification.objects.filter(pk=notification_id).update(
-            delivery_status=status,
-            delivery_error=error,
-            delivery_attempts=F("delivery_attempts") + 1,
-        )
-
-    delivered = send_with_retry(
+    return send_tracked(
+        rows=MessageNotification.objects.filter(pk=notification_id),
         task=send_message_notification,
         attempt=attempt,
-        send=lambda: message.send(),
-        on_retry=lambda error: record(DeliveryStatus.RETRYING, error),
-        on_give_up=lambda error: record(DeliveryStatus.FAILED, error),
+        message=message,
         args=(notification_id,),
     )
-    if delivered:
-        MessageNotification.objects.filter(pk=notification_id).update(
-            delivery_status=DeliveryStatus.SENT,
-            delivery_error="",
-            delivery_attempts=F("delivery_attempts") + 1,
-            delivered_at=timezone.now(),
-        )
-        return "sent"
-    return "retrying"

@@ -149,6 +149,25 @@ def staff_messages(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
     )
 
 
+def _send(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship, form: MessageForm
+) -> bool:
+    """Send the form's message; False with the reason on the form's text field if not."""
+    if not form.is_valid():
+        return False
+    try:
+        services.message_send(
+            relationship=relationship,
+            sender=request.user,
+            text=form.cleaned_data["text"],
+            request=request,
+        )
+    except services.MessagingError as error:
+        form.add_error("text", str(error))
+        return False
+    return True
+
+
 def _profile_url(relationship: CareRelationship) -> str:
     return reverse("clients:detail", args=[relationship.public_id]) + "#messaging"
 
@@ -158,21 +177,11 @@ def _profile_url(relationship: CareRelationship) -> str:
 def staff_send(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     relationship = _therapist_relationship(request, client_id)
     form = MessageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.message_send(
-                relationship=relationship,
-                sender=request.user,
-                text=form.cleaned_data["text"],
-                request=request,
-            )
-        except services.MessagingError as error:
-            form.add_error("text", str(error))
-        else:
-            if request.htmx:
-                conversation = _staff_conversation(request, relationship, None)
-                return _render_conversation(request, conversation)
-            return redirect(_profile_url(relationship))
+    if _send(request, relationship, form):
+        if request.htmx:
+            conversation = _staff_conversation(request, relationship, None)
+            return _render_conversation(request, conversation)
+        return redirect(_profile_url(relationship))
     conversation = _staff_conversation(request, relationship, form)
     if request.htmx:
         return _render_conversation(request, conversation)
@@ -293,20 +302,10 @@ def portal_messages(request: AuthenticatedHttpRequest, conversation_id: UUID) ->
 def portal_send(request: AuthenticatedHttpRequest, conversation_id: UUID) -> HttpResponse:
     relationship = get_portal_relationship(request.user, conversation_id)
     form = MessageForm(request.POST)
-    if form.is_valid():
-        try:
-            services.message_send(
-                relationship=relationship,
-                sender=request.user,
-                text=form.cleaned_data["text"],
-                request=request,
-            )
-        except services.MessagingError as error:
-            form.add_error("text", str(error))
-        else:
-            if request.htmx:
-                return _portal_page(request, conversation_id)
-            return redirect("messaging:portal_conversation", conversation_id)
+    if _send(request, relationship, form):
+        if request.htmx:
+            return _portal_page(request, conversation_id)
+        return redirect("messaging:portal_conversation", conversation_id)
     return _portal_page(request, conversation_id, form)
 
 
