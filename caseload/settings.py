@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "caseload.portal",
     "caseload.messaging",
     "caseload.audit",
+    "caseload.workspace",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware: a timed-out session is told why it was signed out.
     "caseload.lib.middleware.SessionTimeoutMiddleware",
-    "caseload.lib.middleware.PracticeTimeZoneMiddleware",
+    "caseload.practices.middleware.PracticeTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "caseload.audit.middleware.AuditDeniedMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -111,7 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "caseload.lib.context_processors.navigation",
+                "caseload.workspace.context_processors.navigation",
             ],
         },
     },
@@ -202,7 +203,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 # The address is the identity invitations and guardianships are bound to: no second address.
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
-ACCOUNT_ADAPTER = "caseload.accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "caseload.portal.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_SESSION_REMEMBER = False

@@ -8,14 +8,16 @@ from caseload.documents import urls as documents_urls
 from caseload.lib import views as site_views
 from caseload.portal import views as portal_views
 from caseload.visits import views as visits_views
+from caseload.workspace import views as workspace_views
 
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Caseload administration"
 
 urlpatterns = [
-    path("", site_views.home, name="home"),
+    path("", workspace_views.home, name="home"),
     path("health/", site_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
+    path("clients/", include("caseload.workspace.urls")),
     path("clients/", include("caseload.clients.urls")),
     path("clients/", include("caseload.clinical.urls")),
     path("clients/", include("caseload.visits.urls")),

@@ -53,16 +53,16 @@ def pending_relationship(
 ) -> CareRelationship:
     billing = kwargs.pop("billing_type", "cash_pay")
     return services.client_add(
-        therapist=therapist, full_name=full_name, email=email, billing_type=billing, **kwargs
+        actor=therapist, full_name=full_name, email=email, billing_type=billing, **kwargs
     ).relationship
 
 
 def active_relationship(therapist: User, *, full_name: str, email: str) -> CareRelationship:
     added = services.client_add(
-        therapist=therapist, full_name=full_name, email=email, billing_type="cash_pay"
+        actor=therapist, full_name=full_name, email=email, billing_type="cash_pay"
     )
     user = User.objects.filter(email__iexact=email).first() or account(email, full_name)
-    services.invitation_accept(invitation=added.invitation, user=user)
+    services.invitation_accept(invitation=added.invitation, actor=user)
     added.relationship.refresh_from_db()
     return added.relationship
 
@@ -71,7 +71,7 @@ def active_child_relationship(
     therapist: User, *, child_name: str, guardian_name: str, guardian_email: str
 ) -> CareRelationship:
     added = services.client_add(
-        therapist=therapist,
+        actor=therapist,
         full_name=child_name,
         billing_type="cash_pay",
         is_child=True,
@@ -82,6 +82,6 @@ def active_child_relationship(
     user = User.objects.filter(email__iexact=guardian_email).first() or account(
         guardian_email, guardian_name
     )
-    services.invitation_accept(invitation=added.invitation, user=user)
+    services.invitation_accept(invitation=added.invitation, actor=user)
     added.relationship.refresh_from_db()
     return added.relationship

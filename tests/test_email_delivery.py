@@ -71,7 +71,7 @@ def text_of(message: EmailMessage) -> str:
 
 def add_client(therapist):
     return services.client_add(
-        therapist=therapist,
+        actor=therapist,
         full_name="Nora Quinn",
         email="nora@example.com",
         billing_type="cash_pay",
@@ -159,7 +159,7 @@ def test_after_the_last_attempt_the_failure_shows_and_the_invitation_can_be_rese
     assert DBTaskResult.objects.failed().count() == 1
 
     settings.MAILERS = smtp_mailers(port)
-    services.invitation_resend(relationship=added.relationship)
+    services.invitation_resend(relationship=added.relationship, actor=added.relationship.therapist)
     assert run_tasks() == 1
 
     assert len(inbox.messages) == 1

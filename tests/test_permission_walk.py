@@ -209,22 +209,22 @@ TABLE: dict[str, Route] = {
     "health": Route("GET", _everyone(OK)),
     "outbox": Route("GET", _everyone(OK)),  # DEBUG only: the demo's email outbox
     # My Clients ---------------------------------------------------------------------------
-    "clients:index": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "workspace:index": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
     "clients:add": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
-    "clients:detail": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client),
-    "clients:personal": Route(
+    "workspace:detail": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client),
+    "workspace:personal": Route(
         "POST",
         _only({"therapist": Redirect(lambda w: _detail(w) + "#personal")}),
         _client,
         {"gender": "x"},
     ),
-    "clients:emergency": Route(
+    "workspace:emergency": Route(
         "POST",
         _only({"therapist": Redirect(lambda w: _detail(w) + "#emergency")}),
         _client,
         {"emergency_name": "x"},
     ),
-    "clients:preferences": Route(
+    "workspace:preferences": Route(
         "POST",
         _only({"therapist": Redirect(lambda w: _detail(w) + "#preferences")}),
         _client,
@@ -440,7 +440,7 @@ def test_walk_covers_the_app():
     """A sanity check that the resolver walk sees the app's routes at all."""
     routes = app_routes()
 
-    assert {"clients:detail", "portal:home", "invitation_open", "practices:audit_log"} <= set(
+    assert {"workspace:detail", "portal:home", "invitation_open", "practices:audit_log"} <= set(
         routes
     )
     assert "admin:index" in excluded_routes()

@@ -91,7 +91,7 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
 def add(therapist: Any, email: str) -> Callable[[], services.AddedClient]:
     return lambda: services.client_add(
-        therapist=therapist, full_name="Nora Quinn", email=email, billing_type="cash_pay"
+        actor=therapist, full_name="Nora Quinn", email=email, billing_type="cash_pay"
     )
 
 
@@ -162,7 +162,7 @@ def test_two_simultaneous_accepts_accept_once(therapist):
     user = account("nora@example.com", "Nora Quinn")
 
     def accept() -> CareRelationship:
-        return services.invitation_accept(invitation=added.invitation, user=user)
+        return services.invitation_accept(invitation=added.invitation, actor=user)
 
     # Short gate: with the row lock in place the second thread can't reach the save.
     with Gate(Invitation, timeout=2) as gate:
@@ -183,8 +183,8 @@ def test_accept_and_decline_at_once_leave_one_consistent_answer(therapist):
     added = add(therapist, "omar@example.com")()
 
     outcomes = run_together(
-        lambda: services.invitation_accept(invitation=added.invitation, user=holder),
-        lambda: services.invitation_decline(invitation=added.invitation, user=holder),
+        lambda: services.invitation_accept(invitation=added.invitation, actor=holder),
+        lambda: services.invitation_decline(invitation=added.invitation, actor=holder),
     )
 
     ok, failed = split(outcomes)

@@ -43,6 +43,7 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=36, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True, help_text="Field names, never values.")
 
     objects = AuditEventQuerySet.as_manager()

@@ -1,18 +1,19 @@
-"""Writing audit events. Every read, change, export and sign-in goes through `audit_record`."""
+"""Writing audit events. Every read, change, export and sign-in goes through `audit_record`.
+
+The audit layer sits below practices and the care core, so it takes the practice, the client
+and the object as plain models and stores their keys: it never imports what it records.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.db import models
 from django.http import HttpRequest
 
+from caseload.accounts.models import User
 from caseload.audit.models import AuditEvent, Outcome
-from caseload.lib.middleware import client_ip, current_request_id
-
-if TYPE_CHECKING:
-    from caseload.accounts.models import User
-    from caseload.clients.models import Client
-    from caseload.practices.models import Practice
+from caseload.lib.http import SYSTEM, AuditContext
 
 
 def actor_role(user: User | None) -> str:
@@ -28,19 +29,25 @@ def audit_record(
     *,
     action: str,
     actor: User | None = None,
+    audit_context: AuditContext = SYSTEM,
     request: HttpRequest | None = None,
-    client: Client | None = None,
-    practice: Practice | None = None,
-    obj: Any = None,
+    client: models.Model | None = None,
+    practice: models.Model | None = None,
+    obj: models.Model | None = None,
     outcome: str = Outcome.OK,
     detail: dict[str, Any] | None = None,
     actor_email: str = "",
 ) -> AuditEvent:
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
-    if practice is None and actor is not None:
+    """Write one audit event. `audit_context` says where the action came from (IP, request
+    id, user agent); `request` is accepted only from views that audit a read themselves."""
+    if request is not None:
+        audit_context = AuditContext.from_request(request)
+        if actor is None and isinstance(request.user, User):
+            actor = request.user
+    practice_id = practice.pk if practice is not None else None
+    if practice_id is None and actor is not None:
         membership = getattr(actor, "membership", None)
-        practice = membership.practice if membership is not None else None
+        practice_id = membership.practice_id if membership is not None else None
     object_type, object_id = "", ""
     if obj is not None:
         object_type = obj._meta.label_lower
@@ -49,13 +56,14 @@ def audit_record(
         actor=actor,
         actor_email=actor.email if actor is not None else actor_email,
         actor_role=actor_role(actor),
-        practice=practice,
-        client=client,
+        practice_id=practice_id,
+        client_id=client.pk if client is not None else None,
         action=action,
         object_type=object_type,
         object_id=object_id,
         outcome=outcome,
-        ip_address=client_ip(request) if request is not None else None,
-        request_id=current_request_id(),
+        ip_address=audit_context.ip_address,
+        request_id=audit_context.request_id,
+        user_agent=audit_context.user_agent,
         detail=detail or {},
     )

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from caseload.lib.email import DeliveryStatus
+
 
 def search_key(*parts: str | None) -> str:
     """Case- and accent-insensitive form used for client search (MC-5)."""
@@ -169,13 +171,6 @@ class CareRelationship(models.Model):
 class InvitationKind(models.TextChoices):
     SIGNUP = "signup", "Signup invitation"
     CONNECTION = "connection", "Connection request"
-
-
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    RETRYING = "retrying", "Not delivered — retrying"
-    FAILED = "failed", "Not delivered"
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):

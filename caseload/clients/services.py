@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from caseload.accounts.models import User, normalize_email
 from caseload.audit.services import audit_record
+from caseload.clients.access import access_for, record_closed_reason
 from caseload.clients.models import (
     OPEN_STATES,
     CareRelationship,
@@ -23,10 +23,8 @@ from caseload.clients.models import (
     search_key,
 )
 from caseload.clients.tasks import send_invitation_email
+from caseload.lib.http import SYSTEM, AuditContext
 from caseload.practices.models import Membership
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 
 class ClientServiceError(Exception):
@@ -105,7 +103,7 @@ def _open_relationship(therapist: User, client: Client) -> CareRelationship | No
 @transaction.atomic
 def client_add(
     *,
-    therapist: User,
+    actor: User,
     full_name: str,
     email: str = "",
     billing_type: str = "",
@@ -113,13 +111,14 @@ def client_add(
     guardian_name: str = "",
     guardian_email: str = "",
     guardian_relationship: str = "",
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> AddedClient:
     """MC-1, MC-3, MC-4: add a client and invite them (or their guardian).
 
     An address that already has an account gets a connection request instead of a signup
     invitation; an address this therapist already has raises DuplicateClientError.
     """
+    therapist = actor  # a clinician adds clients to their own caseload
     practice = therapist.membership.practice
     full_name = full_name.strip()
     contact = normalize_email(guardian_email if is_child else email)
@@ -188,8 +187,8 @@ def client_add(
     invitation = _issue_invitation(relationship, kind)
     audit_record(
         action="client.add",
-        actor=therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=client,
         obj=relationship,
         detail={"invitation": kind},
@@ -199,9 +198,10 @@ def client_add(
 
 @transaction.atomic
 def invitation_resend(
-    *, relationship: CareRelationship, request: HttpRequest | None = None
+    *, relationship: CareRelationship, actor: User, audit_context: AuditContext = SYSTEM
 ) -> Invitation:
     """Send the outstanding invitation again with a fresh link (the old link stops working)."""
+    _ensure_owner(actor, relationship)
     invitation = (
         relationship.invitations.select_for_update()
         .filter(accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True)
@@ -226,8 +226,8 @@ def invitation_resend(
     send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
     audit_record(
         action="invitation.resend",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=invitation,
     )
@@ -260,26 +260,26 @@ def _lock_usable(invitation: Invitation, user: User) -> Invitation:
 
 @transaction.atomic
 def invitation_accept(
-    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+    *, invitation: Invitation, actor: User, audit_context: AuditContext = SYSTEM
 ) -> CareRelationship:
     """The addressed person accepts (signup completed, or a connection request approved).
 
     Only the invited address can accept; a second accept raises InvitationNotUsable and
     changes nothing (SECURITY I6).
     """
-    invitation = _lock_usable(invitation, user)
+    invitation = _lock_usable(invitation, actor)
     relationship = CareRelationship.objects.select_for_update().get(pk=invitation.relationship_id)
     client = relationship.client
     if client.is_child:
-        Guardianship.objects.filter(child=client, account__isnull=True).update(account=user)
+        Guardianship.objects.filter(child=client, account__isnull=True).update(account=actor)
     elif client.account_id is None:
-        client.account = user
+        client.account = actor
         client.save(update_fields=["account"])
-    elif client.account_id != user.pk:
+    elif client.account_id != actor.pk:
         raise InvitationNotUsable("This invitation was sent to a different account.")
     now = timezone.now()
     invitation.accepted_at = now
-    invitation.accepted_by = user
+    invitation.accepted_by = actor
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     if relationship.state != CareState.ENDED:
         relationship.state = CareState.ACTIVE
@@ -288,8 +288,8 @@ def invitation_accept(
         relationship.save(update_fields=["state", "activated_at", "archived_at"])
     audit_record(
         action="invitation.accept",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=client,
         obj=invitation,
         practice=relationship.practice,
@@ -299,10 +299,10 @@ def invitation_accept(
 
 @transaction.atomic
 def invitation_decline(
-    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+    *, invitation: Invitation, actor: User, audit_context: AuditContext = SYSTEM
 ) -> CareRelationship:
     """The addressed person declines: a new connection ends; a reconnection stays archived."""
-    invitation = _lock_usable(invitation, user)
+    invitation = _lock_usable(invitation, actor)
     relationship = CareRelationship.objects.select_for_update().get(pk=invitation.relationship_id)
     now = timezone.now()
     invitation.declined_at = now
@@ -314,13 +314,20 @@ def invitation_decline(
         relationship.save(update_fields=["state", "ended_at", "ended_reason"])
     audit_record(
         action="invitation.decline",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=invitation,
         practice=relationship.practice,
     )
     return relationship
+
+
+def _ensure_owner(actor: User, relationship: CareRelationship) -> None:
+    """Only the client's own therapist manages the relationship (the gate said so already;
+    a service called from elsewhere is held to the same rule)."""
+    if not access_for(actor, relationship).can_manage:
+        raise ClientServiceError("Only the client's therapist can do that.")
 
 
 def _locked(relationship: CareRelationship) -> CareRelationship:
@@ -333,9 +340,10 @@ def _locked(relationship: CareRelationship) -> CareRelationship:
 
 @transaction.atomic
 def relationship_archive(
-    *, relationship: CareRelationship, request: HttpRequest | None = None
+    *, relationship: CareRelationship, actor: User, audit_context: AuditContext = SYSTEM
 ) -> CareRelationship:
     """MC-7: move to Archived, keep everything, revoke outstanding invitations."""
+    _ensure_owner(actor, relationship)
     relationship = _locked(relationship)
     if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
         raise ClientServiceError("Only active or pending clients can be archived.")
@@ -345,8 +353,8 @@ def relationship_archive(
     _revoke_outstanding(relationship)
     audit_record(
         action="client.archive",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=relationship,
     )
@@ -355,13 +363,14 @@ def relationship_archive(
 
 @transaction.atomic
 def relationship_restore(
-    *, relationship: CareRelationship, request: HttpRequest | None = None
+    *, relationship: CareRelationship, actor: User, audit_context: AuditContext = SYSTEM
 ) -> CareRelationship:
     """MC-7: restore directly when the client never signed up; otherwise ask them to accept.
 
     A client with an account controls their care relationships, so the relationship stays
     archived until they accept the new connection request.
     """
+    _ensure_owner(actor, relationship)
     relationship = _locked(relationship)
     if relationship.state != CareState.ARCHIVED:
         raise ClientServiceError("Only archived clients can be restored.")
@@ -381,8 +390,8 @@ def relationship_restore(
         action = "client.restore_requested"
     audit_record(
         action=action,
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=relationship,
     )
@@ -391,9 +400,10 @@ def relationship_restore(
 
 @transaction.atomic
 def relationship_remove(
-    *, relationship: CareRelationship, request: HttpRequest | None = None
+    *, relationship: CareRelationship, actor: User, audit_context: AuditContext = SYSTEM
 ) -> CareRelationship:
     """MC-7: end the relationship. The record is retained; the therapist loses access."""
+    _ensure_owner(actor, relationship)
     relationship = _locked(relationship)
     if relationship.state == CareState.ENDED:
         raise ClientServiceError("This client has already been removed.")
@@ -404,8 +414,8 @@ def relationship_remove(
     _revoke_outstanding(relationship)
     audit_record(
         action="client.remove",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=relationship,
     )
@@ -427,7 +437,8 @@ def relationship_update_details(
     relationship: CareRelationship,
     section: str,
     values: dict[str, str | date | bool | None],
-    request: HttpRequest | None = None,
+    actor: User,
+    audit_context: AuditContext = SYSTEM,
 ) -> CareRelationship:
     """MC-6: save one profile section (Personal Information, Emergency Contact, Preferences)."""
     allowed = {
@@ -436,8 +447,10 @@ def relationship_update_details(
         "preferences": ("messaging_enabled", "billing_type"),
     }[section]
     relationship = _locked(relationship)
-    if relationship.state in (CareState.ENDED, CareState.ARCHIVED, CareState.AWAITING_CONSENT):
-        raise ClientServiceError("Restore or reconnect with this client to change their details.")
+    _ensure_owner(actor, relationship)
+    reason = record_closed_reason(relationship)
+    if reason is not None:
+        raise ClientServiceError(reason)
     changed = [
         name for name in allowed if name in values and getattr(relationship, name) != values[name]
     ]
@@ -447,8 +460,8 @@ def relationship_update_details(
         relationship.save(update_fields=changed)
     audit_record(
         action=f"client.update_{section}",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=relationship,
         detail={"fields": changed},

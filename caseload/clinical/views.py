@@ -11,8 +11,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from caseload.accounts.http import AuthenticatedHttpRequest
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import Access, access_for, get_relationship_for_user
 from caseload.clinical import icd10, services
 from caseload.clinical.forms import (
     ClinicalSummaryForm,
@@ -20,60 +21,11 @@ from caseload.clinical.forms import (
     DiagnosisUpdateForm,
     MedicationForm,
 )
-from caseload.clinical.models import Diagnosis, Medication
-from caseload.clinical.selectors import get_diagnosis, get_medication, summary_for
-from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
-
-SECTION_TEMPLATE = "clinical/partials/_clinical_section.html"
-
-
-def medication_auto_id(medication: Medication) -> str:
-    """Field ids of a row's edit form: unique on the page, the field names stay the same."""
-    return f"id_medication_{medication.public_id.hex[:8]}_%s"
-
-
-def clinical_context(
-    user: Any, relationship: CareRelationship, forms: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Everything the Clinical Information section shows; shared with the profile page."""
-    summary = summary_for(relationship)
-    forms = dict(forms or {})
-    forms.setdefault("diagnosis_add", DiagnosisAddForm())
-    forms.setdefault("medication", MedicationForm())
-    forms.setdefault(
-        "summary",
-        ClinicalSummaryForm(
-            initial={
-                "presenting_concerns": summary.presenting_concerns,
-                "mental_health_history": summary.mental_health_history,
-            }
-        ),
-    )
-    can_edit = access_for(user, relationship) == Access.WRITE and not relationship.is_archived
-    medications = list(relationship.medications.all())
-    # Each row has its own edit form (the refused one, with its errors, after a failed save).
-    medication_rows = [
-        (
-            medication,
-            forms.get(f"medication_{medication.public_id}")
-            or MedicationForm(
-                initial={name: getattr(medication, name) for name in MedicationForm.base_fields},
-                auto_id=medication_auto_id(medication),
-            )
-            if can_edit
-            else None,
-        )
-        for medication in medications
-    ]
-    return {
-        "relationship": relationship,
-        "clinical_can_edit": can_edit,
-        "diagnoses": list(relationship.diagnoses.all()),
-        "medications": medications,
-        "medication_rows": medication_rows,
-        "summary": summary,
-        "clinical_forms": forms,
-    }
+from caseload.clinical.models import Diagnosis
+from caseload.clinical.sections import SECTION_TEMPLATE, clinical_context, medication_auto_id
+from caseload.clinical.selectors import get_diagnosis, get_medication
+from caseload.lib.http import redirect_to
+from caseload.practices.http import clinician_required
 
 
 def _section_response(
@@ -88,8 +40,8 @@ def _section_response(
     if forms:  # errors, without JavaScript: the section on a page of its own
         context = clinical_context(request.user, relationship, forms)
         return render(request, "clinical/section_page.html", context)
-    url = reverse("clients:detail", args=[relationship.public_id])
-    return htmx_redirect(f"{url}#clinical", request)
+    url = reverse("workspace:detail", args=[relationship.public_id])
+    return redirect_to(request, f"{url}#clinical")
 
 
 def _refused(
@@ -122,7 +74,7 @@ def icd10_search(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 @clinician_required
 def diagnosis_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = DiagnosisAddForm(request.POST)
     if not form.is_valid():
         return _section_response(request, relationship, {"diagnosis_add": form})
@@ -141,7 +93,7 @@ def diagnosis_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
 def diagnosis_update(
     request: AuthenticatedHttpRequest, client_id: UUID, diagnosis_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     diagnosis = get_diagnosis(relationship, diagnosis_id)
     form = DiagnosisUpdateForm(request.POST)
     try:
@@ -171,7 +123,7 @@ def _diagnosis_change_message(diagnosis: Diagnosis, values: dict[str, Any]) -> s
 def diagnosis_remove(
     request: AuthenticatedHttpRequest, client_id: UUID, diagnosis_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     diagnosis = get_diagnosis(relationship, diagnosis_id)
     try:
         services.diagnosis_remove(diagnosis=diagnosis, request=request)
@@ -185,7 +137,7 @@ def diagnosis_remove(
 @require_POST
 @clinician_required
 def medication_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = MedicationForm(request.POST)
     if not form.is_valid():
         return _section_response(request, relationship, {"medication": form})
@@ -204,7 +156,7 @@ def medication_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
 def medication_update(
     request: AuthenticatedHttpRequest, client_id: UUID, medication_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     medication = get_medication(relationship, medication_id)
     form = MedicationForm(request.POST, auto_id=medication_auto_id(medication))
     key = f"medication_{medication.public_id}"
@@ -228,7 +180,7 @@ def medication_update(
 def medication_remove(
     request: AuthenticatedHttpRequest, client_id: UUID, medication_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     medication = get_medication(relationship, medication_id)
     try:
         services.medication_remove(medication=medication, request=request)
@@ -242,7 +194,7 @@ def medication_remove(
 @require_POST
 @clinician_required
 def summary_update(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = ClinicalSummaryForm(request.POST)
     if not form.is_valid():
         return _section_response(request, relationship, {"summary": form})

@@ -11,8 +11,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from caseload.accounts.models import User
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship, CareState
-from caseload.clients.selectors import Access, get_relationship_for_user
 from caseload.documents.library import LIBRARY_ORDER, sync_library
 from caseload.documents.models import (
     SUBMITTED_STATES,
@@ -30,11 +30,9 @@ def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
 
 
 def get_document_for_user(
-    user: User, client_id: UUID, document_id: UUID, *, access: Access = Access.READ
+    user: User, client_id: UUID, document_id: UUID, *, write: bool = False
 ) -> tuple[CareRelationship, AssignedDocument]:
-    relationship = get_relationship_for_user(user, client_id, access=access)
-    if not relationship.can_open_record:
-        raise Http404("No such document.")
+    relationship = get_relationship_for_user(user, client_id, write=write)
     document = (
         relationship.documents.select_related(
             "version", "signature__signer", "submitted_by", "reviewed_by", "assigned_by"

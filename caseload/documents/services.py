@@ -34,7 +34,7 @@ from caseload.documents.models import (
     content_hash,
 )
 from caseload.documents.scoring import score
-from caseload.lib.middleware import client_ip
+from caseload.lib.http import client_ip
 from caseload.practices.models import Practice
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import Access, access_for, get_relationship_for_user
 from caseload.documents import services
 from caseload.documents.content import CONSENT_TEXT, verify
 from caseload.documents.fields import AnswerForm, FieldType, display_answer
@@ -29,9 +30,9 @@ from caseload.documents.forms import (
     initial_from_specs,
 )
 from caseload.documents.models import AssignedDocument, DocumentTemplate
+from caseload.documents.sections import _assign_choices, documents_context
 from caseload.documents.selectors import (
     PortalDocument,
-    documents_for,
     get_document_for_user,
     get_portal_document,
     get_template_for_user,
@@ -39,37 +40,10 @@ from caseload.documents.selectors import (
     library_and_practice_templates,
     portal_documents_split,
 )
-from caseload.lib.http import (
-    AuthenticatedHttpRequest,
-    clinician_required,
-    htmx_redirect,
-    portal_user_required,
-)
+from caseload.lib.http import redirect_to
+from caseload.practices.http import clinician_required, portal_user_required
 
 SECTION_TEMPLATE = "documents/partials/_documents_section.html"
-
-
-# The profile's Documents section -----------------------------------------------------------
-def _assign_choices(user: Any) -> list[tuple[str, str]]:
-    return [(str(t.public_id), t.title) for t in library_and_practice_templates(user)]
-
-
-def documents_context(
-    user: Any, relationship: CareRelationship, assign_form: AssignForm | None = None
-) -> dict[str, Any]:
-    can_edit = access_for(user, relationship) == Access.WRITE and relationship.state in (
-        "invited",
-        "active",
-    )
-    return {
-        "relationship": relationship,
-        "documents": list(documents_for(relationship)),
-        "documents_can_edit": can_edit,
-        "assign_form": (assign_form or AssignForm(choices=_assign_choices(user)))
-        if can_edit
-        else None,
-        "today": timezone.localdate(),
-    }
 
 
 def _section_response(
@@ -84,15 +58,15 @@ def _section_response(
     if assign_form is not None:  # errors, without JavaScript: the section on its own page
         context = documents_context(request.user, relationship, assign_form)
         return render(request, "documents/section_page.html", context)
-    url = reverse("clients:detail", args=[relationship.public_id])
-    return htmx_redirect(f"{url}#documents", request)
+    url = reverse("workspace:detail", args=[relationship.public_id])
+    return redirect_to(request, f"{url}#documents")
 
 
 @require_POST
 @clinician_required
 def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     """DOC-2: assign one or more documents, with an optional due date."""
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = AssignForm(request.POST, choices=_assign_choices(request.user))
     if not form.is_valid():
         return _section_response(request, relationship, form)
@@ -149,7 +123,7 @@ def document_detail(
             "document": document,
             "rows": document.answer_rows(),
             "verification": verify(document) if document.is_submitted else None,
-            "can_edit": access_for(request.user, relationship) == Access.WRITE,
+            "can_edit": relationship.access.is_owner,
         },
     )
 
@@ -161,7 +135,7 @@ def _pdf_response(
     *,
     for_staff: bool,
 ) -> HttpResponse:
-    from caseload.plans.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
+    from caseload.lib.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
 
     pdf = render_pdf(
         "documents/pdf.html",
@@ -206,9 +180,7 @@ def document_pdf(
 def document_review(
     request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
 ) -> HttpResponse:
-    relationship, document = get_document_for_user(
-        request.user, client_id, document_id, access=Access.WRITE
-    )
+    relationship, document = get_document_for_user(request.user, client_id, document_id, write=True)
     try:
         services.mark_reviewed(document=document, by=request.user, request=request)
     except services.DocumentError as error:
@@ -223,9 +195,7 @@ def document_review(
 def document_remind(
     request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
 ) -> HttpResponse:
-    relationship, document = get_document_for_user(
-        request.user, client_id, document_id, access=Access.WRITE
-    )
+    relationship, document = get_document_for_user(request.user, client_id, document_id, write=True)
     try:
         services.send_reminder(document=document, by=request.user, request=request)
     except services.DocumentError as error:

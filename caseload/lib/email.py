@@ -14,12 +14,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import models
 from django.db.models import F, QuerySet
 from django.tasks import Task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+
+class DeliveryStatus(models.TextChoices):
+    """Where an email tracked by `send_tracked` stands (invitations, message notices)."""
+
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Not delivered — retrying"
+    FAILED = "failed", "Not delivered"
 
 
 def build_message(
@@ -79,7 +89,6 @@ def send_tracked(
 ) -> str:
     """`send_with_retry`, recording the outcome on `rows` (a record with `delivery_status`,
     `delivery_error`, `delivery_attempts` and `delivered_at`, such as an invitation)."""
-    from caseload.clients.models import DeliveryStatus
 
     def record(**values: Any) -> None:
         rows.update(delivery_attempts=F("delivery_attempts") + 1, **values)

@@ -1,60 +1,71 @@
-"""Typed requests and role decorators. Wrong role answers 404, like a missing record."""
+"""HTTP helpers every app shares: the audit context of a request and htmx-aware redirects.
+
+A leaf module: it knows Django and django-htmx, no Caseload app.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+import contextvars
+import ipaddress
+from dataclasses import dataclass
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django_htmx.middleware import HtmxDetails
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django_htmx.http import HttpResponseLocation
 
-from caseload.accounts.models import User
-from caseload.practices.models import Role
-
-
-class AuthenticatedHttpRequest(HttpRequest):
-    user: User
-    htmx: HtmxDetails  # set by django_htmx's HtmxMiddleware
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 
-View = Callable[..., HttpResponse]
+def current_request_id() -> str:
+    return _request_id.get()
 
 
-def _role_required(check: Callable[[User], bool]) -> Callable[[View], View]:
-    def decorator(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not check(request.user):  # type: ignore[arg-type]
-                raise Http404("Not found.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
-def role_of(user: User) -> str | None:
-    membership = getattr(user, "membership", None)
-    return membership.role if membership is not None else None
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, read the way allauth's rate limits read it.
+
+    Behind N trusted proxies the client is the N-th address from the right of
+    X-Forwarded-For: the entries left of it were sent by the client and can be forged.
+    """
+    proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+    forwarded = [ip.strip() for ip in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if proxies > 0 and len(forwarded) >= proxies:
+        found = _valid_ip(forwarded[-proxies])
+        if found:
+            return found
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
-#: Therapists and supervisors: people who keep or review clinical records.
-clinician_required = _role_required(lambda user: role_of(user) in (Role.THERAPIST, Role.SUPERVISOR))
-#: Practice admins: settings, members and the audit log; no clinical access.
-practice_admin_required = _role_required(lambda user: role_of(user) == Role.ADMIN)
-#: Clients and guardians: the portal. Staff accounts have no portal.
-portal_user_required = _role_required(lambda user: role_of(user) is None)
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Where an action came from, for the audit trail. Services get this, never a request."""
+
+    ip_address: str | None = None
+    request_id: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> AuditContext:
+        return cls(
+            ip_address=client_ip(request),
+            request_id=current_request_id(),
+            user_agent=request.headers.get("user-agent", "")[:300],
+        )
 
 
-def htmx_redirect(url: str, request: HttpRequest) -> HttpResponse:
-    """Redirect that works for a plain form post and for an htmx request alike."""
-    from django.shortcuts import redirect
+#: Actions with no request behind them: the task worker, management commands, the demo.
+SYSTEM = AuditContext()
 
+
+def redirect_to(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful post: htmx follows `HX-Location`, a plain form post a redirect."""
     if getattr(request, "htmx", False):
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
+        return HttpResponseLocation(url)
     return redirect(url)

@@ -1,4 +1,4 @@
-"""Site-wide views: the home redirect, the health check and, in DEBUG, the email outbox."""
+"""Site-wide views: the health check and, in DEBUG, the email outbox."""
 
 from __future__ import annotations
 
@@ -8,23 +8,8 @@ from email.message import EmailMessage
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
-
-from caseload.lib.http import role_of
-from caseload.practices.models import Role
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    role = role_of(request.user)
-    if role == Role.ADMIN:
-        return redirect("practices:settings")
-    if role is None:
-        return redirect("portal:home")
-    return redirect("clients:index")
 
 
 @require_GET

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from caseload.clients.models import DeliveryStatus
+from caseload.lib.email import DeliveryStatus
 
 
 class Side(models.TextChoices):

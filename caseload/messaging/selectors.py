@@ -16,12 +16,12 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from caseload.accounts.models import User
+from caseload.clients.access import in_care_of
 from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.services import account_holder
 from caseload.messaging.models import Message, Side
 
 # The portal's one rule for whose care a client or guardian acts in.
-from caseload.portal.selectors import _spoken_for_by
 
 
 class Unavailable(StrEnum):
@@ -180,7 +180,7 @@ class PortalConversation:
 def _portal_relationships(user: User) -> QuerySet[CareRelationship]:
     """Conversations a client or guardian may open: active ones, and archived ones to read."""
     return CareRelationship.objects.filter(
-        _spoken_for_by(user), state__in=(CareState.ACTIVE, CareState.ARCHIVED)
+        in_care_of(user), state__in=(CareState.ACTIVE, CareState.ARCHIVED)
     ).annotate(unread=unread_subquery(Side.CLIENT))
 
 

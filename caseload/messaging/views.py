@@ -7,8 +7,6 @@ Clients and guardians reach theirs through the portal selectors, which read name
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -16,13 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from caseload.audit.services import audit_record
+from caseload.accounts.http import AuthenticatedHttpRequest
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import Access, access_for, get_relationship_for_user
-from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, portal_user_required
 from caseload.messaging import services
 from caseload.messaging.forms import MessageForm
 from caseload.messaging.models import Side
+from caseload.messaging.sections import Conversation, audit_message_list, staff_conversation
 from caseload.messaging.selectors import (
     MessageView,
     PortalConversation,
@@ -32,16 +30,8 @@ from caseload.messaging.selectors import (
     get_portal_conversation,
     get_portal_relationship,
 )
+from caseload.practices.http import clinician_required, portal_user_required
 
-THERAPIST_NOTICES = {
-    Unavailable.NOT_SIGNED_UP: "Messaging is available once the client signs up.",
-    Unavailable.AWAITING_CONSENT: "Messaging is available once the client approves your request.",
-    Unavailable.ENDED: "This conversation has ended.",
-    Unavailable.ARCHIVED: "This client is archived: you can read the conversation, "
-    "but not send messages.",
-    Unavailable.MESSAGING_OFF: "Messaging is turned off for this client: turn on "
-    "“Secure messaging” in Preferences to send messages.",
-}
 CLIENT_NOTICES = {
     Unavailable.ARCHIVED: "This conversation is closed: you can read it, but not send messages.",
     Unavailable.MESSAGING_OFF: "Messaging is turned off for this conversation: you can read "
@@ -49,84 +39,13 @@ CLIENT_NOTICES = {
 }
 
 
-@dataclass(frozen=True)
-class Conversation:
-    """What the conversation partial shows, for either side."""
-
-    public_id: UUID
-    can_read: bool
-    can_send: bool
-    notice: str
-    time_zone: str
-    messages_url: str
-    send_url: str
-    read_url: str
-    messages: list[MessageView] = field(default_factory=list)
-    form: MessageForm | None = None
-
-    @property
-    def unread_through(self) -> UUID | None:
-        """The newest message the viewer has not read, for the "Mark as read" button."""
-        unread = [message for message in self.messages if message.is_unread]
-        return unread[-1].public_id if unread else None
-
-
-def _audit_list(
-    request: HttpRequest, relationship: CareRelationship, shown: list[MessageView]
-) -> None:
-    """Showing messages is a read of the record (U1): audited, without their text."""
-    if shown:
-        audit_record(
-            action="message.list",
-            request=request,
-            client=relationship.client,
-            practice=relationship.practice,
-            obj=relationship,
-            detail={"count": len(shown)},
-        )
-
-
 def _parse_uuid(value: str | None) -> UUID | None:
     """An optional message id from the query or the form; ValueError when malformed."""
     return UUID(value) if value else None
 
 
-# The therapist's side -------------------------------------------------------------------
-def _staff_conversation(
-    request: AuthenticatedHttpRequest, relationship: CareRelationship, form: MessageForm | None
-) -> Conversation:
-    allowed = availability(relationship)
-    shown = conversation_messages(relationship, Side.THERAPIST) if allowed.can_read else []
-    _audit_list(request, relationship, shown)
-    notice = THERAPIST_NOTICES[allowed.reason] if allowed.reason else ""
-    if allowed.reason == Unavailable.NOT_SIGNED_UP and relationship.client.is_child:
-        notice = "Messaging is available once the guardian signs up."
-    args = [relationship.public_id]
-    return Conversation(
-        public_id=relationship.public_id,
-        can_read=allowed.can_read,
-        can_send=allowed.can_send,
-        notice=notice,
-        time_zone=relationship.practice.time_zone,
-        messages_url=reverse("messaging:messages", args=args),
-        send_url=reverse("messaging:send", args=args),
-        read_url=reverse("messaging:read", args=args),
-        messages=shown,
-        form=(form or MessageForm()) if allowed.can_send else None,
-    )
-
-
-def messaging_context(
-    request: AuthenticatedHttpRequest, relationship: CareRelationship
-) -> dict[str, Any]:
-    """The profile's Messaging section. Only the client's own therapist sees the messages."""
-    if access_for(request.user, relationship) != Access.WRITE:
-        return {"conversation": None}
-    return {"conversation": _staff_conversation(request, relationship, None)}
-
-
 def _therapist_relationship(request: AuthenticatedHttpRequest, client_id: UUID) -> CareRelationship:
-    return get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    return get_relationship_for_user(request.user, client_id, write=True)
 
 
 @require_GET
@@ -141,7 +60,7 @@ def staff_messages(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
     shown = conversation_messages(relationship, Side.THERAPIST, after=after)
-    _audit_list(request, relationship, shown)
+    audit_message_list(request.user, request.audit_context, relationship, shown)
     return render(
         request,
         "messaging/partials/_message_items.html",
@@ -169,7 +88,7 @@ def _send(
 
 
 def _profile_url(relationship: CareRelationship) -> str:
-    return reverse("clients:detail", args=[relationship.public_id]) + "#messaging"
+    return reverse("workspace:detail", args=[relationship.public_id]) + "#messaging"
 
 
 @require_POST
@@ -179,10 +98,12 @@ def staff_send(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRespon
     form = MessageForm(request.POST)
     if _send(request, relationship, form):
         if request.htmx:
-            conversation = _staff_conversation(request, relationship, None)
+            conversation = staff_conversation(
+                request.user, relationship, None, request.audit_context
+            )
             return _render_conversation(request, conversation)
         return redirect(_profile_url(relationship))
-    conversation = _staff_conversation(request, relationship, form)
+    conversation = staff_conversation(request.user, relationship, form, request.audit_context)
     if request.htmx:
         return _render_conversation(request, conversation)
     return render(
@@ -256,7 +177,7 @@ def _audit_portal_list(
 ) -> None:
     if shown:
         relationship = get_portal_relationship(request.user, conversation_id)
-        _audit_list(request, relationship, shown)
+        audit_message_list(request.user, request.audit_context, relationship, shown)
 
 
 def _portal_page(

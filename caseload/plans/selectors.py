@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from caseload.clients.models import CareRelationship
 from caseload.plans.models import PlanGeneration, PlanVersion, TreatmentPlan
-from caseload.plans.services import EXPIRY_WARNING_DAYS
+
+#: A plan is "expiring" this many days before its review date.
+EXPIRY_WARNING_DAYS = 14
 
 
 def get_plan(relationship: CareRelationship, public_id: UUID) -> TreatmentPlan:

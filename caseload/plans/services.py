@@ -19,12 +19,12 @@ from caseload.plans.models import (
     VersionSource,
 )
 from caseload.plans.sanitize import sanitize_plan_html
+from caseload.plans.selectors import EXPIRY_WARNING_DAYS
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 REVIEW_AFTER_DAYS = 90
-EXPIRY_WARNING_DAYS = 14
 
 
 class PlanError(Exception):

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import Access, access_for, get_relationship_for_user
-from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.lib.http import redirect_to
 from caseload.plans import services
 from caseload.plans.diff import diff_versions
 from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm, options_label
@@ -26,23 +27,8 @@ from caseload.plans.selectors import (
     get_plan,
     get_version,
     latest_version,
-    plans_for,
 )
-
-
-def plans_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
-    """The Treatment Plans section of the profile (shared with the profile page)."""
-    today = timezone.localdate()
-    plans = [
-        {"plan": plan, "status": services.plan_status(plan, today)}
-        for plan in plans_for(relationship)
-    ]
-    return {
-        "plans": plans,
-        "plans_can_edit": access_for(user, relationship) == Access.WRITE
-        and not relationship.is_archived,
-        "generate_form": GenerateForm(),
-    }
+from caseload.practices.http import clinician_required
 
 
 def _plan_url(relationship: CareRelationship, plan: TreatmentPlan) -> str:
@@ -112,14 +98,14 @@ def _save(
     except services.PlanError as error:
         form.add_error(error.field if error.field in form.fields else None, str(error))
         return _editor(request, relationship, form, plan, generation)
-    return htmx_redirect(_plan_url(relationship, plan), request)
+    return redirect_to(request, _plan_url(relationship, plan))
 
 
 @require_http_methods(["GET", "POST"])
 @clinician_required
 def plan_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     """TP-1 "Create Treatment Plan": an empty editor, or a finished draft (?draft=<id>)."""
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     if request.method == "POST":
         form = PlanEditorForm(request.POST)
         if form.is_valid():
@@ -148,7 +134,7 @@ def _finished_draft(request: AuthenticatedHttpRequest, relationship: CareRelatio
 @require_http_methods(["GET", "POST"])
 @clinician_required
 def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     plan = get_plan(relationship, plan_id)
     if request.method == "POST":
         form = PlanEditorForm(request.POST, existing=True)
@@ -175,7 +161,7 @@ def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
 @clinician_required
 def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     """TP-2 "Generate with AI": queue the draft and show its progress."""
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = GenerateForm(request.POST)
     plan = None
     if request.POST.get("plan"):
@@ -185,8 +171,8 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
             raise Http404("No such plan.") from None
     if not form.is_valid():
         messages.error(request, "Choose a length, a tone and a format.")
-        return htmx_redirect(
-            reverse("clients:detail", args=[relationship.public_id]) + "#plans", request
+        return redirect_to(
+            request, reverse("workspace:detail", args=[relationship.public_id]) + "#plans"
         )
     try:
         generation = services.generation_request(
@@ -198,11 +184,11 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
         )
     except services.PlanError as error:
         messages.error(request, str(error))
-        return htmx_redirect(
-            reverse("clients:detail", args=[relationship.public_id]) + "#plans", request
+        return redirect_to(
+            request, reverse("workspace:detail", args=[relationship.public_id]) + "#plans"
         )
-    return htmx_redirect(
-        reverse("plans:generation", args=[relationship.public_id, generation.public_id]), request
+    return redirect_to(
+        request, reverse("plans:generation", args=[relationship.public_id, generation.public_id])
     )
 
 
@@ -212,7 +198,7 @@ def generation_status(
     request: AuthenticatedHttpRequest, client_id: UUID, generation_id: UUID
 ) -> HttpResponse:
     """The draft's progress. htmx polls this every second until it is ready or failed."""
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     generation = get_generation(relationship, generation_id)
     if generation.status == GenerationStatus.DONE:
         target = (
@@ -225,7 +211,7 @@ def generation_status(
             response = HttpResponse(status=204)
             response["HX-Redirect"] = url
             return response
-        return htmx_redirect(url, request)
+        return redirect_to(request, url)
     if request.htmx and request.GET.get("seen") == generation.status:
         return HttpResponse(status=204)  # unchanged: htmx keeps the page (and polling) as is
     template = "plans/partials/_generation.html" if request.htmx else "plans/generation.html"
@@ -275,8 +261,7 @@ def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUI
             "latest": versions[0],
             "versions": versions,
             "status": services.plan_status(plan),
-            "can_edit": access_for(request.user, relationship) == Access.WRITE
-            and not relationship.is_archived,
+            "can_edit": relationship.access.can_write,
             "dates_form": PlanDatesForm(
                 initial={"effective_date": plan.effective_date, "review_date": plan.review_date}
             ),
@@ -353,7 +338,7 @@ def _diff_blocks(lines: list[Any], changed: list[int]) -> list[dict[str, Any]]:
 def plan_restore(
     request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID, number: int
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     plan = get_plan(relationship, plan_id)
     get_version(plan, number)
     try:
@@ -364,13 +349,13 @@ def plan_restore(
         messages.error(request, str(error))
     else:
         messages.success(request, f"Version {number} restored as version {version.number}.")
-    return htmx_redirect(_plan_url(relationship, plan), request)
+    return redirect_to(request, _plan_url(relationship, plan))
 
 
 @require_POST
 @clinician_required
 def plan_dates(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     plan = get_plan(relationship, plan_id)
     form = PlanDatesForm(request.POST)
     if form.is_valid():
@@ -384,7 +369,7 @@ def plan_dates(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID
             messages.success(request, "Dates saved.")
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
-    return htmx_redirect(_plan_url(relationship, plan), request)
+    return redirect_to(request, _plan_url(relationship, plan))
 
 
 @require_GET
@@ -406,7 +391,7 @@ def plan_pdf(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) 
         "with_client": request.GET.get("client") == "1",
         "generated_at": timezone.localtime(),
     }
-    from caseload.plans.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
+    from caseload.lib.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
 
     pdf = render_pdf("plans/pdf.html", context)
     audit_record(

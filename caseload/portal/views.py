@@ -11,15 +11,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload.accounts.adapter import SESSION_INVITATION_KEY
+from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.accounts.models import User, normalize_email
 from caseload.audit.services import audit_record
 from caseload.clients import services
 from caseload.clients.models import Invitation
 from caseload.documents.selectors import portal_documents_split
-from caseload.lib.http import AuthenticatedHttpRequest, portal_user_required
 from caseload.messaging.selectors import portal_conversations
+from caseload.portal.adapter import SESSION_INVITATION_KEY
 from caseload.portal.selectors import get_request_for_user, portal_care, portal_requests
+from caseload.practices.http import portal_user_required
 
 
 @require_GET
@@ -45,7 +46,9 @@ def portal_respond(
     invitation = get_request_for_user(request.user, request_id)
     respond = services.invitation_accept if answer == "approve" else services.invitation_decline
     try:
-        relationship = respond(invitation=invitation, user=request.user, request=request)
+        relationship = respond(
+            invitation=invitation, actor=request.user, audit_context=request.audit_context
+        )
     except services.InvitationNotUsable as error:
         messages.error(request, str(error))
     else:
@@ -119,7 +122,7 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
     answer = "approve" if request.POST.get("answer") == "approve" else "decline"
     respond = services.invitation_accept if answer == "approve" else services.invitation_decline
     try:
-        respond(invitation=invitation, user=request.user, request=request)
+        respond(invitation=invitation, actor=request.user, audit_context=request.audit_context)
     except services.InvitationNotUsable as error:
         messages.error(request, str(error))
     else:

@@ -8,9 +8,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.models import AuditEvent
-from caseload.lib.http import AuthenticatedHttpRequest, practice_admin_required
 from caseload.practices.forms import PracticeSettingsForm
+from caseload.practices.http import practice_admin_required
 from caseload.practices.services import practice_update_settings
 
 

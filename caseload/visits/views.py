@@ -14,14 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
+from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import Access, access_for, get_relationship_for_user
-from caseload.documents.selectors import score_series
-from caseload.lib.http import AuthenticatedHttpRequest, clinician_required, htmx_redirect
+from caseload.lib.http import redirect_to
+from caseload.practices.http import clinician_required
 from caseload.practices.models import Role
 from caseload.visits import services
-from caseload.visits.charts import trend_charts
 from caseload.visits.forms import (
     AddendumForm,
     NoteForm,
@@ -33,35 +33,12 @@ from caseload.visits.models import NOTE_SECTIONS, NoteFormat, ProgressNote, Ther
 from caseload.visits.selectors import (
     get_session_for_relationship,
     notes_awaiting_cosignature,
-    sessions_for,
     therapist_agenda,
 )
 
 
 def _zone(relationship: CareRelationship) -> ZoneInfo:
     return ZoneInfo(relationship.practice.time_zone)
-
-
-def sessions_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
-    """The Sessions & Notes section of the profile (shared with the profile page)."""
-    now = timezone.now()
-    sessions = list(sessions_for(relationship))
-    upcoming = sorted((s for s in sessions if s.starts_at >= now), key=lambda s: s.starts_at)
-    past = [s for s in sessions if s.starts_at < now]
-    moods = [(s.starts_at, s.mood_score) for s in sessions if s.mood_score is not None]
-    scores = {
-        key: [(p.when, p.score, p.severity) for p in points]
-        for key, points in score_series(relationship).items()
-    }
-    return {
-        "relationship": relationship,
-        "sessions_can_edit": access_for(user, relationship) == Access.WRITE
-        and not relationship.is_archived,
-        "upcoming_sessions": upcoming,
-        "past_sessions": past,
-        "trend_charts": trend_charts(moods, scores),
-        "practice_zone": relationship.practice.time_zone,
-    }
 
 
 def _session_url(relationship: CareRelationship, session: TherapySession) -> str:
@@ -71,7 +48,7 @@ def _session_url(relationship: CareRelationship, session: TherapySession) -> str
 @require_http_methods(["GET", "POST"])
 @clinician_required
 def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     zone = _zone(relationship)
     form = SessionForm(request.POST if request.method == "POST" else None, time_zone=zone)
     overlaps: list[TherapySession] = []
@@ -94,8 +71,8 @@ def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRespo
         else:
             local = timezone.localtime(session.starts_at, zone)
             messages.success(request, f"Session scheduled for {local:%A %d %B at %H:%M}.")
-            return htmx_redirect(
-                reverse("clients:detail", args=[relationship.public_id]) + "#sessions", request
+            return redirect_to(
+                request, reverse("workspace:detail", args=[relationship.public_id]) + "#sessions"
             )
     return render(
         request,
@@ -115,8 +92,6 @@ def _session_page_context(
         .select_related("signed_by", "cosigned_by")
         .first()
     )
-    access = access_for(request.user, relationship)
-    is_owner = access == Access.WRITE
     note_format = note.format if note else request.GET.get("format", NoteFormat.SOAP)
     if note_format not in NoteFormat.values:
         note_format = NoteFormat.SOAP
@@ -128,10 +103,6 @@ def _session_page_context(
             for key, label, prompt in NOTE_SECTIONS[note_format]
         ]
     )
-    membership = relationship.therapist.membership
-    is_supervisor = (
-        membership.supervisor is not None and membership.supervisor.user_id == request.user.pk
-    )
     return {
         "relationship": relationship,
         "session": session,
@@ -142,8 +113,8 @@ def _session_page_context(
         "sections": sections,
         "addenda": list(note.addenda.select_related("author")) if note else [],
         "events": list(note.events.select_related("actor")) if note else [],
-        "can_edit": is_owner and not relationship.is_archived,
-        "is_supervisor": is_supervisor,
+        "can_edit": relationship.access.can_write,
+        "is_supervisor": relationship.access.is_supervisor,
         "outcome_form": forms.get("outcome_form")
         or SessionOutcomeForm(initial={"status": session.status, "mood_score": session.mood_score}),
         "addendum_form": forms.get("addendum_form") or AddendumForm(),
@@ -182,7 +153,7 @@ def _session_page(
 def session_outcome(
     request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
     form = SessionOutcomeForm(request.POST)
     if form.is_valid():
@@ -192,7 +163,7 @@ def session_outcome(
             form.add_error(error.field, str(error))
         else:
             messages.success(request, "Session updated.")
-            return htmx_redirect(_session_url(relationship, session), request)
+            return redirect_to(request, _session_url(relationship, session))
     context = _session_page_context(request, relationship, session, outcome_form=form)
     return _session_page(request, relationship, context)
 
@@ -201,7 +172,7 @@ def session_outcome(
 @clinician_required
 def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
     """Save the draft. Autosave posts here through htmx and gets a one-line status back."""
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
     form = NoteForm(request.POST)
     error = None
@@ -232,7 +203,7 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
     if "sign" in request.POST:
         return _sign(request, relationship, session)
     messages.success(request, "Draft saved.")
-    return htmx_redirect(_session_url(relationship, session), request)
+    return redirect_to(request, _session_url(relationship, session))
 
 
 def _sign(
@@ -247,13 +218,13 @@ def _sign(
         context = _session_page_context(request, relationship, session, note_error=str(error))
         return _session_page(request, relationship, context)
     messages.success(request, "Note signed. It is now locked; corrections go in addenda.")
-    return htmx_redirect(_session_url(relationship, session), request)
+    return redirect_to(request, _session_url(relationship, session))
 
 
 @require_POST
 @clinician_required
 def note_sign(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
     return _sign(request, relationship, session)
 
@@ -263,7 +234,7 @@ def note_sign(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
 def note_addendum(
     request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
 ) -> HttpResponse:
-    relationship = get_relationship_for_user(request.user, client_id, access=Access.WRITE)
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
     note = ProgressNote.objects.filter(session=session).first()
     form = AddendumForm(request.POST)
@@ -282,7 +253,7 @@ def note_addendum(
                 note_error = str(error)
         else:
             messages.success(request, "Addendum added.")
-            return htmx_redirect(_session_url(relationship, session), request)
+            return redirect_to(request, _session_url(relationship, session))
     context = _session_page_context(
         request, relationship, session, addendum_form=form, note_error=note_error
     )
@@ -293,7 +264,7 @@ def _supervised_note(
     request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID
 ) -> tuple[CareRelationship, TherapySession, ProgressNote]:
     relationship = get_relationship_for_user(request.user, client_id)
-    if access_for(request.user, relationship) != Access.READ:
+    if not relationship.access.is_supervisor:
         raise Http404("Not found.")
     session = get_session_for_relationship(relationship, session_id)
     note = ProgressNote.objects.filter(session=session).first()
@@ -314,7 +285,7 @@ def note_cosign(
         messages.error(request, str(error))
     else:
         messages.success(request, "Note co-signed.")
-    return htmx_redirect(_session_url(relationship, session), request)
+    return redirect_to(request, _session_url(relationship, session))
 
 
 @require_POST
@@ -333,7 +304,7 @@ def note_send_back(
             form.add_error("comment", str(error))
         else:
             messages.success(request, "Note sent back to the therapist with your comment.")
-            return htmx_redirect(_session_url(relationship, session), request)
+            return redirect_to(request, _session_url(relationship, session))
     context = _session_page_context(request, relationship, session, send_back_form=form)
     return _session_page(request, relationship, context)
 

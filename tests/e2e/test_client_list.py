@@ -18,7 +18,7 @@ from tests.factories import active_child_relationship, active_relationship, pend
 def caseload(therapist: Any, colleague: Any) -> dict[str, Any]:
     """Alice's clients in every list state, and one of Bob's she must never see."""
     archived = active_relationship(therapist, full_name="Omar Haddad", email="omar@example.com")
-    services.relationship_archive(relationship=archived)
+    services.relationship_archive(relationship=archived, actor=archived.therapist)
     return {
         "sofia": pending_relationship(
             therapist, full_name="Sofía Márquez", email="sofia@example.com"

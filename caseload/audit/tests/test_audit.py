@@ -49,7 +49,7 @@ class TestRecording:
     ):
         for viewer in (therapist, supervisor):
             client.force_login(viewer)
-            response = client.get(reverse("clients:detail", args=[active_client.public_id]))
+            response = client.get(reverse("workspace:detail", args=[active_client.public_id]))
             assert response.status_code == 200
 
         viewed = events("client.view")
@@ -62,11 +62,14 @@ class TestRecording:
         self, therapist, active_client, client_user
     ):
         services.relationship_update_details(
-            relationship=active_client, section="emergency", values={"emergency_name": "Raj"}
+            relationship=active_client,
+            section="emergency",
+            values={"emergency_name": "Raj"},
+            actor=active_client.therapist,
         )
-        services.relationship_archive(relationship=active_client)
-        services.relationship_restore(relationship=active_client)
-        services.relationship_remove(relationship=active_client)
+        services.relationship_archive(relationship=active_client, actor=active_client.therapist)
+        services.relationship_restore(relationship=active_client, actor=active_client.therapist)
+        services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
         for action in (
             "client.update_emergency",

@@ -102,7 +102,7 @@ class TestDatabaseConstraints:
 class TestInvitationModel:
     def test_token_is_derived_from_the_secret_key_not_stored(self, therapist):
         invitation = services.client_add(
-            therapist=therapist, full_name="Dana", email="dana@example.com"
+            actor=therapist, full_name="Dana", email="dana@example.com"
         ).invitation
         token = invitation.token()
 
@@ -112,7 +112,7 @@ class TestInvitationModel:
 
     def test_rotating_changes_token_and_hash(self, therapist):
         invitation = services.client_add(
-            therapist=therapist, full_name="Dana", email="dana@example.com"
+            actor=therapist, full_name="Dana", email="dana@example.com"
         ).invitation
         token, token_hash = invitation.token(), invitation.token_hash
 
@@ -134,7 +134,7 @@ class TestInvitationModel:
     )
     def test_usable_property_and_queryset_agree(self, therapist, field, value, usable):
         invitation = services.client_add(
-            therapist=therapist, full_name="Dana", email="dana@example.com"
+            actor=therapist, full_name="Dana", email="dana@example.com"
         ).invitation
         if field:
             Invitation.objects.filter(pk=invitation.pk).update(**{field: value})

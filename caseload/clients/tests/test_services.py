@@ -20,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from caseload.accounts.models import User
 from caseload.audit.models import AuditEvent
 from caseload.clients import services
+from caseload.clients.access import get_relationship_for_user, relationships_visible_to
 from caseload.clients.models import (
     CareRelationship,
     CareState,
@@ -29,7 +30,6 @@ from caseload.clients.models import (
     Invitation,
     InvitationKind,
 )
-from caseload.clients.selectors import Access, get_relationship_for_user, relationships_visible_to
 from tests.factories import account
 
 TASK_PATH = "caseload.clients.tasks.send_invitation_email"
@@ -40,14 +40,14 @@ def add_adult(
 ) -> services.AddedClient:
     kwargs.setdefault("full_name", "Nora Quinn")
     kwargs.setdefault("billing_type", "insurance")
-    return services.client_add(therapist=therapist, email=email, **kwargs)
+    return services.client_add(actor=therapist, email=email, **kwargs)
 
 
 def add_child(
     therapist: Any, *, child: str = "Leo Park", guardian_email: str = "jin@example.com"
 ) -> services.AddedClient:
     return services.client_add(
-        therapist=therapist,
+        actor=therapist,
         full_name=child,
         billing_type="cash_pay",
         is_child=True,
@@ -206,7 +206,7 @@ class TestClientAdd:
         assert raised.value.relationship == active_client
 
     def test_duplicate_is_detected_for_an_archived_client(self, therapist, active_client):
-        services.relationship_archive(relationship=active_client)
+        services.relationship_archive(relationship=active_client, actor=active_client.therapist)
         before = row_counts()
 
         with pytest.raises(services.DuplicateClientError) as raised:
@@ -245,11 +245,13 @@ class TestClientAdd:
                 "address": "1 Main St",
                 "date_of_birth": date(1990, 5, 17),
             },
+            actor=active_client.therapist,
         )
         services.relationship_update_details(
             relationship=active_client,
             section="emergency",
             values={"emergency_name": "Raj Patel", "emergency_phone": "+1 212 555 0101"},
+            actor=active_client.therapist,
         )
 
         added = add_adult(colleague, email="maya@example.com", full_name="Maya P.")
@@ -284,7 +286,7 @@ class TestClientAdd:
         assert second.invitation.pk != first.invitation.pk
 
     def test_re_adding_a_removed_client_starts_a_new_relationship(self, therapist, active_client):
-        services.relationship_remove(relationship=active_client)
+        services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
         added = add_adult(therapist, email="maya@example.com", full_name="Maya Patel")
 
@@ -296,7 +298,9 @@ class TestClientAdd:
 
     def test_re_adding_a_removed_never_signed_up_client_invites_them_again(self, therapist):
         first = add_adult(therapist)
-        services.relationship_remove(relationship=first.relationship)
+        services.relationship_remove(
+            relationship=first.relationship, actor=first.relationship.therapist
+        )
 
         again = add_adult(therapist)
 
@@ -381,7 +385,9 @@ class TestInvitationTokens:
             delivery_error="SMTPServerDisconnected",
         )
 
-        resent = services.invitation_resend(relationship=invitation.relationship)
+        resent = services.invitation_resend(
+            relationship=invitation.relationship, actor=invitation.relationship.therapist
+        )
 
         resent.refresh_from_db()
         assert resent.pk == invitation.pk
@@ -399,7 +405,7 @@ class TestInvitationTokens:
 
     def test_resend_without_an_outstanding_invitation_is_refused(self, therapist, active_client):
         with pytest.raises(services.ClientServiceError):
-            services.invitation_resend(relationship=active_client)
+            services.invitation_resend(relationship=active_client, actor=active_client.therapist)
 
 
 class TestInvitationAccept:
@@ -407,7 +413,7 @@ class TestInvitationAccept:
         added = add_adult(therapist)
         user = account("nora@example.com", "Nora Quinn")
 
-        relationship = services.invitation_accept(invitation=added.invitation, user=user)
+        relationship = services.invitation_accept(invitation=added.invitation, actor=user)
 
         assert relationship.state == CareState.ACTIVE
         assert relationship.activated_at is not None
@@ -423,7 +429,7 @@ class TestInvitationAccept:
         added = add_child(therapist)
         guardian = account("jin@example.com", "Jin Park")
 
-        relationship = services.invitation_accept(invitation=added.invitation, user=guardian)
+        relationship = services.invitation_accept(invitation=added.invitation, actor=guardian)
 
         assert relationship.state == CareState.ACTIVE
         assert Guardianship.objects.get(child=relationship.client).account == guardian
@@ -434,7 +440,7 @@ class TestInvitationAccept:
         holder = account("omar@example.com")
         added = add_adult(therapist, email="omar@example.com")
 
-        relationship = services.invitation_accept(invitation=added.invitation, user=holder)
+        relationship = services.invitation_accept(invitation=added.invitation, actor=holder)
 
         assert relationship.state == CareState.ACTIVE
         assert relationship.can_open_record
@@ -442,12 +448,12 @@ class TestInvitationAccept:
     def test_accept_is_single_use(self, therapist):
         added = add_adult(therapist)
         user = account("nora@example.com")
-        services.invitation_accept(invitation=added.invitation, user=user)
+        services.invitation_accept(invitation=added.invitation, actor=user)
         first = Invitation.objects.get(pk=added.invitation.pk)
         before = row_counts()
 
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_accept(invitation=added.invitation, user=user)
+            services.invitation_accept(invitation=added.invitation, actor=user)
 
         again = Invitation.objects.get(pk=added.invitation.pk)
         assert (again.accepted_at, again.accepted_by_id) == (
@@ -462,7 +468,7 @@ class TestInvitationAccept:
 
         for user in (intruder, colleague):
             with pytest.raises(services.InvitationNotUsable):
-                services.invitation_accept(invitation=added.invitation, user=user)
+                services.invitation_accept(invitation=added.invitation, actor=user)
 
         added.relationship.refresh_from_db()
         assert added.relationship.state == CareState.INVITED
@@ -473,7 +479,7 @@ class TestInvitationAccept:
         added = add_adult(therapist)
 
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_decline(invitation=added.invitation, user=account("x@example.com"))
+            services.invitation_decline(invitation=added.invitation, actor=account("x@example.com"))
 
         added.relationship.refresh_from_db()
         assert added.relationship.state == CareState.INVITED
@@ -486,7 +492,7 @@ class TestInvitationAccept:
         user = account("nora@example.com")
 
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_accept(invitation=added.invitation, user=user)
+            services.invitation_accept(invitation=added.invitation, actor=user)
 
         added.relationship.refresh_from_db()
         assert added.relationship.state == CareState.INVITED
@@ -496,61 +502,67 @@ class TestInvitationAccept:
         holder = account("omar@example.com")
         added = add_adult(therapist, email="omar@example.com")
 
-        relationship = services.invitation_decline(invitation=added.invitation, user=holder)
+        relationship = services.invitation_decline(invitation=added.invitation, actor=holder)
 
         assert relationship.state == CareState.ENDED
         assert relationship.ended_reason == "declined"
         assert Invitation.objects.get(pk=added.invitation.pk).declined_at is not None
         assert not relationships_visible_to(therapist).filter(pk=relationship.pk).exists()
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_accept(invitation=added.invitation, user=holder)
+            services.invitation_accept(invitation=added.invitation, actor=holder)
 
     def test_decline_of_a_reconnection_keeps_the_relationship_archived(
         self, therapist, active_client, client_user
     ):
-        services.relationship_archive(relationship=active_client)
-        services.relationship_restore(relationship=active_client)
+        services.relationship_archive(relationship=active_client, actor=active_client.therapist)
+        services.relationship_restore(relationship=active_client, actor=active_client.therapist)
         invitation = Invitation.objects.get(
             relationship=active_client, kind=InvitationKind.CONNECTION
         )
 
-        relationship = services.invitation_decline(invitation=invitation, user=client_user)
+        relationship = services.invitation_decline(invitation=invitation, actor=client_user)
 
         assert relationship.state == CareState.ARCHIVED
         assert relationships_visible_to(therapist).filter(pk=relationship.pk).exists()
         # The therapist may ask again.
-        services.relationship_restore(relationship=relationship)
+        services.relationship_restore(relationship=relationship, actor=relationship.therapist)
         assert Invitation.objects.usable().filter(relationship=relationship).count() == 1
 
     def test_archive_revokes_the_outstanding_invitation(self, therapist):
         added = add_adult(therapist)
         token = token_of(added.invitation)
 
-        services.relationship_archive(relationship=added.relationship)
+        services.relationship_archive(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
 
         invitation = services.invitation_for_token(token)
         assert invitation.revoked_at is not None
         assert not invitation.is_usable
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_accept(invitation=invitation, user=account("nora@example.com"))
+            services.invitation_accept(invitation=invitation, actor=account("nora@example.com"))
         assert CareRelationship.objects.get(pk=added.relationship.pk).state == CareState.ARCHIVED
 
     def test_remove_revokes_the_outstanding_invitation(self, therapist):
         holder = account("omar@example.com")
         added = add_adult(therapist, email="omar@example.com")
 
-        services.relationship_remove(relationship=added.relationship)
+        services.relationship_remove(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
 
         assert Invitation.objects.get(pk=added.invitation.pk).revoked_at is not None
         with pytest.raises(services.InvitationNotUsable):
-            services.invitation_accept(invitation=added.invitation, user=holder)
+            services.invitation_accept(invitation=added.invitation, actor=holder)
         assert CareRelationship.objects.get(pk=added.relationship.pk).state == CareState.ENDED
 
 
 # Archive / restore / remove --------------------------------------------------------------
 class TestArchiveRestoreRemove:
     def test_archive_an_active_client(self, therapist, active_client):
-        relationship = services.relationship_archive(relationship=active_client)
+        relationship = services.relationship_archive(
+            relationship=active_client, actor=active_client.therapist
+        )
 
         relationship.refresh_from_db()
         assert relationship.state == CareState.ARCHIVED
@@ -560,7 +572,9 @@ class TestArchiveRestoreRemove:
     def test_archive_a_pending_client(self, therapist):
         added = add_adult(therapist)
 
-        assert services.relationship_archive(relationship=added.relationship).is_archived
+        assert services.relationship_archive(
+            relationship=added.relationship, actor=added.relationship.therapist
+        ).is_archived
 
     @pytest.mark.parametrize(
         "state", [CareState.AWAITING_CONSENT, CareState.ARCHIVED, CareState.ENDED]
@@ -571,16 +585,20 @@ class TestArchiveRestoreRemove:
         CareRelationship.objects.filter(pk=relationship.pk).update(state=state)
 
         with pytest.raises(services.ClientServiceError):
-            services.relationship_archive(relationship=relationship)
+            services.relationship_archive(relationship=relationship, actor=relationship.therapist)
 
         assert CareRelationship.objects.get(pk=relationship.pk).state == state
 
     def test_restore_of_a_never_signed_up_client_invites_them_again(self, therapist):
         added = add_adult(therapist)
-        services.relationship_archive(relationship=added.relationship)
+        services.relationship_archive(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
         old_token = token_of(added.invitation)
 
-        relationship = services.relationship_restore(relationship=added.relationship)
+        relationship = services.relationship_restore(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
 
         relationship.refresh_from_db()
         assert relationship.state == CareState.INVITED
@@ -599,11 +617,16 @@ class TestArchiveRestoreRemove:
         self, therapist, active_client, client_user
     ):
         services.relationship_update_details(
-            relationship=active_client, section="personal", values={"phone": "+1 212 555 0100"}
+            relationship=active_client,
+            section="personal",
+            values={"phone": "+1 212 555 0100"},
+            actor=active_client.therapist,
         )
-        services.relationship_archive(relationship=active_client)
+        services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
-        relationship = services.relationship_restore(relationship=active_client)
+        relationship = services.relationship_restore(
+            relationship=active_client, actor=active_client.therapist
+        )
 
         relationship.refresh_from_db()
         assert relationship.state == CareState.ARCHIVED
@@ -612,9 +635,9 @@ class TestArchiveRestoreRemove:
         assert request.email == "maya@example.com"
         assert AuditEvent.objects.filter(action="client.restore_requested").count() == 1
         with pytest.raises(services.ClientServiceError):
-            services.relationship_restore(relationship=relationship)
+            services.relationship_restore(relationship=relationship, actor=relationship.therapist)
 
-        accepted = services.invitation_accept(invitation=request, user=client_user)
+        accepted = services.invitation_accept(invitation=request, actor=client_user)
 
         assert accepted.pk == active_client.pk
         accepted.refresh_from_db()
@@ -625,9 +648,9 @@ class TestArchiveRestoreRemove:
     def test_restore_of_a_child_whose_guardian_signed_up_waits_for_the_guardian(
         self, therapist, child_client, guardian_user
     ):
-        services.relationship_archive(relationship=child_client)
+        services.relationship_archive(relationship=child_client, actor=child_client.therapist)
 
-        services.relationship_restore(relationship=child_client)
+        services.relationship_restore(relationship=child_client, actor=child_client.therapist)
 
         request = Invitation.objects.usable().get(relationship=child_client)
         assert request.kind == InvitationKind.CONNECTION
@@ -636,16 +659,19 @@ class TestArchiveRestoreRemove:
 
     def test_restore_is_refused_unless_archived(self, therapist, active_client):
         with pytest.raises(services.ClientServiceError):
-            services.relationship_restore(relationship=active_client)
+            services.relationship_restore(relationship=active_client, actor=active_client.therapist)
 
     def test_remove_ends_the_relationship_and_hides_it_but_keeps_the_rows(
         self, therapist, supervisor, active_client
     ):
         services.relationship_update_details(
-            relationship=active_client, section="personal", values={"gender": "female"}
+            relationship=active_client,
+            section="personal",
+            values={"gender": "female"},
+            actor=active_client.therapist,
         )
 
-        services.relationship_remove(relationship=active_client)
+        services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
         relationship = CareRelationship.objects.get(pk=active_client.pk)
         assert relationship.state == CareState.ENDED
@@ -658,15 +684,15 @@ class TestArchiveRestoreRemove:
             with pytest.raises(Http404):
                 get_relationship_for_user(user, relationship.public_id)
         with pytest.raises(Http404):
-            get_relationship_for_user(therapist, relationship.public_id, access=Access.WRITE)
+            get_relationship_for_user(therapist, relationship.public_id, write=True)
         assert AuditEvent.objects.filter(action="client.remove", actor=therapist).count() == 1
 
     def test_remove_works_from_archived_and_only_once(self, therapist, active_client):
-        services.relationship_archive(relationship=active_client)
-        services.relationship_remove(relationship=active_client)
+        services.relationship_archive(relationship=active_client, actor=active_client.therapist)
+        services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
         with pytest.raises(services.ClientServiceError):
-            services.relationship_remove(relationship=active_client)
+            services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
 
 # relationship_update_details ---------------------------------------------------------------
@@ -686,6 +712,7 @@ class TestUpdateDetails:
                 "emergency_name": "not this section",
                 "billing_type": "not_billed",
             },
+            actor=active_client.therapist,
         )
 
         relationship = CareRelationship.objects.get(pk=active_client.pk)
@@ -703,6 +730,7 @@ class TestUpdateDetails:
             relationship=active_client,
             section="preferences",
             values={"messaging_enabled": False, "billing_type": "not_billed"},
+            actor=active_client.therapist,
         )
 
         relationship = CareRelationship.objects.get(pk=active_client.pk)
@@ -713,7 +741,10 @@ class TestUpdateDetails:
         relationship = add_adult(therapist).relationship
 
         services.relationship_update_details(
-            relationship=relationship, section="emergency", values={"emergency_name": "Ann Quinn"}
+            relationship=relationship,
+            section="emergency",
+            values={"emergency_name": "Ann Quinn"},
+            actor=relationship.therapist,
         )
 
         assert CareRelationship.objects.get(pk=relationship.pk).emergency_name == "Ann Quinn"
@@ -726,7 +757,10 @@ class TestUpdateDetails:
 
         with pytest.raises(services.ClientServiceError):
             services.relationship_update_details(
-                relationship=active_client, section="personal", values={"phone": "+1 212 555 0100"}
+                relationship=active_client,
+                section="personal",
+                values={"phone": "+1 212 555 0100"},
+                actor=active_client.therapist,
             )
 
         assert CareRelationship.objects.get(pk=active_client.pk).phone == ""
@@ -737,6 +771,7 @@ class TestUpdateDetails:
             relationship=active_client,
             section="personal",
             values={"phone": "+1 212 555 0199", "address": "42 Secret Lane", "gender": ""},
+            actor=active_client.therapist,
         )
 
         event = AuditEvent.objects.get(action="client.update_personal")
@@ -752,17 +787,14 @@ class TestStaffAddresses:
     def test_a_staff_address_cannot_be_added_as_a_client(self, therapist, colleague):
         with pytest.raises(services.StaffAddressError):
             services.client_add(
-                therapist=therapist,
-                full_name="Bob",
-                email="BOB@example.com",
-                billing_type="cash_pay",
+                actor=therapist, full_name="Bob", email="BOB@example.com", billing_type="cash_pay"
             )
         assert not Client.objects.filter(email__iexact="bob@example.com").exists()
 
     def test_a_staff_address_cannot_be_a_guardian(self, therapist, colleague):
         with pytest.raises(services.StaffAddressError):
             services.client_add(
-                therapist=therapist,
+                actor=therapist,
                 full_name="Kid",
                 is_child=True,
                 guardian_name="Bob",

@@ -36,7 +36,7 @@ def smtp_down(settings):
 
 def add(therapist, email="nora@example.com", **kwargs):
     return services.client_add(
-        therapist=therapist, full_name="Nora Quinn", email=email, billing_type="cash_pay", **kwargs
+        actor=therapist, full_name="Nora Quinn", email=email, billing_type="cash_pay", **kwargs
     )
 
 
@@ -81,7 +81,7 @@ class TestSendInvitationEmail:
 
     def test_child_invitation_goes_to_the_guardian(self, therapist, run_tasks):
         services.client_add(
-            therapist=therapist,
+            actor=therapist,
             full_name="Leo Park",
             is_child=True,
             guardian_name="Jin Park",
@@ -98,7 +98,9 @@ class TestSendInvitationEmail:
 
     def test_an_invitation_revoked_before_delivery_is_not_sent(self, therapist, run_tasks):
         added = add(therapist)
-        services.relationship_archive(relationship=added.relationship)
+        services.relationship_archive(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
 
         run_tasks()
 
@@ -108,7 +110,9 @@ class TestSendInvitationEmail:
     def test_after_a_resend_only_the_current_link_is_emailed(self, therapist, run_tasks):
         added = add(therapist)
         old_token = added.invitation.token()
-        services.invitation_resend(relationship=added.relationship)
+        services.invitation_resend(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
 
         assert run_tasks() == 2
 
@@ -124,7 +128,9 @@ class TestSendInvitationEmail:
         added = add(therapist)
         assert run_tasks() == 1  # fails, schedules a retry of the first email
         settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-        services.invitation_resend(relationship=added.relationship)
+        services.invitation_resend(
+            relationship=added.relationship, actor=added.relationship.therapist
+        )
         DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
 
         assert run_tasks() == 2  # the retry of the old chain, and the resend

@@ -35,11 +35,15 @@ def primaries(relationship: CareRelationship) -> list[str]:
 
 
 def archived(relationship: CareRelationship) -> CareRelationship:
-    return client_services.relationship_archive(relationship=relationship)
+    return client_services.relationship_archive(
+        relationship=relationship, actor=relationship.therapist
+    )
 
 
 def ended(relationship: CareRelationship) -> CareRelationship:
-    return client_services.relationship_remove(relationship=relationship)
+    return client_services.relationship_remove(
+        relationship=relationship, actor=relationship.therapist
+    )
 
 
 # Adding a diagnosis ---------------------------------------------------------------------

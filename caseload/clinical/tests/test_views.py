@@ -14,10 +14,10 @@ from django.utils import timezone
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship
-from caseload.clients.tests.html import field_errors, post_form_actions
 from caseload.clinical import services
 from caseload.clinical.models import ClinicalSummary, Diagnosis, DiagnosisStatus, Medication
 from tests.factories import active_relationship
+from tests.html import field_errors, post_form_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -564,7 +564,7 @@ def test_another_clients_diagnosis_under_this_url_is_404(therapist, record):
 
 
 def test_archived_record_is_read_only_and_refuses_changes_with_a_message(therapist, record):
-    client_services.relationship_archive(relationship=record)
+    client_services.relationship_archive(relationship=record, actor=record.therapist)
     browser = signed_in(therapist)
     before = _record_state(record)
 

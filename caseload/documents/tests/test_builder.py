@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from caseload.clients.tests.html import field_errors
 from caseload.documents import services
 from caseload.documents.models import DocumentTemplate, TemplateVersion
 from caseload.documents.tests.helpers import assign_one, builder_post, fresh, signed_in
 from tests.factories import staff
+from tests.html import field_errors
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from django.contrib.messages import get_messages
 from pypdf import PdfReader
 
 from caseload.clients import services as client_services
-from caseload.clients.tests.html import field_errors
 from caseload.documents import services
 from caseload.documents.models import AssignedDocument, DocumentSignature, DocumentStatus
 from caseload.documents.tests.helpers import (
@@ -22,6 +21,7 @@ from caseload.documents.tests.helpers import (
     submit,
 )
 from tests.factories import active_child_relationship, active_relationship
+from tests.html import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +149,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, documents):
 def test_documents_leave_the_portal_when_the_client_is_archived(
     client_user, active_client, documents
 ):
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     browser = signed_in(client_user)
 
     assert listed(browser.get("/portal/documents/")) == []

@@ -73,7 +73,7 @@ def test_assign_refuses_nothing_chosen(active_client, library):
 
 
 def test_assign_refuses_an_archived_client(active_client, library):
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
     with pytest.raises(DocumentError, match="Restore this client before assigning documents"):
         assign(active_client, library["phq9"])
@@ -187,7 +187,7 @@ def test_save_progress_is_refused_after_submitting(active_client, client_user, l
 
 def test_save_progress_is_refused_once_the_client_is_archived(active_client, client_user, library):
     document = assign_one(active_client, library["gad7"])
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
     with pytest.raises(DocumentError, match="can no longer be filled in"):
         services.save_progress(document=document, by=client_user, answers={"q1": "3"})

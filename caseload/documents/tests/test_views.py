@@ -12,7 +12,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from caseload.clients.tests.html import field_errors, text_by_id
 from caseload.documents import services
 from caseload.documents.models import AssignedDocument, DocumentStatus
 from caseload.documents.tests.helpers import (
@@ -27,6 +26,7 @@ from caseload.documents.tests.helpers import (
 from caseload.visits import services as visit_services
 from caseload.visits.charts import trend_charts
 from tests.factories import active_relationship
+from tests.html import field_errors, text_by_id
 
 pytestmark = pytest.mark.django_db
 

@@ -77,7 +77,7 @@ class TestAvailability:
         self, therapist, child_client, guardian_user
     ):
         not_yet = client_services.client_add(
-            therapist=therapist,
+            actor=therapist,
             full_name="Leo Martin",
             billing_type="cash_pay",
             is_child=True,
@@ -97,7 +97,10 @@ class TestAvailability:
     ):
         send(active_client, client_user, "Before it was turned off")
         client_services.relationship_update_details(
-            relationship=active_client, section="preferences", values={"messaging_enabled": False}
+            relationship=active_client,
+            section="preferences",
+            values={"messaging_enabled": False},
+            actor=active_client.therapist,
         )
         active_client.refresh_from_db()
 
@@ -115,7 +118,9 @@ class TestAvailability:
         self, active_client, therapist, client_user
     ):
         send(active_client, client_user, "Thank you for everything")
-        client_services.relationship_archive(relationship=active_client)
+        client_services.relationship_archive(
+            relationship=active_client, actor=active_client.therapist
+        )
         active_client.refresh_from_db()
 
         allowed = availability(active_client)
@@ -131,7 +136,9 @@ class TestAvailability:
         self, active_client, therapist, client_user
     ):
         send(active_client, client_user)
-        client_services.relationship_remove(relationship=active_client)
+        client_services.relationship_remove(
+            relationship=active_client, actor=active_client.therapist
+        )
         active_client.refresh_from_db()
 
         allowed = availability(active_client)

@@ -114,12 +114,15 @@ class TestProfileSection:
     ):
         send(active_client, client_user, "Still here")
         if change == "archive":
-            client_services.relationship_archive(relationship=active_client)
+            client_services.relationship_archive(
+                relationship=active_client, actor=active_client.therapist
+            )
         else:
             client_services.relationship_update_details(
                 relationship=active_client,
                 section="preferences",
                 values={"messaging_enabled": False},
+                actor=active_client.therapist,
             )
 
         html = section(profile(signed_in(therapist), active_client), "messaging")
@@ -198,7 +201,9 @@ class TestSending:
     def test_an_archived_clients_form_post_is_refused_with_a_message(
         self, therapist, active_client
     ):
-        client_services.relationship_archive(relationship=active_client)
+        client_services.relationship_archive(
+            relationship=active_client, actor=active_client.therapist
+        )
 
         response = signed_in(therapist).post(
             f"/clients/{active_client.public_id}/messages/send/", {"text": "Hello"}, **HTMX
@@ -357,7 +362,9 @@ class TestPortal:
         self, therapist, client_user, active_client
     ):
         send(active_client, therapist, "Take care")
-        client_services.relationship_archive(relationship=active_client)
+        client_services.relationship_archive(
+            relationship=active_client, actor=active_client.therapist
+        )
         browser = signed_in(client_user)
 
         page = browser.get(portal_url(active_client)).content.decode()
@@ -373,7 +380,9 @@ class TestPortal:
         self, therapist, client_user, active_client
     ):
         send(active_client, therapist, "Goodbye")
-        client_services.relationship_remove(relationship=active_client)
+        client_services.relationship_remove(
+            relationship=active_client, actor=active_client.therapist
+        )
         browser = signed_in(client_user)
 
         assert browser.get(portal_url(active_client)).status_code == 404

@@ -32,7 +32,7 @@ START = date(2026, 11, 13)
 
 def details(relationship: CareRelationship, section: str, **values: Any) -> CareRelationship:
     return client_services.relationship_update_details(
-        relationship=relationship, section=section, values=values
+        relationship=relationship, section=section, values=values, actor=relationship.therapist
     )
 
 

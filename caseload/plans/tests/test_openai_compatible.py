@@ -187,6 +187,7 @@ def test_the_end_to_end_request_is_de_identified(
             "date_of_birth": date(1990, 3, 14),
             "address": "221 Baker Street\nSan Francisco, CA 94110",
         },
+        actor=active_client.therapist,
     )
     clinical_services.diagnosis_add(relationship=relationship, code="F33.1")
     clinical_services.diagnosis_add(relationship=relationship, code="F41.1")

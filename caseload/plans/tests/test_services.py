@@ -94,7 +94,7 @@ def test_plan_status_boundaries(active_client, therapist, review_in_days, status
 
 def test_plans_of_an_archived_client_cannot_change(active_client, therapist):
     plan = make_plan(active_client, therapist)
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     active_client.refresh_from_db()
 
     with pytest.raises(services.PlanError):

@@ -255,7 +255,7 @@ def test_a_plan_of_another_client_under_this_clients_url_is_404(
 
 
 def test_pdf_rendering_fetches_only_the_apps_own_static_files():
-    from caseload.plans.pdf import StaticFilesOnlyFetcher
+    from caseload.lib.pdf import StaticFilesOnlyFetcher
 
     fetcher = StaticFilesOnlyFetcher()
     response = fetcher.fetch("file:///static/caseload/plan-print.css")

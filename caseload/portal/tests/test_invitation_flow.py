@@ -121,7 +121,7 @@ def test_therapist_sees_the_pending_badge_clear(therapist, pending, run_tasks):
 
 def test_guardian_signs_up_for_the_child(therapist, run_tasks):
     added = services.client_add(
-        therapist=therapist,
+        actor=therapist,
         full_name="Theo Brandt",
         billing_type="cash_pay",
         is_child=True,
@@ -198,7 +198,7 @@ def test_invitation_cannot_be_used_for_two_accounts(pending):
 def test_invitation_withdrawn_after_it_was_put_in_the_session(therapist, pending):
     browser = Browser()
     browser.post(f"/invite/{pending.invitations.get().token()}/signup/")
-    services.relationship_archive(relationship=pending)
+    services.relationship_archive(relationship=pending, actor=pending.therapist)
 
     response = signup(browser, "pat@example.com")
 
@@ -222,13 +222,13 @@ def test_invalid_tokens_are_404_no_longer_valid(pending, client_user, how):
     elif how == "too_long":
         token = "a" * 500
     elif how == "used":
-        services.invitation_accept(invitation=invitation, user=account("pat@example.com"))
+        services.invitation_accept(invitation=invitation, actor=account("pat@example.com"))
     elif how == "expired":
         _expire(invitation)
     elif how == "revoked":
-        services.relationship_archive(relationship=pending)
+        services.relationship_archive(relationship=pending, actor=pending.therapist)
     elif how == "rotated":
-        services.invitation_resend(relationship=pending)
+        services.invitation_resend(relationship=pending, actor=pending.therapist)
 
     for browser in (Browser(), signed_in(client_user)):
         for response in (

@@ -159,7 +159,7 @@ def requests_to_connect(colleague: Any, client_user: Any, guardian_user: Any) ->
     """Bob asks Maya to connect, and Sam to connect for a second child: pending invitations."""
     to_maya = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
     for_ben = client_services.client_add(
-        therapist=colleague,
+        actor=colleague,
         full_name="Ben Okafor",
         billing_type="cash_pay",
         is_child=True,

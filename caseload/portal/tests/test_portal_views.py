@@ -32,7 +32,7 @@ def bobs_request_to_maya(colleague: Any, client_user: Any) -> Invitation:
 def bobs_request_for_child(colleague: Any, guardian_user: Any) -> Invitation:
     """Bob asks Sam to connect for a second child, Ben."""
     added = services.client_add(
-        therapist=colleague,
+        actor=colleague,
         full_name="Ben Okafor",
         billing_type="cash_pay",
         is_child=True,
@@ -98,14 +98,14 @@ def test_clients_do_not_see_each_others_requests(
 def test_withdrawn_reconnection_request_disappears(therapist, client_user):
     """A request revoked by the therapist (here: by removing the client) can't be answered."""
     relationship = CareRelationship.objects.get(client__account=client_user)
-    services.relationship_archive(relationship=relationship)
-    services.relationship_restore(relationship=relationship)
+    services.relationship_archive(relationship=relationship, actor=relationship.therapist)
+    services.relationship_restore(relationship=relationship, actor=relationship.therapist)
     request = relationship.invitations.get(revoked_at=None, accepted_at=None)
     browser = signed_in(client_user)
     html = browser.get("/portal/").content.decode()
     assert "would like to reconnect" in html
 
-    services.relationship_remove(relationship=relationship)
+    services.relationship_remove(relationship=relationship, actor=relationship.therapist)
 
     html = browser.get("/portal/").content.decode()
     assert str(request.public_id) not in html
@@ -245,7 +245,7 @@ SECRET_VALUES = [
 def _fill_details(relationship: CareRelationship) -> None:
     for section, values in SECRETS.items():
         services.relationship_update_details(
-            relationship=relationship, section=section, values=values
+            relationship=relationship, section=section, values=values, actor=relationship.therapist
         )
     fresh = CareRelationship.objects.get(pk=relationship.pk)
     assert fresh.address == "77 Hidden Orchard Road"

@@ -135,7 +135,10 @@ def test_practice_pages_are_404_for_everyone_but_admins(request, practice, perso
 
 def test_admin_has_no_clinical_access(practice_admin, active_client):
     services.relationship_update_details(
-        relationship=active_client, section="personal", values={"address": "1 Secret Lane"}
+        relationship=active_client,
+        section="personal",
+        values={"address": "1 Secret Lane"},
+        actor=active_client.therapist,
     )
     browser = signed_in(practice_admin)
 

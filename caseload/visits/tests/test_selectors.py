@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship
-from caseload.clients.selectors import ClientListParams, client_list
 from caseload.visits import services
 from caseload.visits.models import ProgressNote, SessionStatus, TherapySession
 from caseload.visits.selectors import (
@@ -23,6 +22,7 @@ from caseload.visits.selectors import (
     therapist_agenda,
     unsigned_past_sessions_q,
 )
+from caseload.workspace.selectors import ClientListParams, client_list
 from tests.factories import active_relationship, staff
 
 ZONE = ZoneInfo("America/New_York")
@@ -156,7 +156,7 @@ def test_notes_of_a_removed_client_leave_the_queue(
     with_note(at(active_client, days_ago(3)), sign_as=therapist)
     assert notes_awaiting_cosignature(supervisor).count() == 1
 
-    client_services.relationship_remove(relationship=active_client)
+    client_services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
     assert notes_awaiting_cosignature(supervisor).count() == 0
 
@@ -246,7 +246,7 @@ def test_agenda_shows_only_this_therapists_open_clients(
 ) -> None:
     mine = at(active_client, datetime(2026, 3, 2, 9, 0, tzinfo=ZONE))
     removed = at(child_client, datetime(2026, 3, 2, 11, 0, tzinfo=ZONE))
-    client_services.relationship_remove(relationship=child_client)
+    client_services.relationship_remove(relationship=child_client, actor=child_client.therapist)
     bobs_client = active_relationship(colleague, full_name="Noor Ali", email="noor@example.com")
     bobs = at(bobs_client, datetime(2026, 3, 2, 9, 0, tzinfo=ZONE))
 

@@ -235,7 +235,7 @@ def test_moving_a_session_onto_another_warns_but_not_onto_itself(
 
 
 def test_archived_client_cannot_be_scheduled(active_client: CareRelationship) -> None:
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     active_client.refresh_from_db()
     with pytest.raises(VisitError, match="Restore this client"):
         schedule(active_client, local(2026, 3, 2, 10, 0))
@@ -497,7 +497,9 @@ def test_empty_addendum_is_refused(signed: ProgressNote, therapist: Any) -> None
 
 
 def test_no_addendum_once_the_client_is_archived(signed: ProgressNote, therapist: Any) -> None:
-    client_services.relationship_archive(relationship=signed.session.relationship)
+    client_services.relationship_archive(
+        relationship=signed.session.relationship, actor=signed.session.relationship.therapist
+    )
     with pytest.raises(VisitError, match="Restore this client"):
         services.note_add_addendum(note=signed, user=therapist, text="x")
     assert not signed.addenda.exists()

@@ -17,11 +17,11 @@ from django.utils import timezone
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship
-from caseload.clients.tests.html import field_errors, post_form_actions
 from caseload.clinical import services as clinical_services
 from caseload.visits import services
 from caseload.visits.models import NoteAddendum, NoteEvent, ProgressNote, TherapySession
 from tests.factories import active_relationship
+from tests.html import field_errors, post_form_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,7 @@ def test_cancelled_sessions_do_not_count_as_overlaps(therapist, active_client):
 
 
 def test_archived_client_cannot_be_scheduled(therapist, active_client):
-    client_services.relationship_archive(relationship=active_client)
+    client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
     response = signed_in(therapist).post(
         new_url(active_client),

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from caseload.accounts.adapter import SESSION_INVITATION_KEY, AccountAdapter
 from caseload.accounts.models import User
 from caseload.clients import services
 from caseload.clients.models import CareState, Invitation
+from caseload.portal.adapter import SESSION_INVITATION_KEY, AccountAdapter
 from tests.factories import PASSWORD, account
 
 
@@ -41,10 +41,7 @@ def adapter_with(invitation: Invitation | None) -> Iterator[AccountAdapter]:
 @pytest.fixture
 def invitation(therapist) -> Invitation:
     return services.client_add(
-        therapist=therapist,
-        full_name="Nora Quinn",
-        email="nora@example.com",
-        billing_type="cash_pay",
+        actor=therapist, full_name="Nora Quinn", email="nora@example.com", billing_type="cash_pay"
     ).invitation
 
 
@@ -82,8 +79,14 @@ class TestOpenForSignup:
             assert adapter.is_open_for_signup(adapter.request) is False
 
     def test_a_connection_request_is_not_a_signup_invitation(self, therapist, client_user):
-        services.relationship_archive(relationship=therapist.care_relationships.get())
-        request = services.relationship_restore(relationship=therapist.care_relationships.get())
+        services.relationship_archive(
+            relationship=therapist.care_relationships.get(),
+            actor=therapist.care_relationships.get().therapist,
+        )
+        request = services.relationship_restore(
+            relationship=therapist.care_relationships.get(),
+            actor=therapist.care_relationships.get().therapist,
+        )
         connection = Invitation.objects.usable().get(relationship=request)
         with adapter_with(connection) as adapter:
             assert adapter.is_open_for_signup(adapter.request) is False
@@ -128,7 +131,7 @@ class TestSignupThroughTheInvitation:
 
     def test_a_guardian_signing_up_manages_the_child(self, client, therapist):
         added = services.client_add(
-            therapist=therapist,
+            actor=therapist,
             full_name="Leo Park",
             is_child=True,
             guardian_name="Jin Park",
@@ -162,7 +165,9 @@ class TestSignupThroughTheInvitation:
 
     def test_an_invitation_withdrawn_mid_signup_creates_no_account(self, client, invitation):
         start_signup(client, invitation)
-        services.relationship_archive(relationship=invitation.relationship)
+        services.relationship_archive(
+            relationship=invitation.relationship, actor=invitation.relationship.therapist
+        )
 
         sign_up(client, "nora@example.com")
 
@@ -172,12 +177,12 @@ class TestSignupThroughTheInvitation:
         # Nora signs up through alice's invitation, then changes her sign-in address; bob's
         # older invitation to her old address can no longer be accepted by a new account.
         first = services.client_add(
-            therapist=therapist, full_name="Nora Quinn", email="nora@example.com"
+            actor=therapist, full_name="Nora Quinn", email="nora@example.com"
         )
         second = services.client_add(
-            therapist=colleague, full_name="Nora Quinn", email="nora@example.com"
+            actor=colleague, full_name="Nora Quinn", email="nora@example.com"
         )
-        services.invitation_accept(invitation=first.invitation, user=account("nora@example.com"))
+        services.invitation_accept(invitation=first.invitation, actor=account("nora@example.com"))
         User.objects.filter(email="nora@example.com").update(email="nora.q@example.com")
         EmailAddress.objects.filter(email="nora@example.com").update(email="nora.q@example.com")
         start_signup(client, second.invitation)

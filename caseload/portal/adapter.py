@@ -13,6 +13,8 @@ from django.http import HttpRequest
 
 from caseload.accounts.models import User, normalize_email
 from caseload.clients.models import Invitation, InvitationKind
+from caseload.clients.services import invitation_accept
+from caseload.lib.http import AuditContext
 
 SESSION_INVITATION_KEY = "caseload_invitation"
 
@@ -47,8 +49,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(
         self, request: HttpRequest, user: AbstractBaseUser, form: BaseForm, commit: bool = True
     ) -> AbstractBaseUser:
-        from caseload.clients.services import invitation_accept
-
         invitation = invitation_in_session(request)
         if invitation is None:
             raise forms.ValidationError("Your invitation is no longer valid.")
@@ -58,7 +58,11 @@ class AccountAdapter(DefaultAccountAdapter):
         with transaction.atomic():  # no account without its accepted invitation
             saved = super().save_user(request, user, form, commit=True)
             assert isinstance(saved, User)
-            invitation_accept(invitation=invitation, user=saved, request=request)
+            invitation_accept(
+                invitation=invitation,
+                actor=saved,
+                audit_context=AuditContext.from_request(request),
+            )
         request.session.pop(SESSION_INVITATION_KEY, None)
         return saved
 

@@ -79,12 +79,12 @@ class Command(BaseCommand):
 
         def add(name: str, email: str, billing: str = BillingType.CASH_PAY, **kwargs: Any) -> Any:
             return services.client_add(
-                therapist=therapist, full_name=name, email=email, billing_type=billing, **kwargs
+                actor=therapist, full_name=name, email=email, billing_type=billing, **kwargs
             )
 
         def sign_up(added: Any, email: str, name: str) -> User:
             user = make_account(email, name)
-            services.invitation_accept(invitation=added.invitation, user=user)
+            services.invitation_accept(invitation=added.invitation, actor=user)
             return user
 
         # Active clients who signed up.
@@ -113,7 +113,7 @@ class Command(BaseCommand):
             ("Elena Rossi", "elena.rossi@demo.caseload.test"),
             ("Marcus Johnson", "marcus.johnson@demo.caseload.test"),
         ]:
-            existing = services.client_add(therapist=colleague, full_name=name, email=email)
+            existing = services.client_add(actor=colleague, full_name=name, email=email)
             sign_up(existing, email, name)
             add(name, email)
         # A child whose guardian manages the account, and a child whose guardian is invited.
@@ -137,12 +137,13 @@ class Command(BaseCommand):
         )
         # Archived: one who never signed up, one with an account.
         services.relationship_archive(
-            relationship=add("Ben Carter", "ben.carter@demo.caseload.test").relationship
+            relationship=add("Ben Carter", "ben.carter@demo.caseload.test").relationship,
+            actor=therapist,
         )
         former = add("Nora Fischer", "nora.fischer@demo.caseload.test")
         sign_up(former, "nora.fischer@demo.caseload.test", "Nora Fischer")
         former.relationship.refresh_from_db()
-        services.relationship_archive(relationship=former.relationship)
+        services.relationship_archive(relationship=former.relationship, actor=therapist)
         maya.relationship.refresh_from_db()
         self._clinical_record(maya.relationship, therapist)
         self._documents(maya.relationship, therapist, child.relationship)

@@ -99,3 +99,12 @@ def post_form_actions(response: Any) -> list[str]:
         for method, action in parser.forms
         if method == "post" and action != "/accounts/logout/"
     ]
+
+
+def redirect_target(response: Any) -> str | None:
+    """Where a successful post sends the browser: HX-Location's path for htmx, else Location."""
+    import json
+
+    if "HX-Location" in response:
+        return str(json.loads(response["HX-Location"])["path"])
+    return response.get("HX-Redirect") or response.get("Location")

@@ -75,7 +75,7 @@ def test_supervisor_sees_supervisees_clients_but_not_others(
 
 
 def test_ended_relationships_are_not_listed(therapist, active_client):
-    services.relationship_remove(relationship=active_client)
+    services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
     assert names_in_list(signed_in(therapist).get("/clients/")) == []
     assert names_in_list(signed_in(therapist).get("/clients/?filter=archived")) == []
@@ -127,7 +127,7 @@ def test_search_query_is_shown_back_escaped(therapist, active_client):
 # Filter -----------------------------------------------------------------------------------
 def test_active_and_archived_filter(therapist, active_client):
     archived = pending_relationship(therapist, full_name="Zed Archived", email="zed@example.com")
-    services.relationship_archive(relationship=archived)
+    services.relationship_archive(relationship=archived, actor=archived.therapist)
     browser = signed_in(therapist)
 
     assert names_in_list(browser.get("/clients/")) == ["Maya Patel"]
@@ -162,8 +162,8 @@ def test_badges_pending_awaiting_and_active(therapist, colleague, active_client)
 def test_archived_client_with_reconnection_request_shows_awaiting_approval(
     therapist, active_client
 ):
-    services.relationship_archive(relationship=active_client)
-    services.relationship_restore(relationship=active_client)
+    services.relationship_archive(relationship=active_client, actor=active_client.therapist)
+    services.relationship_restore(relationship=active_client, actor=active_client.therapist)
 
     response = signed_in(therapist).get("/clients/", {"filter": "archived"})
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 
-from caseload.lib.http import role_of
+from caseload.practices.http import role_of
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

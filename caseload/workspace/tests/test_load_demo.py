@@ -4,8 +4,8 @@ from io import StringIO
 from django.core.management import call_command
 
 from caseload.clients.models import CareRelationship
-from caseload.practices.management.commands.load_demo import THERAPIST
 from caseload.visits.models import ProgressNote, TherapySession
+from caseload.workspace.management.commands.load_demo import THERAPIST
 
 
 def test_demo_practice_has_clients_in_every_state_and_a_clinical_record(db):

@@ -1,0 +1,69 @@
+"""What plans shows in the client workspace: its profile section(s) and attention signals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Case, OuterRef, Subquery, Value, When
+from django.utils import timezone
+
+from caseload.clients.models import CareRelationship
+from caseload.clients.sections import AttentionSignal, ProfileSection
+from caseload.plans import services
+from caseload.plans.forms import GenerateForm
+from caseload.plans.models import TreatmentPlan
+from caseload.plans.selectors import (
+    EXPIRY_WARNING_DAYS,
+    plans_for,
+)
+
+
+def plans_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
+    """The Treatment Plans section of the profile (shared with the profile page)."""
+    today = timezone.localdate()
+    plans = [
+        {"plan": plan, "status": services.plan_status(plan, today)}
+        for plan in plans_for(relationship)
+    ]
+    return {
+        "plans": plans,
+        "plans_can_edit": relationship.access.can_write,
+        "generate_form": GenerateForm(),
+    }
+
+
+def _plan_review_date() -> Subquery:
+    latest = (
+        TreatmentPlan.objects.filter(relationship=OuterRef("pk"))
+        .order_by("-effective_date", "-pk")
+        .values("review_date")[:1]
+    )
+    return Subquery(latest)
+
+
+def _plan_state() -> Case:
+    """Needs `plan_review_date` annotated first (it is, by the order of ATTENTION)."""
+    today = timezone.localdate()
+    return Case(
+        When(plan_review_date__lt=today, then=Value("expired")),
+        When(
+            plan_review_date__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+            then=Value("expiring"),
+        ),
+        default=Value(""),
+    )
+
+
+ATTENTION = [
+    AttentionSignal("plan_review_date", _plan_review_date),
+    AttentionSignal("plan_state", _plan_state),
+]
+SECTIONS = [
+    ProfileSection(
+        "plans",
+        "Treatment Plans",
+        "plans/partials/_plans_section.html",
+        lambda viewer, relationship, audit_context: plans_context(viewer, relationship),
+    )
+]

@@ -1,0 +1,72 @@
+"""The care core's own profile sections (Personal Information, Emergency Contact,
+Preferences) and its attention signals (invitation delivery, awaiting approval)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+
+from caseload.accounts.models import User
+from caseload.clients.forms import EmergencyContactForm, PersonalInformationForm, PreferencesForm
+from caseload.clients.models import CareRelationship, Invitation, InvitationKind
+from caseload.clients.sections import AttentionSignal, ProfileSection
+from caseload.lib.email import DeliveryStatus
+from caseload.lib.http import AuditContext
+
+DETAIL_FORMS: dict[str, type[PersonalInformationForm | EmergencyContactForm | PreferencesForm]] = {
+    "personal": PersonalInformationForm,
+    "emergency": EmergencyContactForm,
+    "preferences": PreferencesForm,
+}
+
+
+def details_form(section: str, relationship: CareRelationship, data: Any = None) -> Any:
+    """The form of one details section, bound to `data` when given."""
+    if section == "preferences":
+        return PreferencesForm(data, instance=relationship, practice=relationship.practice)
+    return DETAIL_FORMS[section](data, instance=relationship)
+
+
+def _no_context(
+    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+) -> dict[str, Any]:
+    return {}  # the workspace view builds the details forms (a refused one keeps its errors)
+
+
+SECTIONS = [
+    ProfileSection(
+        "personal", "Personal Information", "workspace/partials/_section_personal.html", _no_context
+    ),
+    ProfileSection(
+        "emergency", "Emergency Contact", "workspace/partials/_section_emergency.html", _no_context
+    ),
+    ProfileSection(
+        "preferences", "Preferences", "workspace/partials/_section_preferences.html", _no_context
+    ),
+]
+
+
+def _outstanding() -> Any:
+    return Invitation.objects.filter(
+        relationship=OuterRef("pk"),
+        accepted_at__isnull=True,
+        declined_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+
+
+ATTENTION = [
+    AttentionSignal(
+        "delivery_problem",
+        lambda: Exists(
+            _outstanding().filter(
+                delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]
+            )
+        ),
+    ),
+    AttentionSignal(
+        "reconnect_pending",
+        lambda: Exists(_outstanding().filter(kind=InvitationKind.CONNECTION)),
+    ),
+]
