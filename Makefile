@@ -1,4 +1,4 @@
-.PHONY: run test test-postgres lint typecheck check bench
+.PHONY: run test test-postgres lint typecheck layers check bench
 
 # Install, migrate, load demo data, start the app and a worker on http://127.0.0.1:8000.
 run:
@@ -15,7 +15,10 @@ lint:
 typecheck:
 	uv run mypy caseload
 
-check: lint typecheck
+layers:
+	uv run lint-imports
+
+check: lint typecheck layers
 	uv run python manage.py makemigrations --check --dry-run
 
 bench:

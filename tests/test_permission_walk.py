@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.conf import settings
@@ -659,3 +661,78 @@ def test_allauth_account_pages_require_sign_in(client, name):
 @pytest.mark.parametrize("name", ["account_login", "account_reset_password", "account_signup"])
 def test_allauth_public_pages_open(client, name):
     assert client.get(reverse(name)).status_code == 200
+
+
+# Clients awaiting approval ----------------------------------------------------------------
+#: What the owning therapist may still open for a client awaiting approval: the profile card
+#: (name, email, the request's state) and the relationship's own lifecycle actions.
+AWAITING_ALLOWED = {
+    "workspace:detail",
+    "clients:archive",
+    "clients:restore",
+    "clients:resend",
+    "clients:remove",
+}
+
+
+def _awaiting_clients(therapist: Any) -> dict[str, CareRelationship]:
+    """A connection request to an existing account, and an archived client asked to reconnect."""
+    from caseload.clients import services as client_services
+    from tests.factories import active_relationship
+
+    account("erin@example.com", "Erin Existing")
+    connection = pending_relationship(
+        therapist, full_name="Erin Existing", email="erin@example.com"
+    )
+    former = active_relationship(therapist, full_name="Nora Fischer", email="nora@example.com")
+    client_services.relationship_archive(relationship=former, actor=therapist)
+    client_services.relationship_restore(relationship=former, actor=therapist)
+    return {"connection request": connection, "restore invitation": former}
+
+
+def _record_routes_of_one_client() -> list[str]:
+    """Routes whose only URL argument is the client: every record URL of the profile."""
+
+    class Probe:
+        """Stands in for the world: every object has a public id, nothing else."""
+
+        def __getattr__(self, name: str) -> Any:
+            return SimpleNamespace(public_id=uuid4())
+
+    keys = []
+    for key, route in TABLE.items():
+        try:
+            kwargs = route.kwargs(Probe())  # type: ignore[arg-type]
+        except (AttributeError, TypeError):
+            continue  # needs more of the world than ids
+        if set(kwargs) == {"client_id"} and key not in AWAITING_ALLOWED:
+            keys.append(key)
+    return keys
+
+
+@pytest.mark.parametrize("key", _record_routes_of_one_client())
+def test_every_record_url_of_a_client_awaiting_approval_is_404(therapist, key):
+    route = TABLE[key]
+    browser = Browser()
+    browser.force_login(therapist)
+    for state, relationship in _awaiting_clients(therapist).items():
+        url = reverse(key, kwargs={"client_id": relationship.public_id})
+        response = browser.get(url) if route.method == "GET" else browser.post(url, {})
+        assert response.status_code == 404, f"{key} for a client with a {state}"
+
+
+def test_the_record_routes_of_one_client_are_walked():
+    """The awaiting-approval walk above really covers the record's entry points."""
+    keys = set(_record_routes_of_one_client())
+    assert {"plans:new", "visits:session_new", "clinical:diagnosis_add", "documents:assign"} <= keys
+
+
+def test_a_client_awaiting_approval_shows_only_the_profile_card(therapist):
+    browser = Browser()
+    browser.force_login(therapist)
+    for relationship in _awaiting_clients(therapist).values():
+        response = browser.get(reverse("workspace:detail", args=[relationship.public_id]))
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Awaiting approval" in html
+        assert 'id="clinical"' not in html and 'id="sessions"' not in html
