@@ -177,3 +177,16 @@ def child_client(therapist: Any) -> Any:
 @pytest.fixture
 def guardian_user(child_client: Any) -> Any:
     return child_client.client.guardianship.account
+
+
+@pytest.fixture
+def signed_in(db: None) -> Callable[[Any], Any]:
+    """A browser (Django's test client) signed in as the given user, without a password."""
+    from django.test import Client as Browser
+
+    def sign_in(user: Any) -> Browser:
+        browser = Browser()
+        browser.force_login(user)
+        return browser
+
+    return sign_in

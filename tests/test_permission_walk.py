@@ -457,29 +457,38 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
     assert bobs.state == CareState.AWAITING_CONSENT
     last_week = timezone.now() - timedelta(days=7)
     draft_session = visit_services.session_schedule(
-        relationship=active_client, starts_at=last_week, duration_minutes=50, modality="in_person"
+        relationship=active_client,
+        starts_at=last_week,
+        duration_minutes=50,
+        modality="in_person",
+        actor=active_client.therapist,
     )
     visit_services.note_save_draft(
-        session=draft_session, note_format="soap", content={"subjective": "draft"}
+        session=draft_session,
+        note_format="soap",
+        content={"subjective": "draft"},
+        actor=draft_session.relationship.therapist,
     )
     signed_session = visit_services.session_schedule(
         relationship=active_client,
         starts_at=last_week - timedelta(days=7),
         duration_minutes=50,
         modality="in_person",
+        actor=active_client.therapist,
     )
     note = visit_services.note_save_draft(
-        session=signed_session, note_format="soap", content={"subjective": "signed"}
+        session=signed_session,
+        note_format="soap",
+        content={"subjective": "signed"},
+        actor=signed_session.relationship.therapist,
     )
-    visit_services.note_sign(note=note, user=therapist)
+    visit_services.note_sign(note=note, actor=therapist)
     phq9, gad7 = (v for v in sync_library() if v.scoring in ("phq9", "gad7"))
-    open_document, done_document = document_services.assign_documents(
-        relationship=active_client, versions=[phq9, gad7], due_date=None, by=therapist
+    open_document, done_document = document_services.document_assign(
+        relationship=active_client, versions=[phq9, gad7], due_date=None, actor=therapist
     )
-    document_services.submit_document(
-        document=done_document,
-        by=client_user,
-        answers={f"q{n}": "1" for n in range(1, 8)},
+    document_services.document_submit(
+        document=done_document, actor=client_user, answers={f"q{n}": "1" for n in range(1, 8)}
     )
     return World(
         active_client=active_client,
@@ -487,10 +496,12 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
         connection_request=bobs.invitations.get(),
         draft_session=draft_session,
         signed_session=signed_session,
-        diagnosis=clinical_services.diagnosis_add(relationship=active_client, code="F41.1"),
+        diagnosis=clinical_services.diagnosis_add(
+            relationship=active_client, code="F41.1", actor=active_client.therapist
+        ),
         plan=plan_services.plan_create(
             relationship=active_client,
-            user=therapist,
+            actor=therapist,
             html="<h2>Problems</h2><p>Worry</p>",
             effective_date=timezone.localdate(),
         ),
@@ -500,13 +511,15 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
             options={"length": "short", "tone": "clinical", "format": "structured"},
         ),
         medication=clinical_services.medication_save(
-            relationship=active_client, values={"name": "Sertraline", "dose": "50 mg"}
+            relationship=active_client,
+            values={"name": "Sertraline", "dose": "50 mg"},
+            actor=active_client.therapist,
         ),
         open_document=open_document,
         done_document=done_document,
         form_template=document_services.template_create(
             practice=therapist.membership.practice,
-            by=therapist,
+            actor=therapist,
             title="Sleep diary",
             intro="",
             fields=[{"type": "short_text", "label": "Bedtime"}],

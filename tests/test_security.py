@@ -31,12 +31,6 @@ SENSITIVE_VALUES = ("12 Confidential" + " Mews", "hunter2" + "-secret", "panic" 
 SENSITIVE_POST = dict(zip(("address", "password", "notes"), SENSITIVE_VALUES, strict=True))
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def session_exists(key: str) -> bool:
     return Session.objects.filter(session_key=key).exists()
 
@@ -82,7 +76,7 @@ def test_security_headers(request, persona, path):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_every_script_tag_carries_the_nonce(therapist, active_client):
+def test_every_script_tag_carries_the_nonce(therapist, active_client, signed_in):
     response = signed_in(therapist).get(f"/clients/{active_client.public_id}/")
 
     html = response.content.decode()
@@ -116,7 +110,7 @@ def _session_with(browser: Browser, **values: Any) -> str:
     return session.session_key
 
 
-def test_idle_timeout_signs_out_and_deletes_the_session(therapist):
+def test_idle_timeout_signs_out_and_deletes_the_session(therapist, signed_in):
     browser = signed_in(therapist)
     assert browser.get("/clients/").status_code == 200
     key = _session_with(browser, caseload_last_activity=int(time.time()) - 31 * 60)
@@ -133,7 +127,7 @@ def test_idle_timeout_signs_out_and_deletes_the_session(therapist):
     assert signed_out.exists()
 
 
-def test_idle_timeout_explains_why(therapist):
+def test_idle_timeout_explains_why(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     _session_with(browser, caseload_last_activity=int(time.time()) - 31 * 60)
@@ -143,7 +137,7 @@ def test_idle_timeout_explains_why(therapist):
     assert "signed out after a period of inactivity" in response.content.decode()
 
 
-def test_idle_timeout_for_htmx_asks_for_a_full_redirect(therapist):
+def test_idle_timeout_for_htmx_asks_for_a_full_redirect(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     key = _session_with(browser, caseload_last_activity=int(time.time()) - 31 * 60)
@@ -155,7 +149,7 @@ def test_idle_timeout_for_htmx_asks_for_a_full_redirect(therapist):
     assert not session_exists(key)
 
 
-def test_activity_within_the_idle_limit_keeps_the_session(therapist):
+def test_activity_within_the_idle_limit_keeps_the_session(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     key = _session_with(browser, caseload_last_activity=int(time.time()) - 29 * 60)
@@ -167,7 +161,7 @@ def test_activity_within_the_idle_limit_keeps_the_session(therapist):
     assert browser.session["caseload_last_activity"] >= int(time.time()) - 5
 
 
-def test_absolute_timeout_after_12_hours(therapist):
+def test_absolute_timeout_after_12_hours(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     key = _session_with(
@@ -183,7 +177,7 @@ def test_absolute_timeout_after_12_hours(therapist):
     assert not session_exists(key)
 
 
-def test_absolute_limit_holds_however_active_the_user(therapist):
+def test_absolute_limit_holds_however_active_the_user(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     _session_with(browser, caseload_started=int(time.time()) - 11 * 60 * 60)
@@ -193,7 +187,7 @@ def test_absolute_limit_holds_however_active_the_user(therapist):
     assert browser.get("/clients/").status_code == 302
 
 
-def test_background_requests_do_not_count_as_activity(therapist):
+def test_background_requests_do_not_count_as_activity(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     stale = int(time.time()) - 20 * 60
@@ -208,7 +202,7 @@ def test_background_requests_do_not_count_as_activity(therapist):
     assert browser.get("/clients/", HTTP_X_CASELOAD_BACKGROUND="1").status_code == 302
 
 
-def test_ordinary_requests_refresh_activity(therapist):
+def test_ordinary_requests_refresh_activity(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     _session_with(browser, caseload_last_activity=int(time.time()) - 20 * 60)
@@ -218,7 +212,7 @@ def test_ordinary_requests_refresh_activity(therapist):
     assert browser.session["caseload_last_activity"] >= int(time.time()) - 5
 
 
-def test_logout_kills_the_server_side_session(therapist):
+def test_logout_kills_the_server_side_session(therapist, signed_in):
     browser = signed_in(therapist)
     browser.get("/clients/")
     key = browser.session.session_key
@@ -401,7 +395,7 @@ def test_audit_records_the_address_the_proxy_saw(therapist, behind_one_proxy):
 
 @pytest.mark.parametrize("forwarded", ["not-an-address", "", "1.2.3.4, <script>"])
 def test_garbage_forwarded_for_falls_back_to_the_peer(
-    therapist, active_client, behind_one_proxy, forwarded
+    therapist, active_client, behind_one_proxy, forwarded, signed_in
 ):
     """An audit write never fails on a malformed address (GenericIPAddressField, inet on PG)."""
     response = signed_in(therapist).get(
@@ -533,7 +527,7 @@ def _state_snapshot() -> list[Any]:
     ]
 
 
-def test_get_never_changes_state(therapist, colleague, client_user, active_client):
+def test_get_never_changes_state(therapist, colleague, client_user, active_client, signed_in):
     pending = pending_relationship(therapist, full_name="Pat", email="pat@example.com")
     bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
     request = bobs.invitations.get()

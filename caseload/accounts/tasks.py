@@ -14,7 +14,7 @@ REDACTED = {"args": [], "kwargs": {"redacted": True}}
 
 @task(queue_name="email", takes_context=True)
 def deliver_email(
-    context: TaskContext,
+    context: TaskContext[..., None],
     *,
     to: list[str],
     subject: str,

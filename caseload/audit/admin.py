@@ -7,7 +7,7 @@ from caseload.audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """Read-only: audit events are append-only."""
 
     list_display = ["created_at", "actor_email", "actor_role", "action", "outcome", "ip_address"]

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 
+from caseload.accounts.models import User
 from caseload.audit.models import Outcome
 from caseload.audit.services import audit_record
+from caseload.lib.http import AuditContext
 
 
 class AuditDeniedMiddleware:
@@ -23,7 +25,8 @@ class AuditDeniedMiddleware:
         if isinstance(exception, Http404) and request.user.is_authenticated:
             audit_record(
                 action="access.denied",
-                request=request,
+                actor=request.user if isinstance(request.user, User) else None,
+                audit_context=AuditContext.from_request(request),
                 outcome=Outcome.DENIED,
                 detail={"method": request.method, "path": request.path[:300]},
             )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.http import HttpRequest
 
 from caseload.accounts.models import User
 from caseload.audit.models import AuditEvent, Outcome
@@ -30,7 +29,6 @@ def audit_record(
     action: str,
     actor: User | None = None,
     audit_context: AuditContext = SYSTEM,
-    request: HttpRequest | None = None,
     client: models.Model | None = None,
     practice: models.Model | None = None,
     obj: models.Model | None = None,
@@ -39,11 +37,7 @@ def audit_record(
     actor_email: str = "",
 ) -> AuditEvent:
     """Write one audit event. `audit_context` says where the action came from (IP, request
-    id, user agent); `request` is accepted only from views that audit a read themselves."""
-    if request is not None:
-        audit_context = AuditContext.from_request(request)
-        if actor is None and isinstance(request.user, User):
-            actor = request.user
+    id, user agent): `request.audit_context` in a view, `SYSTEM` in tasks and commands."""
     practice_id = practice.pk if practice is not None else None
     if practice_id is None and actor is not None:
         membership = getattr(actor, "membership", None)

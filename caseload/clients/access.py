@@ -34,7 +34,7 @@ class RecordAccess:
     is_supervisor: bool  # the therapist's supervisor: read-only, plus co-signing
     awaiting_approval: bool  # a connection request or a restore invitation not yet accepted
     record_open: bool  # the record may be written: invited or active, nothing awaiting approval
-    messaging_open: bool  # the owner may read and send messages here
+    messaging_open: bool  # the owner may send messages here (the client or guardian signed up)
 
     @property
     def can_read(self) -> bool:
@@ -103,9 +103,17 @@ def access_for(user: User, relationship: CareRelationship) -> RecordAccess:
         record_open=record_open,
         messaging_open=is_owner
         and relationship.messaging_enabled
-        and relationship.state in (CareState.ACTIVE, CareState.ARCHIVED)
-        and not awaiting,
+        and relationship.state == CareState.ACTIVE
+        and _has_account_holder(relationship),
     )
+
+
+def _has_account_holder(relationship: CareRelationship) -> bool:
+    client = relationship.client
+    if client.is_child:
+        guardianship = getattr(client, "guardianship", None)
+        return guardianship is not None and guardianship.account_id is not None
+    return client.account_id is not None
 
 
 def _restore_invitations() -> QuerySet[Invitation]:
@@ -114,6 +122,15 @@ def _restore_invitations() -> QuerySet[Invitation]:
         accepted_at__isnull=True,
         declined_at__isnull=True,
         revoked_at__isnull=True,
+    )
+
+
+def restore_pending() -> Exists:
+    """Annotation: an archived relationship waiting for the client to accept a reconnection."""
+    return Exists(
+        _restore_invitations().filter(
+            relationship=OuterRef("pk"), relationship__state=CareState.ARCHIVED
+        )
     )
 
 
@@ -148,13 +165,7 @@ def get_relationship_for_user(
         "therapist__membership__supervisor",
         "practice",
     )
-    queryset = queryset.annotate(
-        restore_pending=Exists(
-            _restore_invitations().filter(
-                relationship=OuterRef("pk"), relationship__state=CareState.ARCHIVED
-            )
-        )
-    )
+    queryset = queryset.annotate(restore_pending=restore_pending())
     if write:
         queryset = queryset.filter(therapist=user)
     try:

@@ -69,7 +69,7 @@ class AddClientForm(forms.Form):
         return data
 
 
-class PersonalInformationForm(forms.ModelForm):
+class PersonalInformationForm(forms.ModelForm[CareRelationship]):
     phone = PhoneField(label="Phone", required=False)
     date_of_birth = PastDateField(label="Date of birth", required=False)
 
@@ -79,7 +79,7 @@ class PersonalInformationForm(forms.ModelForm):
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
-class EmergencyContactForm(forms.ModelForm):
+class EmergencyContactForm(forms.ModelForm[CareRelationship]):
     emergency_phone = PhoneField(label="Phone", required=False)
 
     class Meta:
@@ -87,7 +87,7 @@ class EmergencyContactForm(forms.ModelForm):
         fields = ["emergency_name", "emergency_relationship", "emergency_phone", "emergency_email"]
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(forms.ModelForm[CareRelationship]):
     messaging_enabled = forms.BooleanField(label="Secure messaging", required=False)
 
     class Meta:

@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from caseload.lib.email import DeliveryStatus
+
+if TYPE_CHECKING:
+    from caseload.clients.access import RecordAccess
 
 
 def search_key(*parts: str | None) -> str:
@@ -136,6 +140,9 @@ class CareRelationship(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=20, blank=True)
+
+    #: Set by the access gate (`clients.access.get_relationship_for_user`), never stored.
+    access: RecordAccess
 
     class Meta:
         constraints = [

@@ -16,13 +16,13 @@ from caseload.clients.models import (
     CareRelationship,
     CareState,
     Client,
-    DeliveryStatus,
     Guardianship,
     Invitation,
     InvitationKind,
     search_key,
 )
 from caseload.clients.tasks import send_invitation_email
+from caseload.lib.email import DeliveryStatus
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.practices.models import Membership
 

@@ -19,7 +19,8 @@ class DiagnosisAddForm(forms.Form):
 
     def clean_code(self) -> str:
         # The picker submits "F41.1"; a typed "F41.1 Generalized anxiety disorder" also works.
-        return self.cleaned_data["code"].strip().split(" ")[0]
+        code: str = self.cleaned_data["code"]
+        return code.strip().split(" ")[0]
 
 
 # Plain forms, not ModelForms: a ModelForm would run the model's check constraints and show

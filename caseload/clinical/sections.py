@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.forms import Form
+
+from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
 from caseload.clinical.forms import (
@@ -23,9 +26,12 @@ def medication_auto_id(medication: Medication) -> str:
 
 
 def clinical_context(
-    user: Any, relationship: CareRelationship, forms: dict[str, Any] | None = None
+    viewer: User, relationship: CareRelationship, forms: dict[str, Form] | None = None
 ) -> dict[str, Any]:
-    """Everything the Clinical Information section shows; shared with the profile page."""
+    """Everything the Clinical Information section shows; shared with the profile page.
+
+    `relationship` came through the access gate: `relationship.access` says who may edit.
+    """
     summary = summary_for(relationship)
     forms = dict(forms or {})
     forms.setdefault("diagnosis_add", DiagnosisAddForm())

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.models import CareRelationship, CareState
+from caseload.clients.access import access_for, record_closed_reason
+from caseload.clients.models import CareRelationship
 from caseload.clinical import icd10
 from caseload.clinical.models import ClinicalSummary, Diagnosis, DiagnosisStatus, Medication
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
+from caseload.lib.http import SYSTEM, AuditContext
 
 
 class ClinicalRecordError(Exception):
@@ -25,9 +25,14 @@ class ClinicalRecordError(Exception):
         self.field = field
 
 
-def ensure_record_open(relationship: CareRelationship) -> None:
-    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
-        raise ClinicalRecordError("Restore this client before changing their record.")
+def _ensure_writable(actor: User, relationship: CareRelationship) -> None:
+    """Only the client's own therapist writes, and only while the record is open (the care
+    core's rule). The gate said so already; a service called from elsewhere is held to it."""
+    if not access_for(actor, relationship).is_owner:
+        raise ClinicalRecordError("Only the client's therapist can change their record.")
+    reason = record_closed_reason(relationship)
+    if reason is not None:
+        raise ClinicalRecordError(reason)
 
 
 def _refuse_future(value: date | None, field: str) -> None:
@@ -44,13 +49,14 @@ def _refuse_out_of_order(start: date | None, end: date | None, field: str, messa
 def diagnosis_add(
     *,
     relationship: CareRelationship,
+    actor: User,
     code: str,
     is_primary: bool = False,
     onset_date: date | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> Diagnosis:
     """Add a billable ICD-10-CM code. The first diagnosis on a record is primary."""
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     entry = icd10.lookup_billable(code)
     if entry is None:
         raise ClinicalRecordError(_invalid_code_message(code), field="code")
@@ -77,8 +83,8 @@ def diagnosis_add(
         ) from None
     audit_record(
         action="diagnosis.add",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=diagnosis,
         detail={"primary": diagnosis.is_primary},
@@ -100,12 +106,13 @@ def _invalid_code_message(code: str) -> str:
 def diagnosis_update(
     *,
     diagnosis: Diagnosis,
+    actor: User,
     values: dict[str, Any],
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> Diagnosis:
     """Change status, dates or the primary flag. The code itself never changes."""
     relationship = diagnosis.relationship
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     diagnosis = Diagnosis.objects.select_for_update().get(pk=diagnosis.pk)
     onset = values.get("onset_date", diagnosis.onset_date)
     resolved = values.get("resolved_date", diagnosis.resolved_date)
@@ -134,8 +141,8 @@ def diagnosis_update(
     )
     audit_record(
         action="diagnosis.update",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=diagnosis,
         detail={"fields": sorted(values)},
@@ -144,19 +151,21 @@ def diagnosis_update(
 
 
 @transaction.atomic
-def diagnosis_remove(*, diagnosis: Diagnosis, request: HttpRequest | None = None) -> None:
+def diagnosis_remove(
+    *, diagnosis: Diagnosis, actor: User, audit_context: AuditContext = SYSTEM
+) -> None:
     """Remove a diagnosis entered in error (a resolved one should be marked resolved).
 
     Removing the primary diagnosis makes the longest-standing remaining one (active first)
     primary, so a record with diagnoses always has exactly one.
     """
     relationship = diagnosis.relationship
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     diagnosis = Diagnosis.objects.select_for_update().get(pk=diagnosis.pk)
     audit_record(
         action="diagnosis.remove",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=diagnosis,
     )
@@ -181,11 +190,12 @@ MEDICATION_FIELDS = ("name", "dose", "frequency", "prescriber", "start_date", "s
 def medication_save(
     *,
     relationship: CareRelationship,
+    actor: User,
     values: dict[str, Any],
     medication: Medication | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> Medication:
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     if medication is None:
         medication = Medication(relationship=relationship)
         action = "medication.add"
@@ -209,8 +219,8 @@ def medication_save(
     medication.save()
     audit_record(
         action=action,
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=medication,
         detail={"fields": sorted(values)},
@@ -219,13 +229,15 @@ def medication_save(
 
 
 @transaction.atomic
-def medication_remove(*, medication: Medication, request: HttpRequest | None = None) -> None:
+def medication_remove(
+    *, medication: Medication, actor: User, audit_context: AuditContext = SYSTEM
+) -> None:
     relationship = medication.relationship
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     audit_record(
         action="medication.remove",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=medication,
     )
@@ -233,14 +245,15 @@ def medication_remove(*, medication: Medication, request: HttpRequest | None = N
 
 
 @transaction.atomic
-def summary_update(
+def clinical_summary_update(
     *,
     relationship: CareRelationship,
+    actor: User,
     presenting_concerns: str,
     mental_health_history: str,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> ClinicalSummary:
-    ensure_record_open(relationship)
+    _ensure_writable(actor, relationship)
     summary, _ = ClinicalSummary.objects.select_for_update().get_or_create(
         relationship=relationship
     )
@@ -257,8 +270,8 @@ def summary_update(
     summary.save()
     audit_record(
         action="clinical_summary.update",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=relationship,
         detail={"fields": changed},

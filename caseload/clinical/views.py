@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,7 +32,7 @@ from caseload.practices.http import clinician_required
 def _section_response(
     request: AuthenticatedHttpRequest,
     relationship: CareRelationship,
-    forms: dict[str, Any] | None = None,
+    forms: dict[str, Form] | None = None,
 ) -> HttpResponse:
     if request.htmx:
         return render(
@@ -47,7 +48,7 @@ def _section_response(
 def _refused(
     request: AuthenticatedHttpRequest,
     relationship: CareRelationship,
-    form: Any,
+    form: Form,
     form_key: str,
     error: services.ClinicalRecordError,
 ) -> HttpResponse:
@@ -80,7 +81,10 @@ def diagnosis_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
         return _section_response(request, relationship, {"diagnosis_add": form})
     try:
         diagnosis = services.diagnosis_add(
-            relationship=relationship, request=request, **form.cleaned_data
+            relationship=relationship,
+            **form.cleaned_data,
+            actor=request.user,
+            audit_context=request.audit_context,
         )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, "diagnosis_add", error)
@@ -102,7 +106,12 @@ def diagnosis_update(
             raise services.ClinicalRecordError(f"{diagnosis.code}: {error}")
         # Only what was sent changes: the row's buttons send the fields they are about.
         values = {name: value for name, value in form.cleaned_data.items() if name in request.POST}
-        services.diagnosis_update(diagnosis=diagnosis, values=values, request=request)
+        services.diagnosis_update(
+            diagnosis=diagnosis,
+            values=values,
+            actor=request.user,
+            audit_context=request.audit_context,
+        )
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
     else:
@@ -126,7 +135,9 @@ def diagnosis_remove(
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     diagnosis = get_diagnosis(relationship, diagnosis_id)
     try:
-        services.diagnosis_remove(diagnosis=diagnosis, request=request)
+        services.diagnosis_remove(
+            diagnosis=diagnosis, actor=request.user, audit_context=request.audit_context
+        )
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
     else:
@@ -143,7 +154,10 @@ def medication_add(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
         return _section_response(request, relationship, {"medication": form})
     try:
         medication = services.medication_save(
-            relationship=relationship, values=form.cleaned_data, request=request
+            relationship=relationship,
+            values=form.cleaned_data,
+            actor=request.user,
+            audit_context=request.audit_context,
         )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, "medication", error)
@@ -167,7 +181,8 @@ def medication_update(
             relationship=relationship,
             medication=medication,
             values=form.cleaned_data,
-            request=request,
+            actor=request.user,
+            audit_context=request.audit_context,
         )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, key, error)
@@ -183,7 +198,9 @@ def medication_remove(
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     medication = get_medication(relationship, medication_id)
     try:
-        services.medication_remove(medication=medication, request=request)
+        services.medication_remove(
+            medication=medication, actor=request.user, audit_context=request.audit_context
+        )
     except services.ClinicalRecordError as error:
         messages.error(request, str(error))
     else:
@@ -199,7 +216,12 @@ def summary_update(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
     if not form.is_valid():
         return _section_response(request, relationship, {"summary": form})
     try:
-        services.summary_update(relationship=relationship, request=request, **form.cleaned_data)
+        services.clinical_summary_update(
+            relationship=relationship,
+            **form.cleaned_data,
+            actor=request.user,
+            audit_context=request.audit_context,
+        )
     except services.ClinicalRecordError as error:
         return _refused(request, relationship, form, "summary", error)
     messages.success(request, "Saved.")

@@ -136,8 +136,8 @@ class FieldSpecForm(forms.Form):
         return spec
 
 
-class BaseFieldSpecFormSet(forms.BaseFormSet):
-    def add_fields(self, form: forms.Form, index: int | None) -> None:
+class BaseFieldSpecFormSet(forms.BaseFormSet[FieldSpecForm]):
+    def add_fields(self, form: FieldSpecForm, index: int | None) -> None:
         super().add_fields(form, index)
         if "ORDER" in form.fields:
             form.fields["ORDER"].label = "Position"

@@ -1,9 +1,9 @@
 """The template library shipped with Caseload (DOC-1), as TOML files in `library/`.
 
-Library templates are data, not code: `sync_library` (run by `manage.py sync_document_library`,
-by the demo loader and whenever a therapist opens the library) records each file as a template
-and adds a new version when a file's content changed. Documents already assigned keep the
-version they were assigned with.
+Library templates are data, not code: `sync_library` records each file as a template and adds
+a new version when a file's content changed. It runs after every `manage.py migrate` (so at
+deploy time), from `manage.py sync_document_library` and from the demo loader — never while a
+page reads the library. Documents already assigned keep the version they were assigned with.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from caseload.documents.fields import FieldType, clean_field_specs
 from caseload.documents.models import DocumentTemplate, TemplateVersion, content_hash
@@ -47,16 +50,17 @@ def library_files() -> dict[str, dict[str, Any]]:
     return entries
 
 
-def sync_library() -> list[TemplateVersion]:
+def sync_library(using: str = DEFAULT_DB_ALIAS) -> list[TemplateVersion]:
     """The latest version of every library file, recording any that is new or changed.
 
-    Two queries when nothing changed (the usual case: this runs whenever the library is
-    listed); the writes happen only after a deploy that changed a file.
+    One query when nothing changed (the usual case); the writes happen only after a deploy
+    that changed a file.
     """
     files = library_files()
     latest: dict[str, TemplateVersion] = {}
     for version in (
-        TemplateVersion.objects.filter(template__library_key__in=list(files))
+        TemplateVersion.objects.using(using)
+        .filter(template__library_key__in=list(files))
         .select_related("template")
         .order_by("template_id", "-number")
     ):
@@ -68,21 +72,22 @@ def sync_library() -> list[TemplateVersion]:
         for key, entry in files.items()
     ):
         return [latest[key] for key in files]
-    return _record_library(files)
+    with transaction.atomic(using=using):
+        return _record_library(files, using)
 
 
-@transaction.atomic
-def _record_library(files: dict[str, dict[str, Any]]) -> list[TemplateVersion]:
+def _record_library(files: dict[str, dict[str, Any]], using: str) -> list[TemplateVersion]:
+    templates = DocumentTemplate.objects.db_manager(using)
     recorded: list[TemplateVersion] = []
     for key, entry in files.items():
-        template, _ = DocumentTemplate.objects.get_or_create(
+        template, _ = templates.get_or_create(
             library_key=key, defaults={"title": entry["title"], "kind": entry["kind"]}
         )
-        template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
+        template = templates.select_for_update().get(pk=template.pk)
         digest = content_hash(entry["title"], entry["intro"], entry["fields"], entry["scoring"])
         version = template.versions.order_by("-number").first()
         if version is None or version.content_hash != digest:
-            version = TemplateVersion.objects.create(
+            version = TemplateVersion.objects.db_manager(using).create(
                 template=template,
                 number=(version.number + 1) if version else 1,
                 title=entry["title"],
@@ -90,8 +95,20 @@ def _record_library(files: dict[str, dict[str, Any]]) -> list[TemplateVersion]:
                 fields=entry["fields"],
                 scoring=entry["scoring"],
             )
-            DocumentTemplate.objects.filter(pk=template.pk).update(
-                title=entry["title"], kind=entry["kind"]
-            )
+            templates.filter(pk=template.pk).update(title=entry["title"], kind=entry["kind"])
         recorded.append(version)
     return recorded
+
+
+def sync_library_after_migrate(
+    sender: AppConfig, *, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS, **kwargs: Any
+) -> None:
+    """`post_migrate` receiver (connected for the documents app only, in `apps.py`): record
+    the library once the tables exist — after `migrate`, and after `flush` (which sends no
+    `apps`). Skipped when the documents tables were just unapplied (`migrate documents
+    zero`)."""
+    try:
+        apps.get_model("documents", "TemplateVersion")
+    except LookupError:
+        return
+    sync_library(using)

@@ -8,32 +8,25 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from caseload.clients.models import CareRelationship
+from caseload.accounts.models import User
+from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.sections import AttentionSignal, ProfileSection
-from caseload.documents.forms import (
-    AssignForm,
-)
+from caseload.documents.forms import AssignForm
 from caseload.documents.models import AssignedDocument, DocumentStatus
-from caseload.documents.selectors import (
-    documents_for,
-    library_and_practice_templates,
-)
+from caseload.documents.selectors import assign_choices, documents_for
 
 
 # The profile's Documents section -----------------------------------------------------------
-def _assign_choices(user: Any) -> list[tuple[str, str]]:
-    return [(str(t.public_id), t.title) for t in library_and_practice_templates(user)]
-
-
 def documents_context(
-    user: Any, relationship: CareRelationship, assign_form: AssignForm | None = None
+    user: User, relationship: CareRelationship, assign_form: AssignForm | None = None
 ) -> dict[str, Any]:
     can_edit = relationship.access.can_write
     return {
         "relationship": relationship,
         "documents": list(documents_for(relationship)),
-        "documents_can_edit": can_edit,
-        "assign_form": (assign_form or AssignForm(choices=_assign_choices(user)))
+        # Reminders go to active clients only (an invited one hasn't signed up yet).
+        "documents_can_remind": can_edit and relationship.state == CareState.ACTIVE,
+        "assign_form": (assign_form or AssignForm(choices=assign_choices(user)))
         if can_edit
         else None,
         "today": timezone.localdate(),

@@ -1,4 +1,7 @@
-"""Reads for documents. Staff lookups go through the client's relationship (SECURITY A2)."""
+"""Reads for documents. Staff lookups go through the client's relationship (SECURITY A2).
+
+Nothing here writes: the shipped library is recorded at migrate time (`library.py`).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from caseload.accounts.models import User
-from caseload.clients.access import get_relationship_for_user
+from caseload.clients.access import get_relationship_for_user, in_care_of
 from caseload.clients.models import CareRelationship, CareState
-from caseload.documents.library import LIBRARY_ORDER, sync_library
+from caseload.clients.services import account_holder
+from caseload.documents.fields import FieldType, display_answer
+from caseload.documents.library import LIBRARY_ORDER
 from caseload.documents.models import (
     SUBMITTED_STATES,
     AssignedDocument,
+    DocumentSignature,
     DocumentStatus,
     DocumentTemplate,
     TemplateVersion,
@@ -59,13 +65,17 @@ def templates_for(user: User) -> QuerySet[DocumentTemplate]:
 
 def library_and_practice_templates(user: User) -> list[DocumentTemplate]:
     """In the order therapists see them: the library as shipped, then the practice's own."""
-    sync_library()
     templates = list(templates_for(user))
     rank = {key: position for position, key in enumerate(LIBRARY_ORDER)}
     return sorted(
         templates,
         key=lambda t: (t.practice_id is not None, rank.get(t.library_key or "", 0), t.title),
     )
+
+
+def assign_choices(user: User) -> list[tuple[str, str]]:
+    """The Assign form's choices: (public id, title) of every template the user may assign."""
+    return [(str(t.public_id), t.title) for t in library_and_practice_templates(user)]
 
 
 def get_template_for_user(user: User, template_id: UUID) -> DocumentTemplate:
@@ -88,6 +98,23 @@ def latest_versions(template_ids: list[int]) -> dict[int, TemplateVersion]:
     ):
         latest.setdefault(version.template_id, version)
     return latest
+
+
+def chosen_versions(template_ids: list[str]) -> list[TemplateVersion]:
+    """The latest version of each template chosen on the Assign form (public ids)."""
+    templates = list(
+        DocumentTemplate.objects.filter(public_id__in=template_ids).values_list("pk", flat=True)
+    )
+    latest = latest_versions(templates)
+    return [latest[pk] for pk in templates if pk in latest]
+
+
+def portal_notified(relationship: CareRelationship) -> bool:
+    """New documents are emailed: active care, with someone who signs in to the portal
+    (the client, or a child's guardian)."""
+    return (
+        relationship.state == CareState.ACTIVE and account_holder(relationship.client) is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -160,10 +187,7 @@ class PortalDocument:
 
 
 def _portal_documents(user: User) -> QuerySet[AssignedDocument]:
-    return AssignedDocument.objects.filter(
-        Q(relationship__client__account=user, relationship__client__is_child=False)
-        | Q(relationship__client__guardianship__account=user),
-    ).filter(
+    return AssignedDocument.objects.filter(in_care_of(user, prefix="relationship__")).filter(
         # Active care: everything. Archived care: what was submitted stays readable.
         Q(relationship__state=CareState.ACTIVE)
         | Q(relationship__state=CareState.ARCHIVED, status__in=SUBMITTED_STATES)
@@ -222,3 +246,147 @@ def get_portal_document(user: User, document_id: UUID) -> PortalDocument:
     if found is None:
         raise Http404("No such document.")
     return _portal_row(found)
+
+
+def portal_document_instance(pk: int) -> AssignedDocument:
+    """The model behind a `PortalDocument` (with its client and practice), for the services
+    and the audit trail of a portal action only: never in a template's context (decision 0006).
+    """
+    return AssignedDocument.objects.select_related(
+        "relationship__client", "relationship__practice"
+    ).get(pk=pk)
+
+
+def answer_rows(
+    fields: list[dict[str, Any]], answers: dict[str, Any]
+) -> list[tuple[dict[str, Any], str]]:
+    """(field, answer as shown) for every field that takes an answer."""
+    return [
+        (spec, display_answer(spec, answers.get(spec["key"])))
+        for spec in fields
+        if spec["type"] != FieldType.SIGNATURE
+    ]
+
+
+# The PDF: the same named columns for both copies; the client's copy is read with .values() ---
+@dataclass(frozen=True)
+class PdfSignature:
+    typed_name: str
+    signer_email: str
+    signed_at: datetime
+    ip_address: str | None
+    consent_text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DocumentPdf:
+    """A submitted document as its PDF prints it.
+
+    The score, severity, flag and review are the therapist's reading of the answers: they are
+    filled in on the therapist's copy only and are never read for the client's.
+    """
+
+    title: str
+    version_number: int
+    intro: str
+    practice_name: str
+    client_name: str
+    therapist_name: str
+    submitted_at: datetime | None
+    content_sha256: str
+    rows: list[tuple[dict[str, Any], str]]
+    signature: PdfSignature | None
+    score: int | None = None
+    severity: str = ""
+    flagged: bool = False
+    reviewed_at: datetime | None = None
+    reviewed_by_name: str = ""
+
+
+def staff_document_pdf(relationship: CareRelationship, document: AssignedDocument) -> DocumentPdf:
+    """The therapist's copy, with the score and the review."""
+    signature: DocumentSignature | None = getattr(document, "signature", None)
+    return DocumentPdf(
+        title=document.version.title,
+        version_number=document.version.number,
+        intro=document.version.intro,
+        practice_name=relationship.practice.name,
+        client_name=relationship.client.full_name,
+        therapist_name=str(relationship.therapist),
+        submitted_at=document.submitted_at,
+        content_sha256=document.content_sha256,
+        rows=document.answer_rows(),
+        signature=PdfSignature(
+            typed_name=signature.typed_name,
+            signer_email=signature.signer_email,
+            signed_at=signature.signed_at,
+            ip_address=signature.ip_address,
+            consent_text=signature.consent_text,
+            sha256=signature.sha256,
+        )
+        if signature is not None
+        else None,
+        score=document.score,
+        severity=document.severity,
+        flagged=document.flagged,
+        reviewed_at=document.reviewed_at,
+        reviewed_by_name=str(document.reviewed_by) if document.reviewed_by else "",
+    )
+
+
+#: The only columns the client's copy reads (no score, severity, flag or review).
+PORTAL_PDF_FIELDS = (
+    "answers",
+    "submitted_at",
+    "content_sha256",
+    "version__title",
+    "version__number",
+    "version__intro",
+    "version__fields",
+    "relationship__practice__name",
+    "relationship__client__full_name",
+    "relationship__therapist__full_name",
+    "relationship__therapist__email",
+    "signature__typed_name",
+    "signature__signer_email",
+    "signature__signed_at",
+    "signature__ip_address",
+    "signature__consent_text",
+    "signature__sha256",
+)
+
+
+def portal_document_pdf(user: User, document_id: UUID) -> DocumentPdf:
+    """The client's copy of a document they (or their child) submitted; 404 otherwise."""
+    row = (
+        _portal_documents(user)
+        .filter(public_id=document_id, status__in=SUBMITTED_STATES)
+        .values(*PORTAL_PDF_FIELDS)
+        .first()
+    )
+    if row is None:
+        raise Http404("No such document.")
+    signed_at = row["signature__signed_at"]
+    return DocumentPdf(
+        title=row["version__title"],
+        version_number=row["version__number"],
+        intro=row["version__intro"],
+        practice_name=row["relationship__practice__name"],
+        client_name=row["relationship__client__full_name"],
+        therapist_name=row["relationship__therapist__full_name"]
+        or row["relationship__therapist__email"],
+        submitted_at=row["submitted_at"],
+        content_sha256=row["content_sha256"],
+        rows=answer_rows(row["version__fields"], row["answers"]),
+        signature=PdfSignature(
+            typed_name=row["signature__typed_name"],
+            signer_email=row["signature__signer_email"],
+            signed_at=signed_at,
+            ip_address=row["signature__ip_address"],
+            consent_text=row["signature__consent_text"],
+            sha256=row["signature__sha256"],
+        )
+        if signed_at is not None
+        else None,
+    )

@@ -1,13 +1,14 @@
 """Documents: building templates, assigning, filling, signing, reviewing (DOC-1 … DOC-3).
 
-Every function is one transaction. Rules refused are `DocumentError`s with the form field the
-message belongs to; views show them on that field.
+Every function is one transaction, takes the user acting (`actor`) and where the action came
+from (`audit_context`), and checks the actor itself. Rules refused are `DocumentError`s with
+the form field the message belongs to; views show them on that field.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.http import QueryDict
@@ -15,7 +16,9 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
+from caseload.clients.access import access_for, record_closed_reason
 from caseload.clients.models import CareRelationship, CareState
+from caseload.clients.services import account_holder
 from caseload.documents.content import (
     CONSENT_TEXT,
     completed_text,
@@ -34,11 +37,10 @@ from caseload.documents.models import (
     content_hash,
 )
 from caseload.documents.scoring import score
-from caseload.lib.http import client_ip
+from caseload.documents.selectors import portal_notified
+from caseload.documents.tasks import send_documents_email, send_flag_email
+from caseload.lib.http import SYSTEM, AuditContext
 from caseload.practices.models import Practice
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 #: A reminder for the same document is sent at most this often.
 REMINDER_INTERVAL = timedelta(hours=24)
@@ -53,24 +55,33 @@ class DocumentError(Exception):
 
 
 # Templates (DOC-1) ---------------------------------------------------------------------
+def _ensure_member(actor: User, practice_id: int | None) -> None:
+    membership = getattr(actor, "membership", None)
+    if membership is None or membership.practice_id != practice_id:
+        raise DocumentError("Only members of the practice change its templates.")
+
+
 @transaction.atomic
 def template_create(
     *,
     practice: Practice,
-    by: User,
+    actor: User,
     title: str,
     intro: str,
     fields: list[dict[str, Any]],
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> DocumentTemplate:
+    _ensure_member(actor, practice.pk)
     specs = clean_field_specs(fields)
     template = DocumentTemplate.objects.create(
-        practice=practice, title=title, kind=DocumentKind.FORM, created_by=by
+        practice=practice, title=title, kind=DocumentKind.FORM, created_by=actor
     )
     TemplateVersion.objects.create(
-        template=template, number=1, title=title, intro=intro, fields=specs, created_by=by
+        template=template, number=1, title=title, intro=intro, fields=specs, created_by=actor
     )
-    audit_record(action="document_template.create", request=request, actor=by, obj=template)
+    audit_record(
+        action="document_template.create", audit_context=audit_context, actor=actor, obj=template
+    )
     return template
 
 
@@ -78,20 +89,21 @@ def template_create(
 def template_update(
     *,
     template: DocumentTemplate,
-    by: User,
+    actor: User,
     title: str,
     intro: str,
     fields: list[dict[str, Any]],
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> TemplateVersion:
     """Save an edit as the next version; documents already assigned keep theirs."""
     template = DocumentTemplate.objects.select_for_update().get(pk=template.pk)
     if template.is_library:
         raise DocumentError("Templates from the library can't be edited; build your own instead.")
+    _ensure_member(actor, template.practice_id)
     if template.archived_at is not None:
         raise DocumentError("Restore this template before editing it.")
     specs = clean_field_specs(fields)
-    latest = template.versions.order_by("-number").first()
+    latest: TemplateVersion | None = template.versions.order_by("-number").first()
     assert latest is not None
     if latest.content_hash == content_hash(title, intro, specs, ""):
         return latest  # nothing changed: no new version
@@ -101,13 +113,13 @@ def template_update(
         title=title,
         intro=intro,
         fields=specs,
-        created_by=by,
+        created_by=actor,
     )
     DocumentTemplate.objects.filter(pk=template.pk).update(title=title)
     audit_record(
         action="document_template.update",
-        request=request,
-        actor=by,
+        audit_context=audit_context,
+        actor=actor,
         obj=template,
         detail={"version": version.number},
     )
@@ -116,39 +128,36 @@ def template_update(
 
 @transaction.atomic
 def template_archive(
-    *, template: DocumentTemplate, by: User, request: HttpRequest | None = None
+    *, template: DocumentTemplate, actor: User, audit_context: AuditContext = SYSTEM
 ) -> None:
     if template.is_library:
         raise DocumentError("Templates from the library can't be archived.")
+    _ensure_member(actor, template.practice_id)
     DocumentTemplate.objects.filter(pk=template.pk).update(archived_at=timezone.now())
-    audit_record(action="document_template.archive", request=request, actor=by, obj=template)
+    audit_record(
+        action="document_template.archive", audit_context=audit_context, actor=actor, obj=template
+    )
 
 
 # Assigning (DOC-2) ---------------------------------------------------------------------
-def portal_recipient(relationship: CareRelationship) -> User | None:
-    """Who fills the client's documents in the portal: the client, or a child's guardian."""
-    client = relationship.client
-    if client.is_child:
-        guardianship = getattr(client, "guardianship", None)
-        return guardianship.account if guardianship is not None else None
-    return client.account
-
-
 @transaction.atomic
-def assign_documents(
+def document_assign(
     *,
     relationship: CareRelationship,
     versions: list[TemplateVersion],
     due_date: date | None,
-    by: User,
-    request: HttpRequest | None = None,
+    actor: User,
+    audit_context: AuditContext = SYSTEM,
 ) -> list[AssignedDocument]:
-    from caseload.documents.tasks import send_documents_email
-
-    relationship = CareRelationship.objects.select_for_update().get(pk=relationship.pk)
-    if relationship.state not in (CareState.INVITED, CareState.ACTIVE):
-        raise DocumentError("Restore this client before assigning documents.")
-    if relationship.therapist_id != by.pk:
+    relationship = (
+        CareRelationship.objects.select_for_update(of=("self",))
+        .select_related("client__guardianship__account", "client__account")
+        .get(pk=relationship.pk)
+    )
+    closed = record_closed_reason(relationship)
+    if closed is not None:
+        raise DocumentError(closed)
+    if not access_for(actor, relationship).is_owner:
         raise DocumentError("Only the client's therapist assigns documents.")
     if not versions:
         raise DocumentError("Choose at least one document.", field="templates")
@@ -166,37 +175,35 @@ def assign_documents(
         )
     documents = [
         AssignedDocument.objects.create(
-            relationship=relationship, version=version, due_date=due_date, assigned_by=by
+            relationship=relationship, version=version, due_date=due_date, assigned_by=actor
         )
         for version in versions
     ]
     for document in documents:
         audit_record(
             action="document.assign",
-            request=request,
-            actor=by,
+            audit_context=audit_context,
+            actor=actor,
             client=relationship.client,
             obj=document,
             detail={"template": str(document.version.template.public_id)},
         )
-    if relationship.state == CareState.ACTIVE and portal_recipient(relationship) is not None:
+    if portal_notified(relationship):
         send_documents_email.enqueue(relationship.pk, "assigned")
     return documents
 
 
 @transaction.atomic
-def send_reminder(
-    *, document: AssignedDocument, by: User, request: HttpRequest | None = None
+def document_send_reminder(
+    *, document: AssignedDocument, actor: User, audit_context: AuditContext = SYSTEM
 ) -> None:
-    from caseload.documents.tasks import send_documents_email
-
     document = _locked(document)
     relationship = document.relationship
-    if relationship.therapist_id != by.pk or relationship.state != CareState.ACTIVE:
+    if not access_for(actor, relationship).is_owner or relationship.state != CareState.ACTIVE:
         raise DocumentError("Reminders go to active clients of yours only.")
     if document.status not in OPEN_STATES:
         raise DocumentError("This document is already completed.")
-    if portal_recipient(relationship) is None:
+    if account_holder(relationship.client) is None:
         raise DocumentError("The client hasn't signed up yet: they'll see it when they do.")
     now = timezone.now()
     if document.reminded_at and now - document.reminded_at < REMINDER_INTERVAL:
@@ -205,8 +212,8 @@ def send_reminder(
     send_documents_email.enqueue(relationship.pk, "reminder")
     audit_record(
         action="document.remind",
-        request=request,
-        actor=by,
+        audit_context=audit_context,
+        actor=actor,
         client=relationship.client,
         obj=document,
     )
@@ -216,12 +223,21 @@ def send_reminder(
 def _locked(document: AssignedDocument) -> AssignedDocument:
     return (
         AssignedDocument.objects.select_for_update(of=("self",))
-        .select_related("version", "relationship__client")
+        .select_related(
+            "version",
+            "relationship__practice",
+            "relationship__client__account",
+            "relationship__client__guardianship__account",
+        )
         .get(pk=document.pk)
     )
 
 
-def _ensure_fillable(document: AssignedDocument) -> None:
+def _ensure_fillable(document: AssignedDocument, actor: User) -> None:
+    """The client fills in their own documents; a child's guardian fills in the child's."""
+    holder = account_holder(document.relationship.client)
+    if holder is None or holder.pk != actor.pk:
+        raise DocumentError("Only the client, or a child's guardian, fills in this document.")
     if document.is_submitted:
         raise DocumentError("This document has been submitted and can no longer be changed.")
     if document.relationship.state != CareState.ACTIVE:
@@ -229,23 +245,23 @@ def _ensure_fillable(document: AssignedDocument) -> None:
 
 
 @transaction.atomic
-def save_progress(
+def document_save_progress(
     *,
     document: AssignedDocument,
-    by: User,
+    actor: User,
     answers: dict[str, Any],
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> AssignedDocument:
     document = _locked(document)
-    _ensure_fillable(document)
+    _ensure_fillable(document, actor)
     document.answers = _checked_answers(document, answers, final=False)
     document.status = DocumentStatus.IN_PROGRESS
     document.progress_saved_at = timezone.now()
     document.save(update_fields=["answers", "status", "progress_saved_at"])
     audit_record(
         action="document.save_progress",
-        request=request,
-        actor=by,
+        audit_context=audit_context,
+        actor=actor,
         client=document.relationship.client,
         practice=document.relationship.practice,
         obj=document,
@@ -275,24 +291,23 @@ def _as_form_data(answers: dict[str, Any]) -> QueryDict:
 
 
 @transaction.atomic
-def submit_document(
+def document_submit(
     *,
     document: AssignedDocument,
-    by: User,
+    actor: User,
     answers: dict[str, Any],
     typed_name: str = "",
     consent: bool = False,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> AssignedDocument:
     """Freeze the answers, score a questionnaire, and sign when the document asks for it.
 
     `answers` must already be complete and valid (the view validates them with AnswerForm
     in its final mode); this checks the signature and the score's own rules again.
+    The signer's IP address and browser are the audit context's.
     """
-    from caseload.documents.tasks import send_flag_email
-
     document = _locked(document)
-    _ensure_fillable(document)
+    _ensure_fillable(document, actor)
     version = document.version
     answers = _checked_answers(document, answers, final=True)
     typed_name = " ".join(typed_name.split())
@@ -320,7 +335,7 @@ def submit_document(
             result.flagged,
         )
     document.submitted_at = now
-    document.submitted_by = by
+    document.submitted_by = actor
     document.status = (
         DocumentStatus.SIGNED if version.requires_signature else DocumentStatus.COMPLETED
     )
@@ -331,33 +346,33 @@ def submit_document(
         signed = signed_text(
             content=document.content,
             typed_name=typed_name,
-            signer_email=by.email,
+            signer_email=actor.email,
             consent_text=CONSENT_TEXT,
         )
         DocumentSignature.objects.create(
             document=document,
-            signer=by,
-            signer_email=by.email,
+            signer=actor,
+            signer_email=actor.email,
             typed_name=typed_name,
             consent_text=CONSENT_TEXT,
             signed_at=now,
-            ip_address=client_ip(request) if request is not None else None,
-            user_agent=(request.headers.get("User-Agent", "") if request is not None else "")[:500],
+            ip_address=audit_context.ip_address,
+            user_agent=audit_context.user_agent[:500],
             content=signed,
             sha256=sha256(signed),
         )
         audit_record(
             action="document.sign",
-            request=request,
-            actor=by,
+            audit_context=audit_context,
+            actor=actor,
             client=client,
             practice=practice,
             obj=document,
         )
     audit_record(
         action="document.submit",
-        request=request,
-        actor=by,
+        audit_context=audit_context,
+        actor=actor,
         client=client,
         practice=practice,
         obj=document,
@@ -369,11 +384,11 @@ def submit_document(
 
 # Reviewing -----------------------------------------------------------------------------
 @transaction.atomic
-def mark_reviewed(
-    *, document: AssignedDocument, by: User, request: HttpRequest | None = None
+def document_mark_reviewed(
+    *, document: AssignedDocument, actor: User, audit_context: AuditContext = SYSTEM
 ) -> AssignedDocument:
     document = _locked(document)
-    if document.relationship.therapist_id != by.pk:
+    if not access_for(actor, document.relationship).is_owner:
         raise DocumentError("Only the client's therapist marks documents reviewed.")
     if document.status == DocumentStatus.REVIEWED:
         raise DocumentError("This document is already marked reviewed.")
@@ -381,12 +396,12 @@ def mark_reviewed(
         raise DocumentError("The client hasn't completed this document yet.")
     document.status = DocumentStatus.REVIEWED
     document.reviewed_at = timezone.now()
-    document.reviewed_by = by
+    document.reviewed_by = actor
     document.save(update_fields=["status", "reviewed_at", "reviewed_by"])
     audit_record(
         action="document.review",
-        request=request,
-        actor=by,
+        audit_context=audit_context,
+        actor=actor,
         client=document.relationship.client,
         obj=document,
     )

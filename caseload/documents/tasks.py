@@ -10,6 +10,7 @@ from django.tasks import task
 from django.urls import reverse
 
 from caseload.clients.models import CareRelationship
+from caseload.clients.services import account_holder
 from caseload.documents.models import AssignedDocument
 from caseload.lib.email import build_message, send_with_retry
 
@@ -17,14 +18,14 @@ from caseload.lib.email import build_message, send_with_retry
 @task(queue_name="email")
 def send_documents_email(relationship_id: int, kind: str, attempt: int = 1) -> str:
     """Tell the client (or a child's guardian) that documents are waiting in the portal."""
-    from caseload.documents.services import portal_recipient
-
     relationship = (
-        CareRelationship.objects.select_related("practice", "client__guardianship__account")
+        CareRelationship.objects.select_related(
+            "practice", "client__account", "client__guardianship__account"
+        )
         .filter(pk=relationship_id)
         .first()
     )
-    recipient = portal_recipient(relationship) if relationship is not None else None
+    recipient = account_holder(relationship.client) if relationship is not None else None
     if relationship is None or recipient is None:
         return "skipped: nobody to tell"
     reminder = kind == "reminder"

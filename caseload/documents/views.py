@@ -7,7 +7,8 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.forms import BaseFormSet
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
 from caseload.documents import services
 from caseload.documents.content import CONSENT_TEXT, verify
-from caseload.documents.fields import AnswerForm, FieldType, display_answer
+from caseload.documents.fields import AnswerForm, FieldType
 from caseload.documents.forms import (
     MAX_QUESTIONS,
     AssignForm,
@@ -30,15 +31,22 @@ from caseload.documents.forms import (
     initial_from_specs,
 )
 from caseload.documents.models import AssignedDocument, DocumentTemplate
-from caseload.documents.sections import _assign_choices, documents_context
+from caseload.documents.sections import documents_context
 from caseload.documents.selectors import (
+    DocumentPdf,
     PortalDocument,
+    answer_rows,
+    assign_choices,
+    chosen_versions,
     get_document_for_user,
     get_portal_document,
     get_template_for_user,
-    latest_versions,
     library_and_practice_templates,
+    portal_document_instance,
+    portal_document_pdf,
     portal_documents_split,
+    portal_notified,
+    staff_document_pdf,
 )
 from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required, portal_user_required
@@ -67,22 +75,16 @@ def _section_response(
 def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     """DOC-2: assign one or more documents, with an optional due date."""
     relationship = get_relationship_for_user(request.user, client_id, write=True)
-    form = AssignForm(request.POST, choices=_assign_choices(request.user))
+    form = AssignForm(request.POST, choices=assign_choices(request.user))
     if not form.is_valid():
         return _section_response(request, relationship, form)
-    templates = list(
-        DocumentTemplate.objects.filter(public_id__in=form.cleaned_data["templates"]).values_list(
-            "pk", flat=True
-        )
-    )
-    latest = latest_versions(templates)
     try:
-        documents = services.assign_documents(
+        documents = services.document_assign(
             relationship=relationship,
-            versions=[latest[pk] for pk in templates if pk in latest],
+            versions=chosen_versions(form.cleaned_data["templates"]),
             due_date=form.cleaned_data["due_date"],
-            by=request.user,
-            request=request,
+            actor=request.user,
+            audit_context=request.audit_context,
         )
     except services.DocumentError as error:
         if error.field in form.fields:
@@ -90,15 +92,18 @@ def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
             return _section_response(request, relationship, form)
         messages.error(request, str(error))
         return _section_response(request, relationship)
-    count = len(documents)
-    if relationship.state == "active" and services.portal_recipient(relationship):
+    messages.success(request, _assigned_message(relationship, len(documents)))
+    return _section_response(request, relationship)
+
+
+def _assigned_message(relationship: CareRelationship, count: int) -> str:
+    if portal_notified(relationship):
         told = "We've emailed the client a link to the portal."
         if relationship.client.is_child:
             told = "We've emailed the guardian a link to the portal."
     else:
         told = "The client will see them in the portal once they sign up."
-    messages.success(request, f"Assigned {count} document{'s' if count != 1 else ''}. {told}")
-    return _section_response(request, relationship)
+    return f"Assigned {count} document{'s' if count != 1 else ''}. {told}"
 
 
 @require_GET
@@ -110,7 +115,8 @@ def document_detail(
     relationship, document = get_document_for_user(request.user, client_id, document_id)
     audit_record(
         action="document.view",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         client=relationship.client,
         practice=relationship.practice,
         obj=document,
@@ -129,35 +135,24 @@ def document_detail(
 
 
 def _pdf_response(
-    request: AuthenticatedHttpRequest,
-    relationship: CareRelationship,
-    document: AssignedDocument,
-    *,
-    for_staff: bool,
+    request: AuthenticatedHttpRequest, pdf: DocumentPdf, audited: AssignedDocument
 ) -> HttpResponse:
+    """The PDF of `pdf` (named columns only); `audited` is for the audit trail, not the page."""
     from caseload.lib.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
 
-    pdf = render_pdf(
-        "documents/pdf.html",
-        {
-            "relationship": relationship,
-            "client": relationship.client,
-            "practice": relationship.practice,
-            "document": document,
-            "rows": document.answer_rows(),
-            "generated_at": timezone.localtime(),
-            "for_staff": for_staff,  # the score is the therapist's, not on the client's copy
-        },
+    content = render_pdf(
+        "documents/pdf.html", {"document": pdf, "generated_at": timezone.localtime()}
     )
     audit_record(
         action="document.export_pdf",
-        request=request,
-        client=relationship.client,
-        practice=relationship.practice,
-        obj=document,
+        actor=request.user,
+        audit_context=request.audit_context,
+        client=audited.relationship.client,
+        practice=audited.relationship.practice,
+        obj=audited,
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    slug = "".join(c if c.isalnum() else "-" for c in document.version.title.lower()).strip("-")
+    response = HttpResponse(content, content_type="application/pdf")
+    slug = "".join(c if c.isalnum() else "-" for c in pdf.title.lower()).strip("-")
     response["Content-Disposition"] = f'attachment; filename="{slug[:60]}.pdf"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -172,7 +167,7 @@ def document_pdf(
     if not document.is_submitted:
         messages.error(request, "The client hasn't completed this document yet.")
         return redirect("documents:document", relationship.public_id, document.public_id)
-    return _pdf_response(request, relationship, document, for_staff=True)
+    return _pdf_response(request, staff_document_pdf(relationship, document), document)
 
 
 @require_POST
@@ -182,7 +177,9 @@ def document_review(
 ) -> HttpResponse:
     relationship, document = get_document_for_user(request.user, client_id, document_id, write=True)
     try:
-        services.mark_reviewed(document=document, by=request.user, request=request)
+        services.document_mark_reviewed(
+            document=document, actor=request.user, audit_context=request.audit_context
+        )
     except services.DocumentError as error:
         messages.error(request, str(error))
     else:
@@ -197,7 +194,9 @@ def document_remind(
 ) -> HttpResponse:
     relationship, document = get_document_for_user(request.user, client_id, document_id, write=True)
     try:
-        services.send_reminder(document=document, by=request.user, request=request)
+        services.document_send_reminder(
+            document=document, actor=request.user, audit_context=request.audit_context
+        )
     except services.DocumentError as error:
         messages.error(request, str(error))
     else:
@@ -251,7 +250,7 @@ def _builder(
     request: AuthenticatedHttpRequest,
     template: DocumentTemplate | None,
     form: TemplateForm,
-    formset: Any,
+    formset: BaseFormSet[FieldSpecForm],
     *,
     error: str = "",
 ) -> HttpResponse:
@@ -267,7 +266,7 @@ def _builder(
     )
 
 
-def _posted_rows(data: Any) -> list[dict[str, Any]]:
+def _posted_rows(data: QueryDict) -> list[dict[str, Any]]:
     """The builder's rows as typed so far, redisplayed as they were (no validation yet)."""
     try:
         total = min(int(data.get("fields-TOTAL_FORMS", "0")), MAX_QUESTIONS)
@@ -278,7 +277,9 @@ def _posted_rows(data: Any) -> list[dict[str, Any]]:
         prefix = f"fields-{index}-"
         if data.get(f"{prefix}DELETE"):
             continue
-        row = {name: data.get(prefix + name, "") for name in FieldSpecForm.base_fields}
+        row: dict[str, Any] = {
+            name: data.get(prefix + name, "") for name in FieldSpecForm.base_fields
+        }
         row["required"] = bool(data.get(f"{prefix}required"))
         rows.append(row)
     return rows
@@ -305,11 +306,11 @@ def _builder_post(
         return _builder(request, template, form, formset)
     specs = [row.spec() for row in formset.ordered_forms]
     values = {
-        "by": request.user,
+        "actor": request.user,
         "title": form.cleaned_data["title"],
         "intro": form.cleaned_data["intro"],
         "fields": specs,
-        "request": request,
+        "audit_context": request.audit_context,
     }
     try:
         if template is None:
@@ -357,7 +358,13 @@ def template_edit(request: AuthenticatedHttpRequest, template_id: UUID) -> HttpR
 @clinician_required
 def template_archive(request: AuthenticatedHttpRequest, template_id: UUID) -> HttpResponse:
     template = _own_template(request, template_id)
-    services.template_archive(template=template, by=request.user, request=request)
+    try:
+        services.template_archive(
+            template=template, actor=request.user, audit_context=request.audit_context
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+        return redirect("document_templates:detail", template.public_id)
     messages.success(
         request, f"{template.title} archived. Documents already assigned are not affected."
     )
@@ -371,14 +378,6 @@ def portal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request, "documents/portal_list.html", {"documents": portal_documents_split(request.user)}
     )
-
-
-def _portal_rows(document: PortalDocument) -> list[tuple[dict[str, Any], str]]:
-    return [
-        (spec, display_answer(spec, document.answers.get(spec["key"])))
-        for spec in document.fields
-        if spec["type"] != FieldType.SIGNATURE
-    ]
 
 
 def _portal_page(
@@ -402,7 +401,7 @@ def _portal_page(
             "signature_field": signature_field,
             "signature_form": signature_form,
             "consent_text": CONSENT_TEXT,
-            "rows": None if document.is_open else _portal_rows(document),
+            "rows": None if document.is_open else answer_rows(document.fields, document.answers),
         },
         status=status,
     )
@@ -414,12 +413,11 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
     """Fill in a document: save progress and come back, or submit (and sign)."""
     document = get_portal_document(request.user, document_id)
     if request.method == "GET":
-        opened = AssignedDocument.objects.select_related(
-            "relationship__client", "relationship__practice"
-        ).get(pk=document.pk)
+        opened = portal_document_instance(document.pk)
         audit_record(
             action="document.open",
-            request=request,
+            actor=request.user,
+            audit_context=request.audit_context,
             client=opened.relationship.client,
             practice=opened.relationship.practice,
             obj=opened,
@@ -439,24 +437,27 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
     if not valid:
         messages.error(request, "Some answers need your attention.")
         return _portal_page(request, document, form, signature_form, status=200)
-    instance = AssignedDocument.objects.get(pk=document.pk)
+    instance = portal_document_instance(document.pk)
     try:
         if submitting:
-            services.submit_document(
+            services.document_submit(
                 document=instance,
-                by=request.user,
+                actor=request.user,
                 answers=form.answers(),
                 typed_name=signature_form.cleaned_data["typed_name"] if signature_form else "",
                 consent=bool(signature_form and signature_form.cleaned_data["consent"]),
-                request=request,
+                audit_context=request.audit_context,
             )
             signed = bool(signature_form)
             messages.success(
                 request, f"{document.title} {'signed and ' if signed else ''}submitted. Thank you."
             )
             return redirect("portal:documents")
-        services.save_progress(
-            document=instance, by=request.user, answers=form.answers(), request=request
+        services.document_save_progress(
+            document=instance,
+            actor=request.user,
+            answers=form.answers(),
+            audit_context=request.audit_context,
         )
     except services.DocumentError as error:
         target = signature_form if signature_form is not None and error.field else form
@@ -472,11 +473,10 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
 @require_GET
 @portal_user_required
 def portal_pdf(request: AuthenticatedHttpRequest, document_id: UUID) -> HttpResponse:
+    """The client's copy: named columns only, without the therapist's score (decision 0006)."""
     found = get_portal_document(request.user, document_id)
     if found.is_open:
         messages.error(request, "Submit the document first to download it.")
         return redirect("portal:document", found.public_id)
-    document = AssignedDocument.objects.select_related(
-        "version", "signature__signer", "relationship__client", "relationship__practice"
-    ).get(pk=found.pk)
-    return _pdf_response(request, document.relationship, document, for_staff=False)
+    pdf = portal_document_pdf(request.user, found.public_id)
+    return _pdf_response(request, pdf, portal_document_instance(found.pk))

@@ -12,7 +12,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 
-class StaticFilesOnlyFetcher(URLFetcher):
+class StaticFilesOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
     """Resolve /static/… to the app's own files and refuse every other URL (SECURITY V3)."""
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:

@@ -18,7 +18,8 @@ from caseload.messaging.live import user_group
 SIGNED_OUT = 4401
 
 
-class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
+# channels ships no type hints: its consumer base class is `Any` to mypy.
+class LiveEventsConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Pushes "something changed" events to a signed-in user's page.
 
     The user comes from the session cookie (AuthMiddlewareStack); anonymous sockets are
@@ -51,8 +52,11 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json(event["payload"])
 
-    @database_sync_to_async
-    def session_is_valid(self) -> bool:
+    async def session_is_valid(self) -> bool:
+        # database_sync_to_async (untyped) also closes stale database connections around the call.
+        return bool(await database_sync_to_async(self._session_is_valid)())
+
+    def _session_is_valid(self) -> bool:
         """Read the session afresh: still there, still this user's, within its time limits."""
         session = self.scope.get("session")
         key = getattr(session, "session_key", None)

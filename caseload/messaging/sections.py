@@ -1,4 +1,9 @@
-"""What messaging shows in the client workspace: its profile section(s) and attention signals."""
+"""What messaging shows: the conversation (either side's) and the workspace's Messaging section.
+
+Both sides get the same `Conversation`, built from the frozen message views of the selectors
+(decision 0006): the therapist's in the client profile, the client's or guardian's in the
+portal. Showing messages is a read of the record, audited here.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ from caseload.messaging.forms import MessageForm
 from caseload.messaging.models import Side
 from caseload.messaging.selectors import (
     MessageView,
+    PortalConversation,
     Unavailable,
     availability,
     conversation_messages,
+    get_portal_relationship,
     unread_subquery,
 )
 
@@ -31,6 +38,12 @@ THERAPIST_NOTICES = {
     "but not send messages.",
     Unavailable.MESSAGING_OFF: "Messaging is turned off for this client: turn on "
     "“Secure messaging” in Preferences to send messages.",
+}
+
+CLIENT_NOTICES = {
+    Unavailable.ARCHIVED: "This conversation is closed: you can read it, but not send messages.",
+    Unavailable.MESSAGING_OFF: "Messaging is turned off for this conversation: you can read "
+    "earlier messages, but not send new ones.",
 }
 
 
@@ -57,16 +70,17 @@ class Conversation:
 
 
 def audit_message_list(
-    viewer: User,
-    audit_context: AuditContext,
+    *,
+    actor: User,
     relationship: CareRelationship,
     shown: list[MessageView],
+    audit_context: AuditContext,
 ) -> None:
     """Showing messages is a read of the record (U1): audited, without their text."""
     if shown:
         audit_record(
             action="message.list",
-            actor=viewer,
+            actor=actor,
             audit_context=audit_context,
             client=relationship.client,
             practice=relationship.practice,
@@ -82,9 +96,12 @@ def staff_conversation(
     form: MessageForm | None,
     audit_context: AuditContext,
 ) -> Conversation:
+    """The owner's conversation with the client (the caller has checked `is_owner`)."""
     allowed = availability(relationship)
     shown = conversation_messages(relationship, Side.THERAPIST) if allowed.can_read else []
-    audit_message_list(viewer, audit_context, relationship, shown)
+    audit_message_list(
+        actor=viewer, relationship=relationship, shown=shown, audit_context=audit_context
+    )
     notice = THERAPIST_NOTICES[allowed.reason] if allowed.reason else ""
     if allowed.reason == Unavailable.NOT_SIGNED_UP and relationship.client.is_child:
         notice = "Messaging is available once the guardian signs up."
@@ -106,10 +123,50 @@ def staff_conversation(
 def messaging_context(
     viewer: User, relationship: CareRelationship, audit_context: AuditContext
 ) -> dict[str, Any]:
-    """The profile's Messaging section. Only the client's own therapist sees the messages."""
+    """The profile's Messaging section. Only the client's own therapist sees the messages
+    (supervisors never do); what the conversation allows is messaging's own rule."""
     if not relationship.access.is_owner:
         return {"conversation": None}
     return {"conversation": staff_conversation(viewer, relationship, None, audit_context)}
+
+
+# The client's or guardian's side (the portal) ---------------------------------------------
+def audit_portal_message_list(
+    *, actor: User, conversation_id: UUID, shown: list[MessageView], audit_context: AuditContext
+) -> None:
+    """The portal's read of messages, audited like the therapist's (U1)."""
+    if shown:
+        relationship = get_portal_relationship(actor, conversation_id)
+        audit_message_list(
+            actor=actor, relationship=relationship, shown=shown, audit_context=audit_context
+        )
+
+
+def client_conversation(
+    viewer: User,
+    relationship_id: int,
+    summary: PortalConversation,
+    form: MessageForm | None,
+    audit_context: AuditContext,
+) -> Conversation:
+    """The portal conversation `summary` describes (from `get_portal_conversation`)."""
+    shown = conversation_messages(relationship_id, Side.CLIENT)
+    audit_portal_message_list(
+        actor=viewer, conversation_id=summary.public_id, shown=shown, audit_context=audit_context
+    )
+    args = [summary.public_id]
+    return Conversation(
+        public_id=summary.public_id,
+        can_read=True,
+        can_send=summary.can_send,
+        notice=CLIENT_NOTICES[summary.reason] if summary.reason else "",
+        time_zone=summary.time_zone,
+        messages_url=reverse("messaging:portal_messages", args=args),
+        send_url=reverse("messaging:portal_send", args=args),
+        read_url=reverse("messaging:portal_read", args=args),
+        messages=shown,
+        form=(form or MessageForm()) if summary.can_send else None,
+    )
 
 
 ATTENTION = [
@@ -118,11 +175,6 @@ ATTENTION = [
 ]
 SECTIONS = [
     ProfileSection(
-        "messaging",
-        "Messaging",
-        "messaging/partials/_messaging_section.html",
-        lambda viewer, relationship, audit_context: messaging_context(
-            viewer, relationship, audit_context
-        ),
+        "messaging", "Messaging", "messaging/partials/_messaging_section.html", messaging_context
     )
 ]

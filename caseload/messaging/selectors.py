@@ -21,8 +21,6 @@ from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.services import account_holder
 from caseload.messaging.models import Message, Side
 
-# The portal's one rule for whose care a client or guardian acts in.
-
 
 class Unavailable(StrEnum):
     """Why a conversation can't be used (or only read)."""
@@ -178,7 +176,9 @@ class PortalConversation:
 
 
 def _portal_relationships(user: User) -> QuerySet[CareRelationship]:
-    """Conversations a client or guardian may open: active ones, and archived ones to read."""
+    """Conversations a client or guardian may open: active ones, and archived ones to read.
+
+    Whose care the user acts in is the portal's one rule, `in_care_of`."""
     return CareRelationship.objects.filter(
         in_care_of(user), state__in=(CareState.ACTIVE, CareState.ARCHIVED)
     ).annotate(unread=unread_subquery(Side.CLIENT))

@@ -8,7 +8,6 @@ about a message that then rolls back (decision 0011).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
 from caseload.clients.models import CareRelationship
+from caseload.lib.http import SYSTEM, AuditContext
 from caseload.messaging import live
 from caseload.messaging.models import Message, MessageNotification, Side
 from caseload.messaging.selectors import (
@@ -28,9 +28,6 @@ from caseload.messaging.selectors import (
     unread_count,
 )
 from caseload.messaging.tasks import send_message_notification
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 
 class MessagingError(Exception):
@@ -70,7 +67,7 @@ def _locked(relationship: CareRelationship) -> CareRelationship:
     two simultaneous messages can't both open a notification batch."""
     return (
         CareRelationship.objects.select_for_update(of=("self",))
-        .select_related("client", "client__guardianship", "therapist")
+        .select_related("client__account", "client__guardianship__account", "therapist", "practice")
         .get(pk=relationship.pk)
     )
 
@@ -86,13 +83,14 @@ def _participant(relationship: CareRelationship, user: User) -> Side:
 def message_send(
     *,
     relationship: CareRelationship,
-    sender: User,
+    actor: User,
     text: str,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> Message:
-    """MSG-1: send a plain-text message; MSG-3: open a notification batch if none is open."""
+    """MSG-1: `actor` (the therapist, or the client or guardian) sends a plain-text message;
+    MSG-3: open a notification batch if none is open."""
     relationship = _locked(relationship)
-    side = _participant(relationship, sender)
+    side = _participant(relationship, actor)
     allowed = availability(relationship)
     if not allowed.can_send:
         assert allowed.reason is not None
@@ -106,7 +104,7 @@ def message_send(
             f"(this one has {len(text):,})."
         )
     message = Message.objects.create(
-        relationship=relationship, sender=sender, sender_side=side, text=text
+        relationship=relationship, sender=actor, sender_side=side, text=text
     )
     recipient_side = side.other
     recipient = participants(relationship)[recipient_side]
@@ -124,14 +122,14 @@ def message_send(
         task.enqueue(notification.pk)
     audit_record(
         action="message.send",
-        actor=sender,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         practice=relationship.practice,
         obj=message,
         detail={"side": str(side)},
     )
-    users = {side: sender, recipient_side: recipient}
+    users = {side: actor, recipient_side: recipient}
     conversation = str(relationship.public_id)
     relationship_id = relationship.pk
 
@@ -154,21 +152,22 @@ def message_send(
 
 
 @transaction.atomic
-def messages_mark_read(
+def message_mark_read(
     *,
     relationship: CareRelationship,
-    reader: User,
+    actor: User,
     through: UUID | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> int:
-    """Mark what the reader has seen as read: messages to them up to `through` (all without).
+    """Mark what `actor` (the reader) has seen as read: messages to their side up to
+    `through` (all without).
 
     Called when the reader's page has shown the messages, not when they were fetched. Once
     nothing is left unread, the notification batch closes: the next message emails again.
     Returns how many messages were marked.
     """
     relationship = _locked(relationship)
-    side = _participant(relationship, reader)
+    side = _participant(relationship, actor)
     if not availability(relationship).can_read:
         raise MessagingUnavailable(None, "This conversation can't be opened.")
     unread = Message.objects.filter(
@@ -186,7 +185,7 @@ def messages_mark_read(
     marked = list(unread.values_list("public_id", flat=True))
     now = timezone.now()
     if marked:
-        Message.objects.filter(public_id__in=marked).update(read_at=now, read_by=reader)
+        Message.objects.filter(public_id__in=marked).update(read_at=now, read_by=actor)
     remaining = unread_count(relationship.pk, side)
     if remaining == 0:
         MessageNotification.objects.filter(
@@ -196,8 +195,8 @@ def messages_mark_read(
         return 0
     audit_record(
         action="message.read",
-        actor=reader,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         practice=relationship.practice,
         obj=relationship,
@@ -217,7 +216,7 @@ def messages_mark_read(
                 },
             )
         live.publish(
-            [reader.pk], {"event": "unread", "conversation": conversation, "count": remaining}
+            [actor.pk], {"event": "unread", "conversation": conversation, "count": remaining}
         )
 
     transaction.on_commit(tell, robust=True)

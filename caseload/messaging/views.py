@@ -1,6 +1,6 @@
 """Secure messaging pages: the profile's Messaging section and the portal's Messages.
 
-Therapists reach a conversation through `get_relationship_for_user(…, access=WRITE)`:
+Therapists reach a conversation through `get_relationship_for_user(…, write=True)`:
 supervisors and admins get 404 (SPEC: supervisors never message their supervisees' clients).
 Clients and guardians reach theirs through the portal selectors, which read named columns.
 """
@@ -20,23 +20,20 @@ from caseload.clients.models import CareRelationship
 from caseload.messaging import services
 from caseload.messaging.forms import MessageForm
 from caseload.messaging.models import Side
-from caseload.messaging.sections import Conversation, audit_message_list, staff_conversation
+from caseload.messaging.sections import (
+    Conversation,
+    audit_message_list,
+    audit_portal_message_list,
+    client_conversation,
+    staff_conversation,
+)
 from caseload.messaging.selectors import (
-    MessageView,
-    PortalConversation,
-    Unavailable,
     availability,
     conversation_messages,
     get_portal_conversation,
     get_portal_relationship,
 )
 from caseload.practices.http import clinician_required, portal_user_required
-
-CLIENT_NOTICES = {
-    Unavailable.ARCHIVED: "This conversation is closed: you can read it, but not send messages.",
-    Unavailable.MESSAGING_OFF: "Messaging is turned off for this conversation: you can read "
-    "earlier messages, but not send new ones.",
-}
 
 
 def _parse_uuid(value: str | None) -> UUID | None:
@@ -60,7 +57,12 @@ def staff_messages(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRe
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
     shown = conversation_messages(relationship, Side.THERAPIST, after=after)
-    audit_message_list(request.user, request.audit_context, relationship, shown)
+    audit_message_list(
+        actor=request.user,
+        relationship=relationship,
+        shown=shown,
+        audit_context=request.audit_context,
+    )
     return render(
         request,
         "messaging/partials/_message_items.html",
@@ -77,9 +79,9 @@ def _send(
     try:
         services.message_send(
             relationship=relationship,
-            sender=request.user,
+            actor=request.user,
             text=form.cleaned_data["text"],
-            request=request,
+            audit_context=request.audit_context,
         )
     except services.MessagingError as error:
         form.add_error("text", str(error))
@@ -96,14 +98,11 @@ def _profile_url(relationship: CareRelationship) -> str:
 def staff_send(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
     relationship = _therapist_relationship(request, client_id)
     form = MessageForm(request.POST)
-    if _send(request, relationship, form):
-        if request.htmx:
-            conversation = staff_conversation(
-                request.user, relationship, None, request.audit_context
-            )
-            return _render_conversation(request, conversation)
+    sent = _send(request, relationship, form)
+    if sent and not request.htmx:
         return redirect(_profile_url(relationship))
-    conversation = staff_conversation(request.user, relationship, form, request.audit_context)
+    shown_form = None if sent else form
+    conversation = staff_conversation(request.user, relationship, shown_form, request.audit_context)
     if request.htmx:
         return _render_conversation(request, conversation)
     return render(
@@ -138,8 +137,11 @@ def _mark_read(
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
     try:
-        services.messages_mark_read(
-            relationship=relationship, reader=request.user, through=through, request=request
+        services.message_mark_read(
+            relationship=relationship,
+            actor=request.user,
+            through=through,
+            audit_context=request.audit_context,
         )
     except services.MessagingUnavailable:
         raise Http404("No conversation.") from None
@@ -151,41 +153,13 @@ def _mark_read(
 
 
 # The portal -------------------------------------------------------------------------------
-def _portal_conversation(
-    relationship_id: int,
-    summary: PortalConversation,
-    form: MessageForm | None = None,
-) -> Conversation:
-    shown = conversation_messages(relationship_id, Side.CLIENT)
-    args = [summary.public_id]
-    return Conversation(
-        public_id=summary.public_id,
-        can_read=True,
-        can_send=summary.can_send,
-        notice=CLIENT_NOTICES[summary.reason] if summary.reason else "",
-        time_zone=summary.time_zone,
-        messages_url=reverse("messaging:portal_messages", args=args),
-        send_url=reverse("messaging:portal_send", args=args),
-        read_url=reverse("messaging:portal_read", args=args),
-        messages=shown,
-        form=(form or MessageForm()) if summary.can_send else None,
-    )
-
-
-def _audit_portal_list(
-    request: AuthenticatedHttpRequest, conversation_id: UUID, shown: list[MessageView]
-) -> None:
-    if shown:
-        relationship = get_portal_relationship(request.user, conversation_id)
-        audit_message_list(request.user, request.audit_context, relationship, shown)
-
-
 def _portal_page(
     request: AuthenticatedHttpRequest, conversation_id: UUID, form: MessageForm | None = None
 ) -> HttpResponse:
     relationship_id, summary = get_portal_conversation(request.user, conversation_id)
-    conversation = _portal_conversation(relationship_id, summary, form)
-    _audit_portal_list(request, conversation_id, conversation.messages)
+    conversation = client_conversation(
+        request.user, relationship_id, summary, form, request.audit_context
+    )
     if request.htmx:
         return _render_conversation(request, conversation)
     return render(
@@ -210,7 +184,12 @@ def portal_messages(request: AuthenticatedHttpRequest, conversation_id: UUID) ->
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
     shown = conversation_messages(relationship_id, Side.CLIENT, after=after)
-    _audit_portal_list(request, conversation_id, shown)
+    audit_portal_message_list(
+        actor=request.user,
+        conversation_id=conversation_id,
+        shown=shown,
+        audit_context=request.audit_context,
+    )
     return render(
         request,
         "messaging/partials/_message_items.html",

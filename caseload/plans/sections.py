@@ -8,24 +8,21 @@ from typing import Any
 from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.utils import timezone
 
+from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
-from caseload.plans import services
 from caseload.plans.forms import GenerateForm
 from caseload.plans.models import TreatmentPlan
-from caseload.plans.selectors import (
-    EXPIRY_WARNING_DAYS,
-    plans_for,
-)
+from caseload.plans.selectors import EXPIRY_WARNING_DAYS, plan_status, plans_for
 
 
-def plans_context(user: Any, relationship: CareRelationship) -> dict[str, Any]:
-    """The Treatment Plans section of the profile (shared with the profile page)."""
+def plans_context(viewer: User, relationship: CareRelationship) -> dict[str, Any]:
+    """The Treatment Plans section of the profile (shared with the profile page).
+
+    `relationship` came through the access gate: `relationship.access` says who may edit.
+    """
     today = timezone.localdate()
-    plans = [
-        {"plan": plan, "status": services.plan_status(plan, today)}
-        for plan in plans_for(relationship)
-    ]
+    plans = [{"plan": plan, "status": plan_status(plan, today)} for plan in plans_for(relationship)]
     return {
         "plans": plans,
         "plans_can_edit": relationship.access.can_write,

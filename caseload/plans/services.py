@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.models import CareRelationship, CareState
+from caseload.clients.access import access_for, record_closed_reason
+from caseload.clients.models import CareRelationship
+from caseload.lib.http import SYSTEM, AuditContext
 from caseload.plans.models import (
     PlanGeneration,
     PlanVersion,
@@ -19,10 +20,7 @@ from caseload.plans.models import (
     VersionSource,
 )
 from caseload.plans.sanitize import sanitize_plan_html
-from caseload.plans.selectors import EXPIRY_WARNING_DAYS
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
+from caseload.plans.tasks import generate_plan_draft
 
 REVIEW_AFTER_DAYS = 90
 
@@ -35,9 +33,14 @@ class PlanError(Exception):
         self.field = field
 
 
-def _ensure_open(relationship: CareRelationship) -> None:
-    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
-        raise PlanError("Restore this client before changing their treatment plans.")
+def _ensure_writable(actor: User, relationship: CareRelationship) -> None:
+    """Only the client's own therapist writes, and only while the record is open (the care
+    core's rule). The gate said so already; a service called from elsewhere is held to it."""
+    if not access_for(actor, relationship).is_owner:
+        raise PlanError("Only the client's therapist can change their treatment plans.")
+    reason = record_closed_reason(relationship)
+    if reason is not None:
+        raise PlanError(reason)
 
 
 def _clean(html: str) -> str:
@@ -55,7 +58,7 @@ def _check_dates(effective_date: date, review_date: date) -> None:
 def _new_version(
     plan: TreatmentPlan,
     *,
-    user: User,
+    author: User,
     html: str,
     source: str,
     options: dict[str, Any] | None = None,
@@ -66,7 +69,7 @@ def _new_version(
         plan=plan,
         number=latest + 1,
         html=html,
-        author=user,
+        author=author,
         source=source,
         options=options or {},
         restored_from=restored_from,
@@ -77,17 +80,17 @@ def _new_version(
 def plan_create(
     *,
     relationship: CareRelationship,
-    user: User,
+    actor: User,
     html: str,
     effective_date: date,
     review_date: date | None = None,
     title: str = "Treatment plan",
     source: str = VersionSource.MANUAL,
     options: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> TreatmentPlan:
     """TP-1: a new plan with its first version. The review date defaults to 90 days on."""
-    _ensure_open(relationship)
+    _ensure_writable(actor, relationship)
     cleaned = _clean(html)
     review_date = review_date or effective_date + timedelta(days=REVIEW_AFTER_DAYS)
     _check_dates(effective_date, review_date)
@@ -96,13 +99,13 @@ def plan_create(
         title=title.strip() or "Treatment plan",
         effective_date=effective_date,
         review_date=review_date,
-        created_by=user,
+        created_by=actor,
     )
-    version = _new_version(plan, user=user, html=cleaned, source=source, options=options)
+    version = _new_version(plan, author=actor, html=cleaned, source=source, options=options)
     audit_record(
         action="plan.create",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=plan,
         detail={"version": version.number, "source": source},
@@ -114,24 +117,24 @@ def plan_create(
 def plan_save_version(
     *,
     plan: TreatmentPlan,
-    user: User,
+    actor: User,
     html: str,
     source: str = VersionSource.MANUAL,
     options: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> PlanVersion:
     """TP-4: every save is a new immutable version (author, time, source)."""
     plan = TreatmentPlan.objects.select_for_update().select_related("relationship").get(pk=plan.pk)
-    _ensure_open(plan.relationship)
+    _ensure_writable(actor, plan.relationship)
     cleaned = _clean(html)
     latest = plan.versions.order_by("-number").first()
     if latest is not None and latest.html == cleaned:
         raise PlanError("Nothing changed since the last version.", field="html")
-    version = _new_version(plan, user=user, html=cleaned, source=source, options=options)
+    version = _new_version(plan, author=actor, html=cleaned, source=source, options=options)
     audit_record(
         action="plan.save_version",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=plan.relationship.client,
         obj=plan,
         detail={"version": version.number},
@@ -141,21 +144,25 @@ def plan_save_version(
 
 @transaction.atomic
 def plan_restore(
-    *, plan: TreatmentPlan, user: User, number: int, request: HttpRequest | None = None
+    *,
+    plan: TreatmentPlan,
+    actor: User,
+    number: int,
+    audit_context: AuditContext = SYSTEM,
 ) -> PlanVersion:
     """Restoring makes a new version with the old text; history is never rewritten."""
     plan = TreatmentPlan.objects.select_for_update().select_related("relationship").get(pk=plan.pk)
-    _ensure_open(plan.relationship)
+    _ensure_writable(actor, plan.relationship)
     old = plan.versions.filter(number=number).first()
     if old is None:
         raise PlanError("There is no such version.")
     version = _new_version(
-        plan, user=user, html=old.html, source=VersionSource.RESTORED, restored_from=number
+        plan, author=actor, html=old.html, source=VersionSource.RESTORED, restored_from=number
     )
     audit_record(
         action="plan.restore",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=plan.relationship.client,
         obj=plan,
         detail={"version": version.number, "restored_from": number},
@@ -167,21 +174,21 @@ def plan_restore(
 def plan_update_dates(
     *,
     plan: TreatmentPlan,
-    user: User,
+    actor: User,
     effective_date: date,
     review_date: date,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> TreatmentPlan:
     plan = TreatmentPlan.objects.select_for_update().select_related("relationship").get(pk=plan.pk)
-    _ensure_open(plan.relationship)
+    _ensure_writable(actor, plan.relationship)
     _check_dates(effective_date, review_date)
     plan.effective_date = effective_date
     plan.review_date = review_date
     plan.save(update_fields=["effective_date", "review_date"])
     audit_record(
         action="plan.update_dates",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=plan.relationship.client,
         obj=plan,
     )
@@ -189,38 +196,28 @@ def plan_update_dates(
 
 
 @transaction.atomic
-def generation_request(
+def plan_generation_request(
     *,
     relationship: CareRelationship,
-    user: User,
+    actor: User,
     options: dict[str, str],
     plan: TreatmentPlan | None = None,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> PlanGeneration:
     """TP-2: queue a draft; the worker fills it. Nothing is a plan until the therapist saves."""
-    from caseload.plans.tasks import generate_plan_draft
-
-    _ensure_open(relationship)
+    _ensure_writable(actor, relationship)
+    if plan is not None and plan.relationship_id != relationship.pk:
+        raise PlanError("There is no such plan.")
     generation = PlanGeneration.objects.create(
-        relationship=relationship, plan=plan, requested_by=user, options=options
+        relationship=relationship, plan=plan, requested_by=actor, options=options
     )
     generate_plan_draft.enqueue(generation.pk)
     audit_record(
         action="plan.generate",
-        actor=user,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=generation,
         detail={"options": options},
     )
     return generation
-
-
-def plan_status(plan: TreatmentPlan, today: date | None = None) -> str:
-    """TP-5: "expired", "expiring" (within 14 days) or "current"."""
-    today = today or timezone.localdate()
-    if plan.review_date < today:
-        return "expired"
-    if plan.review_date <= today + timedelta(days=EXPIRY_WARNING_DAYS):
-        return "expiring"
-    return "current"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
@@ -18,15 +17,25 @@ from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import redirect_to
 from caseload.plans import services
-from caseload.plans.diff import diff_versions
 from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm, options_label
-from caseload.plans.models import GenerationStatus, PlanVersion, TreatmentPlan, VersionSource
+from caseload.plans.models import (
+    GenerationStatus,
+    PlanGeneration,
+    PlanVersion,
+    TreatmentPlan,
+    VersionSource,
+)
 from caseload.plans.sanitize import sanitize_plan_html
 from caseload.plans.selectors import (
     get_generation,
     get_plan,
     get_version,
     latest_version,
+    plan_pdf_context,
+    plan_status,
+    plan_versions,
+    version_diff,
+    with_label,
 )
 from caseload.practices.http import clinician_required
 
@@ -40,7 +49,7 @@ def _editor(
     relationship: CareRelationship,
     form: PlanEditorForm,
     plan: TreatmentPlan | None = None,
-    generation: Any = None,
+    generation: PlanGeneration | None = None,
 ) -> HttpResponse:
     # The editor loads this HTML into the page: never what was posted, only what would be kept.
     html = form["html"].value() or ""
@@ -75,24 +84,24 @@ def _save(
         if plan is None:
             plan = services.plan_create(
                 relationship=relationship,
-                user=request.user,
+                actor=request.user,
                 html=data["html"],
                 title=data["title"],
                 effective_date=data["effective_date"],
                 review_date=data.get("review_date"),
                 source=source,
                 options=options,
-                request=request,
+                audit_context=request.audit_context,
             )
             messages.success(request, "Treatment plan saved as version 1.")
         else:
             version = services.plan_save_version(
                 plan=plan,
-                user=request.user,
+                actor=request.user,
                 html=data["html"],
                 source=source,
                 options=options,
-                request=request,
+                audit_context=request.audit_context,
             )
             messages.success(request, f"Saved as version {version.number}.")
     except services.PlanError as error:
@@ -115,12 +124,18 @@ def plan_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse
     initial = {"html": generation.html, "generation": generation.public_id} if generation else {}
     if generation is not None:  # the draft is built from the record: opening it is a read
         audit_record(
-            action="plan.view_draft", request=request, client=relationship.client, obj=generation
+            action="plan.view_draft",
+            actor=request.user,
+            audit_context=request.audit_context,
+            client=relationship.client,
+            obj=generation,
         )
     return _editor(request, relationship, PlanEditorForm(initial=initial), None, generation)
 
 
-def _finished_draft(request: AuthenticatedHttpRequest, relationship: CareRelationship) -> Any:
+def _finished_draft(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship
+) -> PlanGeneration | None:
     draft_id = request.GET.get("draft")
     if not draft_id:
         return None
@@ -147,7 +162,8 @@ def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
     initial = {"html": html, "generation": generation.public_id if generation else None}
     audit_record(
         action="plan.view",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         client=relationship.client,
         obj=plan,
         detail={"version": latest.number, "editor": True},
@@ -175,12 +191,12 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
             request, reverse("workspace:detail", args=[relationship.public_id]) + "#plans"
         )
     try:
-        generation = services.generation_request(
+        generation = services.plan_generation_request(
             relationship=relationship,
-            user=request.user,
+            actor=request.user,
             options=form.cleaned_data,
             plan=plan,
-            request=request,
+            audit_context=request.audit_context,
         )
     except services.PlanError as error:
         messages.error(request, str(error))
@@ -207,10 +223,8 @@ def generation_status(
             else reverse("plans:new", args=[relationship.public_id])
         )
         url = f"{target}?draft={generation.public_id}"
-        if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
+        if request.htmx:  # the polling fragment: the whole page goes to the editor
+            return HttpResponseClientRedirect(url)
         return redirect_to(request, url)
     if request.htmx and request.GET.get("seen") == generation.status:
         return HttpResponse(status=204)  # unchanged: htmx keeps the page (and polling) as is
@@ -240,17 +254,16 @@ def _requested_version(request: AuthenticatedHttpRequest, plan: TreatmentPlan) -
 def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id)
     plan = get_plan(relationship, plan_id)
-    version = _requested_version(request, plan)
+    version = with_label(_requested_version(request, plan))
     audit_record(
         action="plan.view",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         client=relationship.client,
         obj=plan,
         detail={"version": version.number},
     )
-    versions = list(plan.versions.select_related("author").order_by("-number"))
-    for item in [*versions, version]:
-        item.options_label = options_label(item.options)  # type: ignore[attr-defined]
+    versions = plan_versions(plan)
     return render(
         request,
         "plans/plan.html",
@@ -260,7 +273,7 @@ def plan_detail(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUI
             "version": version,
             "latest": versions[0],
             "versions": versions,
-            "status": services.plan_status(plan),
+            "status": plan_status(plan),
             "can_edit": relationship.access.can_write,
             "dates_form": PlanDatesForm(
                 initial={"effective_date": plan.effective_date, "review_date": plan.review_date}
@@ -282,55 +295,14 @@ def plan_diff(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
         raise Http404("Choose two versions.") from None
     audit_record(
         action="plan.diff",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         client=relationship.client,
         obj=plan,
         detail={"from": older.number, "to": newer.number},
     )
-    lines = diff_versions(older.html, newer.html)
-    changed = [i for i, line in enumerate(lines) if line.kind != "same"]
-    return render(
-        request,
-        "plans/diff.html",
-        {
-            "relationship": relationship,
-            "plan": plan,
-            "older": older,
-            "newer": newer,
-            "lines": lines,
-            "blocks": _diff_blocks(lines, changed),
-            "counts": {
-                "added": sum(lines[i].kind == "added" for i in changed),
-                "removed": sum(lines[i].kind == "removed" for i in changed),
-            },
-        },
-    )
-
-
-DIFF_CONTEXT = 2  # unchanged lines shown around each change; longer runs fold away
-
-
-def _diff_blocks(lines: list[Any], changed: list[int]) -> list[dict[str, Any]]:
-    """The diff's lines in runs: shown (changes and their context) or folded (3+ unchanged)."""
-    shown = {
-        i
-        for c in changed
-        for i in range(max(0, c - DIFF_CONTEXT), min(len(lines), c + DIFF_CONTEXT + 1))
-    }
-    runs: list[dict[str, Any]] = []
-    for index, line in enumerate(lines):
-        folded = bool(changed) and index not in shown
-        if not runs or runs[-1]["folded"] != folded:
-            runs.append({"folded": folded, "lines": []})
-        runs[-1]["lines"].append(line)
-    blocks: list[dict[str, Any]] = []
-    for run in runs:
-        run["folded"] = run["folded"] and len(run["lines"]) >= 3  # no "1 unchanged line"
-        if blocks and not blocks[-1]["folded"] and not run["folded"]:
-            blocks[-1]["lines"].extend(run["lines"])
-        else:
-            blocks.append(run)
-    return blocks
+    context = {"relationship": relationship, "plan": plan, "older": older, "newer": newer}
+    return render(request, "plans/diff.html", {**context, "diff": version_diff(older, newer)})
 
 
 @require_POST
@@ -343,7 +315,10 @@ def plan_restore(
     get_version(plan, number)
     try:
         version = services.plan_restore(
-            plan=plan, user=request.user, number=number, request=request
+            plan=plan,
+            actor=request.user,
+            number=number,
+            audit_context=request.audit_context,
         )
     except services.PlanError as error:
         messages.error(request, str(error))
@@ -361,7 +336,10 @@ def plan_dates(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID
     if form.is_valid():
         try:
             services.plan_update_dates(
-                plan=plan, user=request.user, request=request, **form.cleaned_data
+                plan=plan,
+                actor=request.user,
+                audit_context=request.audit_context,
+                **form.cleaned_data,
             )
         except services.PlanError as error:
             messages.error(request, str(error))
@@ -379,24 +357,20 @@ def plan_pdf(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID) 
     relationship = get_relationship_for_user(request.user, client_id)
     plan = get_plan(relationship, plan_id)
     version = _requested_version(request, plan)
-    context = {
-        "relationship": relationship,
-        "client": relationship.client,
-        "practice": relationship.practice,
-        "plan": plan,
-        "version": version,
-        "diagnoses": list(relationship.diagnoses.filter(status="active")),
-        "supervisor": relationship.therapist.membership.supervisor,
-        "with_supervisor": request.GET.get("supervisor") == "1",
-        "with_client": request.GET.get("client") == "1",
-        "generated_at": timezone.localtime(),
-    }
+    context = plan_pdf_context(
+        relationship,
+        plan,
+        version,
+        with_supervisor=request.GET.get("supervisor") == "1",
+        with_client=request.GET.get("client") == "1",
+    )
     from caseload.lib.pdf import render_pdf  # WeasyPrint loads slowly: only when exporting
 
     pdf = render_pdf("plans/pdf.html", context)
     audit_record(
         action="plan.export_pdf",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         client=relationship.client,
         obj=plan,
         detail={"version": version.number},

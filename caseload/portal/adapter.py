@@ -12,6 +12,7 @@ from django.forms import BaseForm
 from django.http import HttpRequest
 
 from caseload.accounts.models import User, normalize_email
+from caseload.accounts.tasks import deliver_email
 from caseload.clients.models import Invitation, InvitationKind
 from caseload.clients.services import invitation_accept
 from caseload.lib.http import AuditContext
@@ -33,7 +34,8 @@ def invitation_in_session(request: HttpRequest) -> Invitation | None:
     return invitation
 
 
-class AccountAdapter(DefaultAccountAdapter):
+# allauth ships no type hints: its adapter base class is `Any` to mypy.
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Nobody signs up uninvited: a usable invitation must be in the session."""
         return invitation_in_session(request) is not None
@@ -68,8 +70,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render now, deliver from the durable email queue (PR-2)."""
-        from caseload.accounts.tasks import deliver_email
-
         message = self.render_mail(template_prefix, email, context)
         html = next(
             (

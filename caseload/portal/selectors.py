@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 from django.http import Http404
 
-from caseload.accounts.models import User
-from caseload.clients.models import CareRelationship, CareState, Invitation
+from caseload.accounts.models import User, normalize_email
+from caseload.clients.access import in_care_of
+from caseload.clients.models import CareRelationship, CareState, Invitation, InvitationKind
 
 #: The only columns of a care relationship a portal page may read.
 PORTAL_RELATIONSHIP_FIELDS = (
@@ -48,14 +50,9 @@ class PortalRequest:
     is_reconnection: bool
 
 
-def _spoken_for_by(user: User) -> Q:
-    """Relationships whose client is this user, or a child this user is guardian of."""
-    return Q(client__account=user, client__is_child=False) | Q(client__guardianship__account=user)
-
-
 def portal_care(user: User) -> list[PortalCare]:
     rows = (
-        CareRelationship.objects.filter(_spoken_for_by(user), state=CareState.ACTIVE)
+        CareRelationship.objects.filter(in_care_of(user), state=CareState.ACTIVE)
         .order_by("client__full_name", "therapist__full_name")
         .values(*PORTAL_RELATIONSHIP_FIELDS)
     )
@@ -72,10 +69,9 @@ def portal_care(user: User) -> list[PortalCare]:
 
 
 def _pending_invitations(user: User) -> QuerySet[Invitation]:
+    """Connection requests waiting for this user's answer, about care they act in."""
     return Invitation.objects.usable().filter(
-        Q(relationship__client__account=user, relationship__client__is_child=False)
-        | Q(relationship__client__guardianship__account=user),
-        email__iexact=user.email,
+        in_care_of(user, prefix="relationship__"), email__iexact=user.email
     )
 
 
@@ -113,3 +109,53 @@ def get_request_for_user(user: User, public_id: UUID) -> Invitation:
     if invitation is None:
         raise Http404("No such request.")
     return invitation
+
+
+# The invitation link (anyone holding it, signed in or not) -------------------------------
+#: The only columns of an invitation and its care relationship the invitation page may read.
+INVITATION_PAGE_FIELDS = (
+    "kind",
+    "email",
+    "relationship__therapist__full_name",
+    "relationship__therapist__email",
+    "relationship__practice__name",
+    "relationship__client__full_name",
+    "relationship__client__is_child",
+)
+
+
+@dataclass(frozen=True)
+class InvitationPage:
+    """What the emailed link's page shows: who invites whom, and how the visitor answers."""
+
+    email: str
+    is_connection: bool  # a connection request to an existing account, not a signup
+    therapist_name: str
+    practice_name: str
+    client_name: str
+    is_child: bool
+    has_account: bool  # the invited address already has an account: sign in to answer
+    signed_in_as_invitee: bool  # the visitor may answer right here
+
+
+def account_exists(email: str) -> bool:
+    """An account is registered at this address (the invitee signs in rather than up)."""
+    return User.objects.filter(email__iexact=email).exists()
+
+
+def invitation_page(invitation: Invitation, visitor: User | AnonymousUser) -> InvitationPage:
+    """The invitation page for `invitation` (already checked usable), seen by `visitor`."""
+    row = Invitation.objects.filter(pk=invitation.pk).values(*INVITATION_PAGE_FIELDS).get()
+    email = str(row["email"])
+    return InvitationPage(
+        email=email,
+        is_connection=row["kind"] == InvitationKind.CONNECTION,
+        therapist_name=row["relationship__therapist__full_name"]
+        or row["relationship__therapist__email"],
+        practice_name=row["relationship__practice__name"],
+        client_name=row["relationship__client__full_name"],
+        is_child=row["relationship__client__is_child"],
+        has_account=account_exists(email),
+        signed_in_as_invitee=visitor.is_authenticated
+        and normalize_email(visitor.email) == normalize_email(email),
+    )

@@ -17,9 +17,16 @@ from caseload.audit.services import audit_record
 from caseload.clients import services
 from caseload.clients.models import Invitation
 from caseload.documents.selectors import portal_documents_split
+from caseload.lib.http import AuditContext
 from caseload.messaging.selectors import portal_conversations
 from caseload.portal.adapter import SESSION_INVITATION_KEY
-from caseload.portal.selectors import get_request_for_user, portal_care, portal_requests
+from caseload.portal.selectors import (
+    account_exists,
+    get_request_for_user,
+    invitation_page,
+    portal_care,
+    portal_requests,
+)
 from caseload.practices.http import portal_user_required
 
 
@@ -61,9 +68,16 @@ def portal_respond(
 
 
 def _usable_invitation(request: HttpRequest, token: str) -> Invitation | None:
+    """The link's invitation while it can be answered; a refused link is audited."""
     invitation = services.invitation_for_token(token)
     if invitation is None or not invitation.is_usable:
-        audit_record(action="invitation.open", request=request, outcome="denied")
+        audit_record(
+            action="invitation.open",
+            actor=request.user if isinstance(request.user, User) else None,
+            # These pages are open to anyone: the request isn't typed as signed in.
+            audit_context=AuditContext.from_request(request),
+            outcome="denied",
+        )
         return None
     return invitation
 
@@ -78,18 +92,11 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _usable_invitation(request, token)
     if invitation is None:
         return _gone(request)
-    has_account = User.objects.filter(email__iexact=invitation.email).exists()
-    signed_in_as_invitee = request.user.is_authenticated and normalize_email(
-        request.user.email
-    ) == normalize_email(invitation.email)
     return render(
         request,
         "portal/invitation.html",
         {
-            "invitation": invitation,
-            "relationship": invitation.relationship,
-            "has_account": has_account,
-            "signed_in_as_invitee": signed_in_as_invitee,
+            "page": invitation_page(invitation, request.user),
             "token": token,
             "login_url": f"{reverse('account_login')}?next={request.path}",
         },
@@ -102,7 +109,7 @@ def invitation_start_signup(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _usable_invitation(request, token)
     if invitation is None:
         return _gone(request)
-    if User.objects.filter(email__iexact=invitation.email).exists():
+    if account_exists(invitation.email):
         return redirect(f"{reverse('account_login')}?next=/invite/{token}/")
     request.session[SESSION_INVITATION_KEY] = str(invitation.public_id)
     get_adapter(request).stash_verified_email(request, invitation.email)

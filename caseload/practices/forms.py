@@ -5,7 +5,7 @@ from django import forms
 from caseload.practices.models import Practice
 
 
-class PracticeSettingsForm(forms.ModelForm):
+class PracticeSettingsForm(forms.ModelForm[Practice]):
     class Meta:
         model = Practice
         fields = ["name", "time_zone", "billing_enabled", "child_accounts_enabled"]

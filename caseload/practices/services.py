@@ -5,16 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 
+from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.practices.models import Practice
+from caseload.lib.http import SYSTEM, AuditContext
+from caseload.practices.models import Practice, Role
 
 
 @transaction.atomic
 def practice_update_settings(
-    *, practice: Practice, values: dict[str, Any], request: HttpRequest | None = None
+    *,
+    practice: Practice,
+    values: dict[str, Any],
+    actor: User,
+    audit_context: AuditContext = SYSTEM,
 ) -> Practice:
+    """A practice admin changes the practice's settings (name, time zone, billing, children)."""
+    membership = getattr(actor, "membership", None)
+    if membership is None or membership.practice_id != practice.pk or membership.role != Role.ADMIN:
+        raise PermissionError("Only the practice's admin can change its settings.")
     fields = ("name", "time_zone", "billing_enabled", "child_accounts_enabled")
     changed = [
         name for name in fields if name in values and getattr(practice, name) != values[name]
@@ -25,7 +34,8 @@ def practice_update_settings(
         practice.save(update_fields=changed)
     audit_record(
         action="practice.update_settings",
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         practice=practice,
         obj=practice,
         detail={"fields": changed},

@@ -24,7 +24,12 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         instance=type(practice).objects.get(pk=practice.pk),
     )
     if request.method == "POST" and form.is_valid():
-        practice_update_settings(practice=practice, values=form.cleaned_data, request=request)
+        practice_update_settings(
+            practice=practice,
+            values=form.cleaned_data,
+            actor=request.user,
+            audit_context=request.audit_context,
+        )
         messages.success(request, "Practice settings saved.")
         return redirect("practices:settings")
     members = practice.memberships.select_related("user", "supervisor__user").order_by(

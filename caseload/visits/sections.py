@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
+from caseload.lib.http import AuditContext
 from caseload.visits.charts import trend_charts
 from caseload.visits.models import NoteStatus, ProgressNote, TherapySession
-from caseload.visits.selectors import (
-    sessions_for,
-    unsigned_past_sessions_q,
-)
+from caseload.visits.selectors import sessions_for, unsigned_past_sessions_q
+
+#: Questionnaire totals to chart beside mood, by scoring key: (when, total, severity).
+Scores = dict[str, list[tuple[datetime, int, str]]]
 
 
 def sessions_context(
-    user: Any,
+    user: User,
     relationship: CareRelationship,
-    scores: dict[str, list[tuple[Any, int, str]]] | None = None,
+    scores: Scores | None = None,
 ) -> dict[str, Any]:
     """The Sessions & Notes section of the profile. `scores` are questionnaire totals to chart
     beside mood (the workspace passes them from documents: visits doesn't import it)."""
@@ -64,11 +67,17 @@ ATTENTION = [
     AttentionSignal("notes_due", _notes_due),
     AttentionSignal("notes_to_cosign", _notes_to_cosign),
 ]
+
+
+def _sessions_section(
+    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+) -> dict[str, Any]:
+    """Without questionnaire scores: the workspace replaces this with one that passes them."""
+    return sessions_context(viewer, relationship)
+
+
 SECTIONS = [
     ProfileSection(
-        "sessions",
-        "Sessions & Notes",
-        "visits/partials/_sessions_section.html",
-        lambda viewer, relationship, audit_context: sessions_context(viewer, relationship),
+        "sessions", "Sessions & Notes", "visits/partials/_sessions_section.html", _sessions_section
     )
 ]

@@ -13,7 +13,16 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
-from caseload.visits.models import NoteStatus, ProgressNote, SessionStatus, TherapySession
+from caseload.visits.models import (
+    NOTE_SECTIONS,
+    NoteAddendum,
+    NoteEvent,
+    NoteFormat,
+    NoteStatus,
+    ProgressNote,
+    SessionStatus,
+    TherapySession,
+)
 
 #: Sessions that need a signed note once they are in the past.
 NOTE_EXPECTED = (SessionStatus.SCHEDULED, SessionStatus.COMPLETED)
@@ -37,6 +46,65 @@ def sessions_for(relationship: CareRelationship) -> QuerySet[TherapySession]:
         .select_related("note")
         .order_by("-starts_at")
     )
+
+
+def overlapping_sessions(
+    *, therapist: User, starts_at: datetime, duration_minutes: int, exclude_id: int | None = None
+) -> list[TherapySession]:
+    """The therapist's other non-cancelled sessions that overlap this time (any client)."""
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    candidates = (
+        TherapySession.objects.filter(
+            relationship__therapist=therapist,
+            starts_at__lt=ends_at,
+            starts_at__gt=starts_at - timedelta(hours=8),
+        )
+        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
+        .exclude(relationship__state=CareState.ENDED)
+        .select_related("relationship__client")
+    )
+    if exclude_id is not None:
+        candidates = candidates.exclude(pk=exclude_id)
+    return [session for session in candidates if session.ends_at > starts_at]
+
+
+def note_for_session(session: TherapySession) -> ProgressNote | None:
+    """The session's progress note, if one was started."""
+    return (
+        ProgressNote.objects.filter(session=session)
+        .select_related("signed_by", "cosigned_by")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class SessionNote:
+    """A session's note as its page shows it; before the first save, the empty sections of
+    the format asked for (SOAP unless a known format is asked for)."""
+
+    note: ProgressNote | None
+    format: str
+    sections: list[dict[str, str]]
+    addenda: list[NoteAddendum]
+    events: list[NoteEvent]
+
+
+def session_note(session: TherapySession, *, requested_format: str | None = None) -> SessionNote:
+    note = note_for_session(session)
+    if note is not None:
+        return SessionNote(
+            note=note,
+            format=note.format,
+            sections=note.sections(),
+            addenda=list(note.addenda.select_related("author")),
+            events=list(note.events.select_related("actor")),
+        )
+    note_format = requested_format if requested_format in NoteFormat.values else NoteFormat.SOAP
+    sections = [
+        {"key": key, "label": label, "prompt": prompt, "text": ""}
+        for key, label, prompt in NOTE_SECTIONS[note_format]
+    ]
+    return SessionNote(note=None, format=note_format, sections=sections, addenda=[], events=[])
 
 
 def unsigned_past_sessions_q(now: datetime | None = None) -> Q:
@@ -64,10 +132,17 @@ def notes_awaiting_cosignature(supervisor: User) -> QuerySet[ProgressNote]:
 
 
 @dataclass(frozen=True)
+class AgendaDay:
+    day: date
+    sessions: list[tuple[datetime, TherapySession]]  # (start in practice time, session)
+
+
+@dataclass(frozen=True)
 class Agenda:
     start: date
     end: date  # exclusive
     sessions: list[TherapySession]
+    days: list[AgendaDay]
 
 
 def therapist_agenda(user: User, *, day: date, span_days: int, tz: ZoneInfo) -> Agenda:
@@ -84,4 +159,12 @@ def therapist_agenda(user: User, *, day: date, span_days: int, tz: ZoneInfo) -> 
         .select_related("relationship__client", "note")
         .order_by("starts_at")
     )
-    return Agenda(start=day, end=day + timedelta(days=span_days), sessions=sessions)
+    local = [(timezone.localtime(session.starts_at, tz), session) for session in sessions]
+    days = [
+        AgendaDay(
+            day=day + timedelta(days=offset),
+            sessions=[entry for entry in local if entry[0].date() == day + timedelta(days=offset)],
+        )
+        for offset in range(span_days)
+    ]
+    return Agenda(start=day, end=day + timedelta(days=span_days), sessions=sessions, days=days)

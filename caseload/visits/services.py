@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.models import CareRelationship, CareState
+from caseload.clients.access import access_for, is_supervisor_of, record_closed_reason
+from caseload.clients.models import CareRelationship
+from caseload.lib.http import SYSTEM, AuditContext
 from caseload.visits.models import (
     NOTE_SECTIONS,
     Modality,
@@ -23,9 +25,7 @@ from caseload.visits.models import (
     SessionStatus,
     TherapySession,
 )
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
+from caseload.visits.selectors import overlapping_sessions
 
 
 class VisitError(Exception):
@@ -48,9 +48,13 @@ class OverlapWarning(Exception):
         self.overlapping = overlapping
 
 
-def _ensure_open(relationship: CareRelationship) -> None:
-    if relationship.state not in (CareState.ACTIVE, CareState.INVITED):
-        raise VisitError("Restore this client before scheduling or writing notes.")
+def _ensure_writable(relationship: CareRelationship, actor: User, refusal: str) -> None:
+    """The record is open (the care core's rule) and the actor is the client's own therapist."""
+    reason = record_closed_reason(relationship)
+    if reason is not None:
+        raise VisitError(reason)
+    if not access_for(actor, relationship).is_owner:
+        raise VisitError(refusal)
 
 
 def _check_session_values(
@@ -66,38 +70,19 @@ def _check_session_values(
         raise VisitError("Choose in person or telehealth.", field="modality")
 
 
-def overlapping_sessions(
-    *, therapist: User, starts_at: datetime, duration_minutes: int, exclude_id: int | None = None
-) -> list[TherapySession]:
-    """The therapist's other non-cancelled sessions that overlap this time (any client)."""
-    ends_at = starts_at + timedelta(minutes=duration_minutes)
-    candidates = (
-        TherapySession.objects.filter(
-            relationship__therapist=therapist,
-            starts_at__lt=ends_at,
-            starts_at__gt=starts_at - timedelta(hours=8),
-        )
-        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
-        .exclude(relationship__state=CareState.ENDED)
-        .select_related("relationship__client")
-    )
-    if exclude_id is not None:
-        candidates = candidates.exclude(pk=exclude_id)
-    return [session for session in candidates if session.ends_at > starts_at]
-
-
 @transaction.atomic
 def session_schedule(
     *,
     relationship: CareRelationship,
+    actor: User,
     starts_at: datetime,
     duration_minutes: int,
     modality: str,
     allow_overlap: bool = False,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> TherapySession:
     """SN-1: schedule a session. Overlaps raise OverlapWarning unless allowed."""
-    _ensure_open(relationship)
+    _ensure_writable(relationship, actor, "Only the client's therapist can schedule sessions.")
     _check_session_values(starts_at=starts_at, duration_minutes=duration_minutes, modality=modality)
     overlaps = overlapping_sessions(
         therapist=relationship.therapist, starts_at=starts_at, duration_minutes=duration_minutes
@@ -112,8 +97,8 @@ def session_schedule(
     )
     audit_record(
         action="session.schedule",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=session,
     )
@@ -127,12 +112,13 @@ SESSION_FIELDS = ("starts_at", "duration_minutes", "modality", "status", "mood_s
 def session_update(
     *,
     session: TherapySession,
+    actor: User,
     values: dict[str, Any],
     allow_overlap: bool = False,
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> TherapySession:
     relationship = session.relationship
-    _ensure_open(relationship)
+    _ensure_writable(relationship, actor, "Only the client's therapist can update this session.")
     session = TherapySession.objects.select_for_update().get(pk=session.pk)
     mood = values.get("mood_score")
     if mood is not None and (isinstance(mood, bool) or not isinstance(mood, int)):
@@ -165,8 +151,8 @@ def session_update(
         session.save(update_fields=changed)
     audit_record(
         action="session.update",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=session,
         detail={"fields": changed},
@@ -183,13 +169,14 @@ def _clean_content(note_format: str, content: dict[str, Any]) -> dict[str, str]:
 def note_save_draft(
     *,
     session: TherapySession,
+    actor: User,
     note_format: str,
     content: dict[str, Any],
-    request: HttpRequest | None = None,
+    audit_context: AuditContext = SYSTEM,
 ) -> ProgressNote:
     """SN-2: create or autosave the draft. A signed note refuses every change."""
     relationship = session.relationship
-    _ensure_open(relationship)
+    _ensure_writable(relationship, actor, "Only the client's therapist can write this note.")
     if note_format not in NoteFormat.values:
         raise VisitError("Choose SOAP, DAP, BIRP or free text.", field="format")
     note = ProgressNote.objects.select_for_update().filter(session=session).first()
@@ -203,8 +190,8 @@ def note_save_draft(
     note.save()
     audit_record(
         action="note.create" if created else "note.save_draft",
-        actor=relationship.therapist,
-        request=request,
+        actor=actor,
+        audit_context=audit_context,
         client=relationship.client,
         obj=note,
     )
@@ -223,84 +210,110 @@ def _lock_note(note: ProgressNote) -> tuple[ProgressNote, CareRelationship]:
 
 @transaction.atomic
 def note_sign(
-    *, note: ProgressNote, user: User, request: HttpRequest | None = None
+    *, note: ProgressNote, actor: User, audit_context: AuditContext = SYSTEM
 ) -> ProgressNote:
     """Sign and lock the note; records who, when, and the SHA-256 of what was signed."""
     note, relationship = _lock_note(note)
-    _ensure_open(relationship)
-    if user.pk != relationship.therapist_id:
-        raise VisitError("Only the client's therapist can sign this note.")
+    _ensure_writable(relationship, actor, "Only the client's therapist can sign this note.")
     if note.is_locked:
         raise VisitError("This note is already signed.")
     if not any(text.strip() for text in note.content.values()):
         raise VisitError("Write the note before signing it.")
     note.status = NoteStatus.SIGNED
-    note.signed_by = user
+    note.signed_by = actor
     note.signed_at = timezone.now()
     note.content_sha256 = note.compute_hash()
     note.save(update_fields=["status", "signed_by", "signed_at", "content_sha256", "updated_at"])
-    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.SIGNED)
+    NoteEvent.objects.create(note=note, actor=actor, kind=NoteEventKind.SIGNED)
     audit_record(
-        action="note.sign", actor=user, request=request, client=relationship.client, obj=note
+        action="note.sign",
+        actor=actor,
+        audit_context=audit_context,
+        client=relationship.client,
+        obj=note,
     )
     return note
 
 
 @transaction.atomic
+def note_save_and_sign(
+    *,
+    session: TherapySession,
+    actor: User,
+    note_format: str,
+    content: dict[str, Any],
+    audit_context: AuditContext = SYSTEM,
+) -> ProgressNote:
+    """Save what the therapist wrote and sign exactly that: both happen, or neither does."""
+    note = note_save_draft(
+        session=session,
+        actor=actor,
+        note_format=note_format,
+        content=content,
+        audit_context=audit_context,
+    )
+    return note_sign(note=note, actor=actor, audit_context=audit_context)
+
+
+@transaction.atomic
 def note_add_addendum(
-    *, note: ProgressNote, user: User, text: str, request: HttpRequest | None = None
+    *, note: ProgressNote, actor: User, text: str, audit_context: AuditContext = SYSTEM
 ) -> NoteAddendum:
     # The caller's copy may be stale (sent back meanwhile): decide on the stored row.
     note, relationship = _lock_note(note)
-    _ensure_open(relationship)
-    if user.pk != relationship.therapist_id:
-        raise VisitError("Only the client's therapist can add an addendum.")
+    _ensure_writable(relationship, actor, "Only the client's therapist can add an addendum.")
     if not note.is_locked:
         raise VisitError("Edit the draft directly; addenda are for signed notes.")
     text = text.strip()
     if not text:
         raise VisitError("Write the addendum.", field="text")
-    addendum = NoteAddendum.objects.create(note=note, author=user, text=text[:20000])
-    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.ADDENDUM)
+    addendum = NoteAddendum.objects.create(note=note, author=actor, text=text[:20000])
+    NoteEvent.objects.create(note=note, actor=actor, kind=NoteEventKind.ADDENDUM)
     audit_record(
-        action="note.addendum", actor=user, request=request, client=relationship.client, obj=note
+        action="note.addendum",
+        actor=actor,
+        audit_context=audit_context,
+        client=relationship.client,
+        obj=note,
     )
     return addendum
 
 
-def _ensure_supervisor_of(user: User, relationship: CareRelationship) -> None:
-    membership = getattr(relationship.therapist, "membership", None)
-    supervisor = membership.supervisor if membership is not None else None
-    if supervisor is None or supervisor.user_id != user.pk:
+def _ensure_supervisor(actor: User, relationship: CareRelationship) -> None:
+    if not is_supervisor_of(actor, relationship):
         raise VisitError("Only the therapist's supervisor can review this note.")
 
 
 @transaction.atomic
 def note_cosign(
-    *, note: ProgressNote, user: User, request: HttpRequest | None = None
+    *, note: ProgressNote, actor: User, audit_context: AuditContext = SYSTEM
 ) -> ProgressNote:
     note, relationship = _lock_note(note)
-    _ensure_supervisor_of(user, relationship)
+    _ensure_supervisor(actor, relationship)
     if note.status != NoteStatus.SIGNED:
         raise VisitError("Only a signed note can be co-signed.")
     note.status = NoteStatus.COSIGNED
-    note.cosigned_by = user
+    note.cosigned_by = actor
     note.cosigned_at = timezone.now()
     note.save(update_fields=["status", "cosigned_by", "cosigned_at", "updated_at"])
-    NoteEvent.objects.create(note=note, actor=user, kind=NoteEventKind.COSIGNED)
+    NoteEvent.objects.create(note=note, actor=actor, kind=NoteEventKind.COSIGNED)
     audit_record(
-        action="note.cosign", actor=user, request=request, client=relationship.client, obj=note
+        action="note.cosign",
+        actor=actor,
+        audit_context=audit_context,
+        client=relationship.client,
+        obj=note,
     )
     return note
 
 
 @transaction.atomic
 def note_send_back(
-    *, note: ProgressNote, user: User, comment: str, request: HttpRequest | None = None
+    *, note: ProgressNote, actor: User, comment: str, audit_context: AuditContext = SYSTEM
 ) -> ProgressNote:
     """The supervisor returns a signed note to its author with a comment; it unlocks."""
     note, relationship = _lock_note(note)
-    _ensure_supervisor_of(user, relationship)
+    _ensure_supervisor(actor, relationship)
     if note.status != NoteStatus.SIGNED:
         raise VisitError("Only a signed note that isn't co-signed can be sent back.")
     comment = comment.strip()
@@ -315,9 +328,13 @@ def note_send_back(
     )
     note.refresh_from_db()
     NoteEvent.objects.create(
-        note=note, actor=user, kind=NoteEventKind.SENT_BACK, comment=comment[:5000]
+        note=note, actor=actor, kind=NoteEventKind.SENT_BACK, comment=comment[:5000]
     )
     audit_record(
-        action="note.send_back", actor=user, request=request, client=relationship.client, obj=note
+        action="note.send_back",
+        actor=actor,
+        audit_context=audit_context,
+        client=relationship.client,
+        obj=note,
     )
     return note

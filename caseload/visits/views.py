@@ -29,12 +29,16 @@ from caseload.visits.forms import (
     SessionForm,
     SessionOutcomeForm,
 )
-from caseload.visits.models import NOTE_SECTIONS, NoteFormat, ProgressNote, TherapySession
+from caseload.visits.models import NoteFormat, ProgressNote, TherapySession
 from caseload.visits.selectors import (
     get_session_for_relationship,
+    note_for_session,
     notes_awaiting_cosignature,
+    session_note,
     therapist_agenda,
 )
+
+SIGNED = "Note signed. It is now locked; corrections go in addenda."
 
 
 def _zone(relationship: CareRelationship) -> ZoneInfo:
@@ -56,11 +60,12 @@ def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRespo
         try:
             session = services.session_schedule(
                 relationship=relationship,
+                actor=request.user,
                 starts_at=form.starts_at(),
                 duration_minutes=form.cleaned_data["duration_minutes"],
                 modality=form.cleaned_data["modality"],
                 allow_overlap=form.cleaned_data["allow_overlap"],
-                request=request,
+                audit_context=request.audit_context,
             )
         except services.OverlapWarning as warning:
             overlaps = warning.overlapping
@@ -81,38 +86,31 @@ def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRespo
     )
 
 
-def _session_page_context(
+def _session_page(
     request: AuthenticatedHttpRequest,
     relationship: CareRelationship,
     session: TherapySession,
     **forms: Any,
-) -> dict[str, Any]:
-    note = (
-        ProgressNote.objects.filter(session=session)
-        .select_related("signed_by", "cosigned_by")
-        .first()
+) -> HttpResponse:
+    """Render the session page; every rendering shows the note, so every one is audited."""
+    shown = session_note(session, requested_format=request.GET.get("format"))
+    audit_record(
+        action="note.view" if shown.note else "session.view",
+        actor=request.user,
+        audit_context=request.audit_context,
+        client=relationship.client,
+        obj=shown.note or session,
     )
-    note_format = note.format if note else request.GET.get("format", NoteFormat.SOAP)
-    if note_format not in NoteFormat.values:
-        note_format = NoteFormat.SOAP
-    sections = (
-        note.sections()
-        if note
-        else [
-            {"key": key, "label": label, "prompt": prompt, "text": ""}
-            for key, label, prompt in NOTE_SECTIONS[note_format]
-        ]
-    )
-    return {
+    context = {
         "relationship": relationship,
         "session": session,
         "local_start": timezone.localtime(session.starts_at, _zone(relationship)),
-        "note": note,
-        "note_format": note_format,
+        "note": shown.note,
+        "note_format": shown.format,
         "note_formats": NoteFormat.choices,
-        "sections": sections,
-        "addenda": list(note.addenda.select_related("author")) if note else [],
-        "events": list(note.events.select_related("actor")) if note else [],
+        "sections": shown.sections,
+        "addenda": shown.addenda,
+        "events": shown.events,
         "can_edit": relationship.access.can_write,
         "is_supervisor": relationship.access.is_supervisor,
         "outcome_form": forms.get("outcome_form")
@@ -121,6 +119,7 @@ def _session_page_context(
         "send_back_form": forms.get("send_back_form") or SendBackForm(),
         "note_error": forms.get("note_error"),
     }
+    return render(request, "visits/session_detail.html", context)
 
 
 @require_GET
@@ -130,22 +129,7 @@ def session_detail(
 ) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id)
     session = get_session_for_relationship(relationship, session_id)
-    return _session_page(
-        request, relationship, _session_page_context(request, relationship, session)
-    )
-
-
-def _session_page(
-    request: AuthenticatedHttpRequest, relationship: CareRelationship, context: dict[str, Any]
-) -> HttpResponse:
-    """Render the session page; every rendering shows the note, so every one is audited."""
-    audit_record(
-        action="note.view" if context["note"] else "session.view",
-        request=request,
-        client=relationship.client,
-        obj=context["note"] or context["session"],
-    )
-    return render(request, "visits/session_detail.html", context)
+    return _session_page(request, relationship, session)
 
 
 @require_POST
@@ -158,66 +142,68 @@ def session_outcome(
     form = SessionOutcomeForm(request.POST)
     if form.is_valid():
         try:
-            services.session_update(session=session, values=form.cleaned_data, request=request)
+            services.session_update(
+                session=session,
+                actor=request.user,
+                values=form.cleaned_data,
+                audit_context=request.audit_context,
+            )
         except services.VisitError as error:
             form.add_error(error.field, str(error))
         else:
             messages.success(request, "Session updated.")
             return redirect_to(request, _session_url(relationship, session))
-    context = _session_page_context(request, relationship, session, outcome_form=form)
-    return _session_page(request, relationship, context)
+    return _session_page(request, relationship, session, outcome_form=form)
+
+
+def _autosave_status(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    note: ProgressNote | None,
+    error: str | None,
+    status: int,
+) -> HttpResponse:
+    """The one-line answer to an htmx autosave (with the page's status badge, out of band)."""
+    saved_at = timezone.localtime(note.updated_at, _zone(relationship)) if note else None
+    return render(
+        request,
+        "visits/partials/_autosave_status.html",
+        {"error": error, "saved_at": saved_at, "note": note},
+        status=status,
+    )
 
 
 @require_POST
 @clinician_required
 def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
-    """Save the draft. Autosave posts here through htmx and gets a one-line status back."""
+    """Save the draft, or save and sign it ("Sign note"). Autosave posts here through htmx
+    and gets a one-line status back; it never signs."""
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
     form = NoteForm(request.POST)
-    error = None
-    status = 200
-    if not form.is_valid():
-        error, status = "Choose SOAP, DAP, BIRP or free text.", 400
-    else:
+    signing = "sign" in request.POST and not request.htmx
+    note: ProgressNote | None = None
+    error: str | None = "Choose SOAP, DAP, BIRP or free text."
+    status = 400
+    if form.is_valid():
+        save = services.note_save_and_sign if signing else services.note_save_draft
         try:
-            note = services.note_save_draft(
+            note = save(
                 session=session,
+                actor=request.user,
                 note_format=form.cleaned_data["format"],
                 content=form.content(request.POST),
-                request=request,
+                audit_context=request.audit_context,
             )
         except services.VisitError as refused:
             error, status = str(refused), 409  # e.g. signed meanwhile (another tab)
+        else:
+            error, status = None, 200
     if request.htmx:
-        saved_at = None if error else timezone.localtime(note.updated_at, _zone(relationship))
-        return render(
-            request,
-            "visits/partials/_autosave_status.html",
-            {"error": error, "saved_at": saved_at, "note": None if error else note},
-            status=status,
-        )
+        return _autosave_status(request, relationship, note, error, status)
     if error:
-        context = _session_page_context(request, relationship, session, note_error=error)
-        return _session_page(request, relationship, context)
-    if "sign" in request.POST:
-        return _sign(request, relationship, session)
-    messages.success(request, "Draft saved.")
-    return redirect_to(request, _session_url(relationship, session))
-
-
-def _sign(
-    request: AuthenticatedHttpRequest, relationship: CareRelationship, session: TherapySession
-) -> HttpResponse:
-    note = ProgressNote.objects.filter(session=session).first()
-    try:
-        if note is None:
-            raise services.VisitError("Write the note before signing it.")
-        services.note_sign(note=note, user=request.user, request=request)
-    except services.VisitError as error:
-        context = _session_page_context(request, relationship, session, note_error=str(error))
-        return _session_page(request, relationship, context)
-    messages.success(request, "Note signed. It is now locked; corrections go in addenda.")
+        return _session_page(request, relationship, session, note_error=error)
+    messages.success(request, SIGNED if signing else "Draft saved.")
     return redirect_to(request, _session_url(relationship, session))
 
 
@@ -226,7 +212,15 @@ def _sign(
 def note_sign(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UUID) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
-    return _sign(request, relationship, session)
+    note = note_for_session(session)
+    try:
+        if note is None:
+            raise services.VisitError("Write the note before signing it.")
+        services.note_sign(note=note, actor=request.user, audit_context=request.audit_context)
+    except services.VisitError as error:
+        return _session_page(request, relationship, session, note_error=str(error))
+    messages.success(request, SIGNED)
+    return redirect_to(request, _session_url(relationship, session))
 
 
 @require_POST
@@ -236,7 +230,7 @@ def note_addendum(
 ) -> HttpResponse:
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
-    note = ProgressNote.objects.filter(session=session).first()
+    note = note_for_session(session)
     form = AddendumForm(request.POST)
     note_error = None
     if note is None:
@@ -244,7 +238,10 @@ def note_addendum(
     elif form.is_valid():
         try:
             services.note_add_addendum(
-                note=note, user=request.user, text=form.cleaned_data["text"], request=request
+                note=note,
+                actor=request.user,
+                text=form.cleaned_data["text"],
+                audit_context=request.audit_context,
             )
         except services.VisitError as error:
             if error.field:
@@ -254,10 +251,7 @@ def note_addendum(
         else:
             messages.success(request, "Addendum added.")
             return redirect_to(request, _session_url(relationship, session))
-    context = _session_page_context(
-        request, relationship, session, addendum_form=form, note_error=note_error
-    )
-    return _session_page(request, relationship, context)
+    return _session_page(request, relationship, session, addendum_form=form, note_error=note_error)
 
 
 def _supervised_note(
@@ -267,7 +261,7 @@ def _supervised_note(
     if not relationship.access.is_supervisor:
         raise Http404("Not found.")
     session = get_session_for_relationship(relationship, session_id)
-    note = ProgressNote.objects.filter(session=session).first()
+    note = note_for_session(session)
     if note is None:
         raise Http404("No note.")
     return relationship, session, note
@@ -280,7 +274,7 @@ def note_cosign(
 ) -> HttpResponse:
     relationship, session, note = _supervised_note(request, client_id, session_id)
     try:
-        services.note_cosign(note=note, user=request.user, request=request)
+        services.note_cosign(note=note, actor=request.user, audit_context=request.audit_context)
     except services.VisitError as error:
         messages.error(request, str(error))
     else:
@@ -298,29 +292,28 @@ def note_send_back(
     if form.is_valid():
         try:
             services.note_send_back(
-                note=note, user=request.user, comment=form.cleaned_data["comment"], request=request
+                note=note,
+                actor=request.user,
+                comment=form.cleaned_data["comment"],
+                audit_context=request.audit_context,
             )
         except services.VisitError as error:
             form.add_error("comment", str(error))
         else:
             messages.success(request, "Note sent back to the therapist with your comment.")
             return redirect_to(request, _session_url(relationship, session))
-    context = _session_page_context(request, relationship, session, send_back_form=form)
-    return _session_page(request, relationship, context)
+    return _session_page(request, relationship, session, send_back_form=form)
 
 
 #: Dates the agenda accepts: far enough for any real calendar, well inside what dates can do.
 AGENDA_YEARS = (1900, 2200)
 
 
-@require_GET
-@clinician_required
-def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The therapist's sessions across all clients, by day or by week, in practice time."""
+def _agenda_query(request: AuthenticatedHttpRequest, zone: ZoneInfo) -> tuple[str, date] | str:
+    """The view ("day" or "week") and the chosen day asked for, or why they are refused."""
     view = request.GET.get("view", "week")
     if view not in ("day", "week"):
-        return HttpResponseBadRequest("Unknown view.")
-    zone = ZoneInfo(request.user.membership.practice.time_zone)
+        return "Unknown view."
     try:
         day = (
             date.fromisoformat(request.GET["date"])
@@ -328,29 +321,28 @@ def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
             else timezone.localdate(timezone=zone)
         )
     except ValueError:
-        return HttpResponseBadRequest("Dates look like 2026-11-28.")
+        return "Dates look like 2026-11-28."
     if not AGENDA_YEARS[0] <= day.year <= AGENDA_YEARS[1]:
-        return HttpResponseBadRequest("That date is out of range.")
-    chosen = day  # switching between day and week keeps this day
-    if view == "week":
-        day -= timedelta(days=day.weekday())
+        return "That date is out of range."
+    return view, day
+
+
+@require_GET
+@clinician_required
+def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The therapist's sessions across all clients, by day or by week, in practice time."""
+    zone = ZoneInfo(request.user.membership.practice.time_zone)
+    query = _agenda_query(request, zone)
+    if isinstance(query, str):
+        return HttpResponseBadRequest(query)
+    view, chosen = query  # switching between day and week keeps the chosen day
+    start = chosen - timedelta(days=chosen.weekday()) if view == "week" else chosen
     span = 1 if view == "day" else 7
-    result = therapist_agenda(request.user, day=day, span_days=span, tz=zone)
-    days = [
-        {
-            "day": result.start + timedelta(days=offset),
-            "sessions": [
-                (timezone.localtime(s.starts_at, zone), s)
-                for s in result.sessions
-                if timezone.localtime(s.starts_at, zone).date()
-                == result.start + timedelta(days=offset)
-            ],
-        }
-        for offset in range(span)
-    ]
+    result = therapist_agenda(request.user, day=start, span_days=span, tz=zone)
     audit_record(
         action="agenda.view",
-        request=request,
+        actor=request.user,
+        audit_context=request.audit_context,
         detail={"view": view, "start": result.start.isoformat(), "sessions": len(result.sessions)},
     )
     return render(
@@ -358,7 +350,7 @@ def agenda(request: AuthenticatedHttpRequest) -> HttpResponse:
         "visits/agenda.html",
         {
             "view": view,
-            "days": days,
+            "days": result.days,
             "start": result.start,
             "chosen": chosen,
             "previous": result.start - timedelta(days=span),
@@ -374,5 +366,10 @@ def supervision_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.user.membership.role != Role.SUPERVISOR:
         raise Http404("Not found.")
     notes = list(notes_awaiting_cosignature(request.user))
-    audit_record(action="supervision.view", request=request, detail={"notes": len(notes)})
+    audit_record(
+        action="supervision.view",
+        actor=request.user,
+        audit_context=request.audit_context,
+        detail={"notes": len(notes)},
+    )
     return render(request, "visits/supervision.html", {"notes": notes})

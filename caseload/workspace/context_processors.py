@@ -15,7 +15,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_role": role,
         "nav_is_portal_user": bool(user and user.is_authenticated and role is None),
-        "show_outbox": settings.DEBUG,
+        # The demo's email outbox: for the practice's staff, in DEBUG only (never a client).
+        "show_outbox": settings.DEBUG and role is not None,
         # The live channel (decision 0011) exists only where the ASGI application serves the
         # page: under a WSGI server the page doesn't try, and works by reloads alone.
         "live_events_url": "/ws/events/"

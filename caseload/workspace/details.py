@@ -9,23 +9,22 @@ from django.db.models import Exists, OuterRef
 
 from caseload.accounts.models import User
 from caseload.clients.forms import EmergencyContactForm, PersonalInformationForm, PreferencesForm
-from caseload.clients.models import CareRelationship, Invitation, InvitationKind
+from caseload.clients.models import CareRelationship, Invitation
 from caseload.clients.sections import AttentionSignal, ProfileSection
 from caseload.lib.email import DeliveryStatus
 from caseload.lib.http import AuditContext
 
-DETAIL_FORMS: dict[str, type[PersonalInformationForm | EmergencyContactForm | PreferencesForm]] = {
-    "personal": PersonalInformationForm,
-    "emergency": EmergencyContactForm,
-    "preferences": PreferencesForm,
-}
+DetailsForm = PersonalInformationForm | EmergencyContactForm | PreferencesForm
+DETAIL_FORMS = ("personal", "emergency", "preferences")
 
 
-def details_form(section: str, relationship: CareRelationship, data: Any = None) -> Any:
+def details_form(section: str, relationship: CareRelationship, data: Any = None) -> DetailsForm:
     """The form of one details section, bound to `data` when given."""
     if section == "preferences":
         return PreferencesForm(data, instance=relationship, practice=relationship.practice)
-    return DETAIL_FORMS[section](data, instance=relationship)
+    if section == "emergency":
+        return EmergencyContactForm(data, instance=relationship)
+    return PersonalInformationForm(data, instance=relationship)
 
 
 def _no_context(
@@ -64,9 +63,5 @@ ATTENTION = [
                 delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]
             )
         ),
-    ),
-    AttentionSignal(
-        "reconnect_pending",
-        lambda: Exists(_outstanding().filter(kind=InvitationKind.CONNECTION)),
     ),
 ]

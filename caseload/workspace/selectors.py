@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from caseload.accounts.models import User
-from caseload.clients.access import relationships_visible_to
+from caseload.clients.access import access_for, relationships_visible_to, restore_pending
 from caseload.clients.models import CareRelationship, CareState, search_key
 from caseload.workspace.registry import ATTENTION_SIGNALS
 
@@ -44,12 +44,24 @@ def client_list(user: User, params: ClientListParams) -> QuerySet[CareRelationsh
     queryset = with_badges(
         relationships_visible_to(user)
         .filter(state__in=LIST_STATES[params.filter])
-        .select_related("client", "client__guardianship", "therapist")
+        .select_related(
+            "client", "client__guardianship", "therapist", "therapist__membership__supervisor"
+        )
+        .annotate(restore_pending=restore_pending())
         .order_by("client__full_name", "pk")
     )
     if params.query:
         queryset = queryset.filter(client__search_text__contains=search_key(params.query))
     return queryset
+
+
+def client_rows(user: User, params: ClientListParams) -> list[CareRelationship]:
+    """The list's rows, each with the access the gate would give (`row.access`), so the
+    badges ask it ("is this my client?") instead of comparing ids in the template."""
+    rows = list(client_list(user, params))
+    for row in rows:
+        row.access = access_for(user, row)
+    return rows
 
 
 def attach_badges(relationship: CareRelationship) -> CareRelationship:

@@ -30,7 +30,7 @@ from caseload.workspace.selectors import (
     ClientListParams,
     ListFilter,
     attach_badges,
-    client_list,
+    client_rows,
     whats_next,
 )
 
@@ -39,7 +39,7 @@ from caseload.workspace.selectors import (
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("account_login")
-    role = role_of(request.user)  # type: ignore[arg-type]
+    role = role_of(request.user)
     if role == Role.ADMIN:
         return redirect("practices:settings")
     if role is None:
@@ -60,7 +60,7 @@ def _list_params(request: AuthenticatedHttpRequest) -> ClientListParams | None:
 def _sidebar_context(request: AuthenticatedHttpRequest, params: ClientListParams) -> dict[str, Any]:
     return {
         "params": params,
-        "relationships": list(client_list(request.user, params)),
+        "relationships": client_rows(request.user, params),
         "can_add_clients": request.user.membership.role in (Role.THERAPIST, Role.SUPERVISOR),
     }
 
@@ -88,8 +88,8 @@ def _profile_context(
     their context (showing the conversation is an audited read: only when it is shown)."""
     access = relationship.access
     forms = forms or {}
-    for section in DETAIL_FORMS:
-        forms.setdefault(section, details_form(section, relationship))
+    for key in DETAIL_FORMS:
+        forms.setdefault(key, details_form(key, relationship))
     shown = [section for section in PROFILE_SECTIONS if access.can_read or not section.needs_record]
     record: dict[str, Any] = {}
     for section in shown:

@@ -197,7 +197,7 @@ def sign_up_from_invitation(page: Page, link: str, email: str) -> None:
     if not field.input_value():
         field.fill(email)
     expect(field).to_have_value(email)
-    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Password[\s*]*$")).fill(PASSWORD)
     page.get_by_label(re.compile(r"^Password \(again\)")).fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
     expect(page).to_have_url(re.compile(r"/portal/$"))

@@ -66,7 +66,7 @@ def test_diagnosis_is_found_by_words_picked_and_added_as_primary_in_place(
 def test_a_category_is_refused_on_the_field_then_a_second_diagnosis_becomes_primary(
     page: Page, therapist: Any, active_client: Any
 ) -> None:
-    services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_add(relationship=active_client, code="F41.1", actor=active_client.therapist)
     sign_in(page, therapist.email)
     clinical = open_clinical(page, active_client)
     mark_page(page)
@@ -145,7 +145,7 @@ def test_medication_history_and_removal_in_place(
 def test_supervisor_reads_the_record_without_forms(
     page: Page, supervisor: Any, active_client: Any
 ) -> None:
-    services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_add(relationship=active_client, code="F41.1", actor=active_client.therapist)
     sign_in(page, supervisor.email)
     clinical = open_clinical(page, active_client)
 

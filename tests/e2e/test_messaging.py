@@ -106,7 +106,7 @@ def test_a_message_stays_unread_until_the_conversation_is_on_screen(
     """Loaded into the page is not read: the Messaging section must be scrolled into view."""
     from caseload.messaging import services
 
-    services.message_send(relationship=active_client, sender=client_user, text="Hello Alice")
+    services.message_send(relationship=active_client, actor=client_user, text="Hello Alice")
     page = new_context(base_url=asgi_live_server.url).new_page()
     sign_in(page, therapist.email)
     page.goto(f"/clients/{active_client.public_id}/")

@@ -34,12 +34,17 @@ def _urls_loaded() -> None:
 def client_with_record(active_client: Any, run_tasks: Any) -> Any:
     """Maya, active, with recurrent depression (primary), generalised anxiety and a concern."""
     run_tasks()  # her invitation email, sent long ago
-    clinical_services.diagnosis_add(relationship=active_client, code="F33.1")
-    clinical_services.diagnosis_add(relationship=active_client, code="F41.1")
-    clinical_services.summary_update(
+    clinical_services.diagnosis_add(
+        relationship=active_client, code="F33.1", actor=active_client.therapist
+    )
+    clinical_services.diagnosis_add(
+        relationship=active_client, code="F41.1", actor=active_client.therapist
+    )
+    clinical_services.clinical_summary_update(
         relationship=active_client,
         presenting_concerns="Low mood and constant worry since losing her job in the spring.",
         mental_health_history="One earlier depressive episode, treated with CBT.",
+        actor=active_client.therapist,
     )
     return active_client
 
@@ -364,12 +369,12 @@ def test_supervisor_reads_and_compares_a_plan_without_changing_it(
 ) -> None:
     plan = services.plan_create(
         relationship=active_client,
-        user=therapist,
+        actor=therapist,
         html="<h2>Goals</h2><ul><li>Sleep seven hours</li></ul>",
         effective_date=timezone.localdate(),
     )
     services.plan_save_version(
-        plan=plan, user=therapist, html="<h2>Goals</h2><ul><li>Sleep eight hours</li></ul>"
+        plan=plan, actor=therapist, html="<h2>Goals</h2><ul><li>Sleep eight hours</li></ul>"
     )
     sign_in(page, supervisor.email)
     plans = open_profile(page, active_client)

@@ -38,9 +38,14 @@ def past_session(relationship: Any, days_ago: int, mood: int | None = None) -> T
         - timedelta(days=days_ago),
         duration_minutes=50,
         modality="in_person",
+        actor=relationship.therapist,
     )
     if mood is not None:
-        services.session_update(session=session, values={"status": "completed", "mood_score": mood})
+        services.session_update(
+            session=session,
+            values={"status": "completed", "mood_score": mood},
+            actor=session.relationship.therapist,
+        )
     return session
 
 
@@ -143,6 +148,7 @@ def test_overlapping_time_is_warned_about_and_can_be_scheduled_anyway(
         starts_at=tomorrow.replace(hour=9, minute=0, second=0, microsecond=0),
         duration_minutes=50,
         modality="in_person",
+        actor=noor.therapist,
     )
     sign_in(page, therapist.email)
     page.goto(f"/clients/{active_client.public_id}/sessions/new/")
@@ -194,6 +200,7 @@ def test_agenda_lists_the_days_sessions_across_clients(
             starts_at=tomorrow.replace(hour=hour, minute=0),
             duration_minutes=50,
             modality="telehealth",
+            actor=relationship.therapist,
         )
     sign_in(page, therapist.email)
 
@@ -221,8 +228,9 @@ def test_supervisor_finds_the_note_to_co_sign_and_co_signs_it(
         session=session,
         note_format="dap",
         content={"data": "Discussed the week.", "assessment": "Stable.", "plan": "Same time."},
+        actor=session.relationship.therapist,
     )
-    services.note_sign(note=note, user=therapist)
+    services.note_sign(note=note, actor=therapist)
     sign_in(page, supervisor.email)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Notes to co-sign").click()
@@ -258,9 +266,12 @@ def test_supervisor_sends_a_note_back_and_the_therapist_sees_why(
 ) -> None:
     session = past_session(active_client, days_ago=2)
     note = services.note_save_draft(
-        session=session, note_format="soap", content={"subjective": "Short note."}
+        session=session,
+        note_format="soap",
+        content={"subjective": "Short note."},
+        actor=session.relationship.therapist,
     )
-    services.note_sign(note=note, user=therapist)
+    services.note_sign(note=note, actor=therapist)
     url = f"/clients/{active_client.public_id}/sessions/{session.public_id}/"
     sign_in(page, supervisor.email)
     page.goto(url)
@@ -293,12 +304,15 @@ def test_autosave_after_the_note_was_signed_elsewhere_says_it_is_locked(
 ) -> None:
     session = past_session(active_client, days_ago=1)
     note = services.note_save_draft(
-        session=session, note_format="soap", content={"subjective": "First draft."}
+        session=session,
+        note_format="soap",
+        content={"subjective": "First draft."},
+        actor=session.relationship.therapist,
     )
     sign_in(page, therapist.email)
     page.goto(f"/clients/{active_client.public_id}/sessions/{session.public_id}/")
     page.wait_for_load_state()
-    services.note_sign(note=note, user=therapist)  # e.g. signed in another tab
+    services.note_sign(note=note, actor=therapist)  # e.g. signed in another tab
 
     browser_problems.allow(r"status of 409")  # the refused autosave's HTTP status
     page.get_by_label("Subjective").fill("First draft, changed too late.")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from django.core import mail
-from django.test import Client as Browser
 
 from caseload.clients import services
 from caseload.clients.models import CareRelationship, CareState, Client, Guardianship, Invitation
@@ -15,12 +13,6 @@ from tests.factories import account
 from tests.html import field_errors, redirect_target
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
 
 
 def counts() -> tuple[int, int, int, int]:
@@ -44,7 +36,7 @@ CHILD = {
 
 
 # GET --------------------------------------------------------------------------------------
-def test_get_full_page(therapist):
+def test_get_full_page(therapist, signed_in):
     response = signed_in(therapist).get("/clients/add/")
 
     html = response.content.decode()
@@ -55,7 +47,7 @@ def test_get_full_page(therapist):
         assert f'name="{name}"' in html
 
 
-def test_get_htmx_partial(therapist):
+def test_get_htmx_partial(therapist, signed_in):
     response = signed_in(therapist).get(
         "/clients/add/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="modal-body"
     )
@@ -68,7 +60,7 @@ def test_get_htmx_partial(therapist):
 
 
 # Valid POST -------------------------------------------------------------------------------
-def test_post_creates_client_and_redirects_to_profile(therapist, run_tasks):
+def test_post_creates_client_and_redirects_to_profile(therapist, run_tasks, signed_in):
     browser = signed_in(therapist)
     response = browser.post("/clients/add/", ADULT)
 
@@ -103,7 +95,7 @@ def test_post_creates_client_and_redirects_to_profile(therapist, run_tasks):
     assert [message.to for message in mail.outbox] == [["lena@example.com"]]
 
 
-def test_htmx_post_redirects_with_an_htmx_header(therapist):
+def test_htmx_post_redirects_with_an_htmx_header(therapist, signed_in):
     response = signed_in(therapist).post(
         "/clients/add/", ADULT, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="modal-body"
     )
@@ -114,13 +106,13 @@ def test_htmx_post_redirects_with_an_htmx_header(therapist):
     assert expected == redirect_target(response)
 
 
-def test_email_is_trimmed_and_lower_cased(therapist):
+def test_email_is_trimmed_and_lower_cased(therapist, signed_in):
     signed_in(therapist).post("/clients/add/", {**ADULT, "email": "  Lena@Example.COM "})
 
     assert Client.objects.get().email == "lena@example.com"
 
 
-def test_child_client_invites_the_guardian(therapist, run_tasks):
+def test_child_client_invites_the_guardian(therapist, run_tasks, signed_in):
     response = signed_in(therapist).post("/clients/add/", CHILD)
 
     client = Client.objects.get(full_name="Theo Brandt")
@@ -137,7 +129,7 @@ def test_child_client_invites_the_guardian(therapist, run_tasks):
     assert [message.to for message in mail.outbox] == [["mara@example.com"]]
 
 
-def test_child_ignores_a_client_email(therapist):
+def test_child_ignores_a_client_email(therapist, signed_in):
     signed_in(therapist).post("/clients/add/", {**CHILD, "email": "theo@example.com"})
 
     client = Client.objects.get(full_name="Theo Brandt")
@@ -145,7 +137,7 @@ def test_child_ignores_a_client_email(therapist):
     assert not Client.objects.filter(email="theo@example.com").exists()
 
 
-def test_billing_type_ignored_when_billing_disabled(practice, therapist):
+def test_billing_type_ignored_when_billing_disabled(practice, therapist, signed_in):
     practice.billing_enabled = False
     practice.save()
 
@@ -158,7 +150,7 @@ def test_billing_type_ignored_when_billing_disabled(practice, therapist):
     assert CareRelationship.objects.get().billing_type == ""
 
 
-def test_no_billing_field_when_billing_disabled(practice, therapist):
+def test_no_billing_field_when_billing_disabled(practice, therapist, signed_in):
     practice.billing_enabled = False
     practice.save()
 
@@ -195,7 +187,9 @@ def test_no_billing_field_when_billing_disabled(practice, therapist):
         ),
     ],
 )
-def test_bad_input_shows_a_message_per_field_and_creates_nothing(therapist, data, field, message):
+def test_bad_input_shows_a_message_per_field_and_creates_nothing(
+    therapist, data, field, message, signed_in
+):
     before = counts()
 
     response = signed_in(therapist).post("/clients/add/", data)
@@ -208,7 +202,7 @@ def test_bad_input_shows_a_message_per_field_and_creates_nothing(therapist, data
     assert len(mail.outbox) == 0
 
 
-def test_htmx_bad_input_returns_the_form_partial(therapist):
+def test_htmx_bad_input_returns_the_form_partial(therapist, signed_in):
     response = signed_in(therapist).post(
         "/clients/add/",
         {**ADULT, "email": "nope"},
@@ -223,7 +217,7 @@ def test_htmx_bad_input_returns_the_form_partial(therapist):
     assert 'value="Lena Ortiz"' in html  # what was typed is kept
 
 
-def test_empty_post_shows_every_required_message(therapist):
+def test_empty_post_shows_every_required_message(therapist, signed_in):
     response = signed_in(therapist).post("/clients/add/", {})
 
     assert response.status_code == 200
@@ -233,7 +227,7 @@ def test_empty_post_shows_every_required_message(therapist):
     assert Client.objects.count() == 0
 
 
-def test_child_toggle_requires_guardian_fields_not_client_email(therapist):
+def test_child_toggle_requires_guardian_fields_not_client_email(therapist, signed_in):
     response = signed_in(therapist).post(
         "/clients/add/", {"is_child": "on", "full_name": "Theo Brandt", "billing_type": "cash_pay"}
     )
@@ -245,7 +239,7 @@ def test_child_toggle_requires_guardian_fields_not_client_email(therapist):
     assert Client.objects.count() == 0
 
 
-def test_child_fields_absent_when_child_accounts_disabled(practice, therapist):
+def test_child_fields_absent_when_child_accounts_disabled(practice, therapist, signed_in):
     practice.child_accounts_enabled = False
     practice.save()
     browser = signed_in(therapist)
@@ -262,7 +256,7 @@ def test_child_fields_absent_when_child_accounts_disabled(practice, therapist):
 
 
 # Duplicates and existing accounts ---------------------------------------------------------
-def test_duplicate_email_links_to_the_existing_client(therapist, active_client):
+def test_duplicate_email_links_to_the_existing_client(therapist, active_client, signed_in):
     before = counts()
 
     response = signed_in(therapist).post("/clients/add/", {**ADULT, "email": "MAYA@example.com"})
@@ -275,7 +269,7 @@ def test_duplicate_email_links_to_the_existing_client(therapist, active_client):
     assert counts() == before
 
 
-def test_duplicate_of_archived_client_offers_restore(therapist, active_client):
+def test_duplicate_of_archived_client_offers_restore(therapist, active_client, signed_in):
     services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     before = counts()
 
@@ -290,7 +284,7 @@ def test_duplicate_of_archived_client_offers_restore(therapist, active_client):
     assert counts() == before
 
 
-def test_duplicate_child_is_refused_on_the_guardian_email(therapist, child_client):
+def test_duplicate_child_is_refused_on_the_guardian_email(therapist, child_client, signed_in):
     before = counts()
 
     response = signed_in(therapist).post(
@@ -302,7 +296,9 @@ def test_duplicate_child_is_refused_on_the_guardian_email(therapist, child_clien
     assert counts() == before
 
 
-def test_another_therapists_client_is_not_a_duplicate(therapist, colleague, active_client):
+def test_another_therapists_client_is_not_a_duplicate(
+    therapist, colleague, active_client, signed_in
+):
     response = signed_in(colleague).post("/clients/add/", {**ADULT, "email": "maya@example.com"})
 
     assert response.status_code == 302
@@ -311,7 +307,7 @@ def test_another_therapists_client_is_not_a_duplicate(therapist, colleague, acti
     assert relationship.state == CareState.AWAITING_CONSENT
 
 
-def test_existing_account_gets_a_connection_request(therapist, run_tasks):
+def test_existing_account_gets_a_connection_request(therapist, run_tasks, signed_in):
     account("erin@example.com", "Erin Existing")
     browser = signed_in(therapist)
 
@@ -329,7 +325,7 @@ def test_existing_account_gets_a_connection_request(therapist, run_tasks):
     assert "connect" in mail.outbox[0].subject
 
 
-def test_existing_guardian_account_gets_a_connection_request(therapist, guardian_user):
+def test_existing_guardian_account_gets_a_connection_request(therapist, guardian_user, signed_in):
     response = signed_in(therapist).post(
         "/clients/add/", {**CHILD, "full_name": "Ben Okafor", "guardian_email": "sam@example.com"}
     )
@@ -340,7 +336,7 @@ def test_existing_guardian_account_gets_a_connection_request(therapist, guardian
     assert relationship.client.guardianship.account == guardian_user
 
 
-def test_practice_admin_cannot_add(practice_admin):
+def test_practice_admin_cannot_add(practice_admin, signed_in):
     browser = signed_in(practice_admin)
 
     assert browser.get("/clients/add/").status_code == 404
@@ -348,12 +344,12 @@ def test_practice_admin_cannot_add(practice_admin):
     assert Client.objects.count() == 0
 
 
-def test_portal_user_cannot_add(client_user):
+def test_portal_user_cannot_add(client_user, signed_in):
     assert signed_in(client_user).post("/clients/add/", ADULT).status_code == 404
     assert not Client.objects.filter(email="lena@example.com").exists()
 
 
-def test_server_sets_therapist_and_state_not_the_form(therapist, colleague):
+def test_server_sets_therapist_and_state_not_the_form(therapist, colleague, signed_in):
     """SECURITY A4: extra POST fields can't choose the owner or the state."""
     signed_in(therapist).post(
         "/clients/add/",
@@ -366,7 +362,7 @@ def test_server_sets_therapist_and_state_not_the_form(therapist, colleague):
 
 
 @pytest.mark.parametrize("persona", ["colleague", "supervisor", "practice_admin", "outsider"])
-def test_staff_address_is_refused_with_a_message(request, therapist, persona):
+def test_staff_address_is_refused_with_a_message(request, therapist, persona, signed_in):
     staff_email = request.getfixturevalue(persona).email
     before = counts()
     browser = signed_in(therapist)

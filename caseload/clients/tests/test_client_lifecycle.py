@@ -16,12 +16,6 @@ from tests.html import redirect_target
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def url(relationship: CareRelationship, action: str = "") -> str:
     return f"/clients/{relationship.public_id}/" + (f"{action}/" if action else "")
 
@@ -43,7 +37,7 @@ def pending(therapist: Any) -> CareRelationship:
 
 # POST only --------------------------------------------------------------------------------
 @pytest.mark.parametrize("action", ["archive", "restore", "resend-invitation"])
-def test_get_is_405_and_changes_nothing(therapist, pending, action):
+def test_get_is_405_and_changes_nothing(therapist, pending, action, signed_in):
     if action == "restore":
         services.relationship_archive(relationship=pending, actor=pending.therapist)
     before = (state(pending), outstanding(pending))
@@ -55,7 +49,7 @@ def test_get_is_405_and_changes_nothing(therapist, pending, action):
 
 
 # Archive ----------------------------------------------------------------------------------
-def test_archive_moves_client_to_archived_and_revokes_invitation(therapist, pending):
+def test_archive_moves_client_to_archived_and_revokes_invitation(therapist, pending, signed_in):
     invitation = outstanding(pending)
     browser = signed_in(therapist)
 
@@ -72,14 +66,14 @@ def test_archive_moves_client_to_archived_and_revokes_invitation(therapist, pend
     )
 
 
-def test_htmx_archive_answers_with_an_redirect_to(active_client, therapist):
+def test_htmx_archive_answers_with_an_redirect_to(active_client, therapist, signed_in):
     response = signed_in(therapist).post(url(active_client, "archive"), HTTP_HX_REQUEST="true")
 
     assert url(active_client) == redirect_target(response)
     assert state(active_client) == CareState.ARCHIVED
 
 
-def test_archiving_twice_is_a_message_not_an_error(therapist, active_client):
+def test_archiving_twice_is_a_message_not_an_error(therapist, active_client, signed_in):
     browser = signed_in(therapist)
     browser.post(url(active_client, "archive"))
 
@@ -91,7 +85,7 @@ def test_archiving_twice_is_a_message_not_an_error(therapist, active_client):
 
 
 # Restore ----------------------------------------------------------------------------------
-def test_restore_of_client_who_never_signed_up_is_direct(therapist, pending, run_tasks):
+def test_restore_of_client_who_never_signed_up_is_direct(therapist, pending, run_tasks, signed_in):
     browser = signed_in(therapist)
     browser.post(url(pending, "archive"))
     run_tasks()
@@ -110,7 +104,7 @@ def test_restore_of_client_who_never_signed_up_is_direct(therapist, pending, run
 
 
 def test_restore_of_client_with_account_needs_their_approval(
-    therapist, active_client, client_user, run_tasks
+    therapist, active_client, client_user, run_tasks, signed_in
 ):
     browser = signed_in(therapist)
     browser.post(url(active_client, "archive"))
@@ -136,7 +130,7 @@ def test_restore_of_client_with_account_needs_their_approval(
 
 
 def test_restore_of_child_with_guardian_account_needs_guardian_approval(
-    therapist, child_client, guardian_user
+    therapist, child_client, guardian_user, signed_in
 ):
     browser = signed_in(therapist)
     browser.post(url(child_client, "archive"))
@@ -148,7 +142,7 @@ def test_restore_of_child_with_guardian_account_needs_guardian_approval(
     assert request.email == "sam@example.com"
 
 
-def test_restore_of_active_client_is_refused_with_a_message(therapist, active_client):
+def test_restore_of_active_client_is_refused_with_a_message(therapist, active_client, signed_in):
     response = signed_in(therapist).post(url(active_client, "restore"), follow=True)
 
     assert "Only archived clients can be restored." in response.content.decode()
@@ -156,7 +150,7 @@ def test_restore_of_active_client_is_refused_with_a_message(therapist, active_cl
 
 
 # Resend -----------------------------------------------------------------------------------
-def test_resend_rotates_the_link(therapist, pending, run_tasks):
+def test_resend_rotates_the_link(therapist, pending, run_tasks, signed_in):
     old = outstanding(pending)
     old_token = old.token()
     browser = signed_in(therapist)
@@ -175,7 +169,7 @@ def test_resend_rotates_the_link(therapist, pending, run_tasks):
     assert all(old_token not in message.body for message in mail.outbox)
 
 
-def test_resend_without_an_outstanding_invitation_is_a_message(therapist, active_client):
+def test_resend_without_an_outstanding_invitation_is_a_message(therapist, active_client, signed_in):
     response = signed_in(therapist).post(url(active_client, "resend-invitation"), follow=True)
 
     assert response.status_code == 200
@@ -183,7 +177,7 @@ def test_resend_without_an_outstanding_invitation_is_a_message(therapist, active
 
 
 # Remove -----------------------------------------------------------------------------------
-def test_remove_get_shows_a_confirmation_and_changes_nothing(therapist, active_client):
+def test_remove_get_shows_a_confirmation_and_changes_nothing(therapist, active_client, signed_in):
     response = signed_in(therapist).get(url(active_client, "remove"))
 
     html = response.content.decode()
@@ -194,7 +188,7 @@ def test_remove_get_shows_a_confirmation_and_changes_nothing(therapist, active_c
 
 
 @pytest.mark.parametrize("data", [{}, {"confirm": ""}])
-def test_remove_without_confirmation_changes_nothing(therapist, active_client, data):
+def test_remove_without_confirmation_changes_nothing(therapist, active_client, data, signed_in):
     response = signed_in(therapist).post(url(active_client, "remove"), data)
 
     assert response.status_code == 200
@@ -202,7 +196,7 @@ def test_remove_without_confirmation_changes_nothing(therapist, active_client, d
     assert state(active_client) == CareState.ACTIVE
 
 
-def test_remove_with_confirmation_ends_the_relationship(therapist, active_client):
+def test_remove_with_confirmation_ends_the_relationship(therapist, active_client, signed_in):
     browser = signed_in(therapist)
 
     response = browser.post(url(active_client, "remove"), {"confirm": "on"})
@@ -219,7 +213,7 @@ def test_remove_with_confirmation_ends_the_relationship(therapist, active_client
     assert browser.post(url(active_client, "personal"), {"gender": "x"}).status_code == 404
 
 
-def test_remove_pending_revokes_its_invitation(therapist, pending):
+def test_remove_pending_revokes_its_invitation(therapist, pending, signed_in):
     token = outstanding(pending).token()
 
     signed_in(therapist).post(url(pending, "remove"), {"confirm": "on"})
@@ -228,7 +222,7 @@ def test_remove_pending_revokes_its_invitation(therapist, pending):
     assert Browser().get(f"/invite/{token}/").status_code == 404
 
 
-def test_htmx_remove_answers_with_an_redirect_to(active_client, therapist):
+def test_htmx_remove_answers_with_an_redirect_to(active_client, therapist, signed_in):
     response = signed_in(therapist).post(
         url(active_client, "remove"), {"confirm": "on"}, HTTP_HX_REQUEST="true"
     )
@@ -243,7 +237,7 @@ def test_htmx_remove_answers_with_an_redirect_to(active_client, therapist):
     "persona",
     ["supervisor", "colleague", "outsider", "practice_admin", "client_user", "guardian_user"],
 )
-def test_lifecycle_by_anyone_but_the_owner_is_404(request, pending, action, persona):
+def test_lifecycle_by_anyone_but_the_owner_is_404(request, pending, action, persona, signed_in):
     if action == "restore":
         services.relationship_archive(relationship=pending, actor=pending.therapist)
     before = (state(pending), outstanding(pending))

@@ -21,7 +21,7 @@ def make_diagnosis(relationship: CareRelationship, code: str, **fields: object) 
 
 
 def test_only_one_primary_diagnosis_per_record(active_client: CareRelationship) -> None:
-    services.diagnosis_add(relationship=active_client, code="F41.1")
+    services.diagnosis_add(relationship=active_client, actor=active_client.therapist, code="F41.1")
 
     with pytest.raises(IntegrityError), transaction.atomic():
         make_diagnosis(active_client, "F32.A", is_primary=True)
@@ -107,5 +107,7 @@ def test_a_record_with_clinical_rows_cannot_be_deleted(active_client: CareRelati
 
 
 def test_str_shows_code_and_description(active_client: CareRelationship) -> None:
-    diagnosis = services.diagnosis_add(relationship=active_client, code="F41.1")
+    diagnosis = services.diagnosis_add(
+        relationship=active_client, actor=active_client.therapist, code="F41.1"
+    )
     assert str(diagnosis) == "F41.1 Generalized anxiety disorder"

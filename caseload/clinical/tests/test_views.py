@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 from html import unescape
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client as Browser
 from django.utils import timezone
 
+from caseload.accounts.models import User
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship
@@ -22,12 +23,6 @@ from tests.html import field_errors, post_form_actions
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "clinical"}
-
-
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
 
 
 def profile(relationship: CareRelationship) -> str:
@@ -67,16 +62,18 @@ def actions(*names: str) -> list[str]:
 
 
 @pytest.fixture
-def record(active_client: CareRelationship) -> CareRelationship:
+def record(therapist: User, active_client: CareRelationship) -> CareRelationship:
     """Maya's record with a primary and a second diagnosis, a medication and a summary."""
-    services.diagnosis_add(relationship=active_client, code="F41.1")
-    services.diagnosis_add(relationship=active_client, code="F33.1")
+    services.diagnosis_add(relationship=active_client, actor=therapist, code="F41.1")
+    services.diagnosis_add(relationship=active_client, actor=therapist, code="F33.1")
     services.medication_save(
         relationship=active_client,
+        actor=therapist,
         values={"name": "Sertraline", "dose": "50 mg", "frequency": "Daily"},
     )
-    services.summary_update(
+    services.clinical_summary_update(
         relationship=active_client,
+        actor=therapist,
         presenting_concerns="Worry about work most days.",
         mental_health_history="One depressive episode in 2019.",
     )
@@ -84,7 +81,7 @@ def record(active_client: CareRelationship) -> CareRelationship:
 
 
 # What the profile shows -------------------------------------------------------------------
-def test_therapist_sees_the_record_with_its_forms(therapist, record):
+def test_therapist_sees_the_record_with_its_forms(therapist, record, signed_in):
     response = signed_in(therapist).get(profile(record))
 
     assert response.status_code == 200
@@ -109,7 +106,7 @@ def test_therapist_sees_the_record_with_its_forms(therapist, record):
         assert url in forms
 
 
-def test_supervisor_reads_the_record_without_any_form(supervisor, record):
+def test_supervisor_reads_the_record_without_any_form(supervisor, record, signed_in):
     response = signed_in(supervisor).get(profile(record))
 
     assert response.status_code == 200
@@ -125,7 +122,7 @@ def test_supervisor_reads_the_record_without_any_form(supervisor, record):
     assert post_form_actions(response) == []
 
 
-def test_new_record_says_nothing_was_recorded(therapist, active_client):
+def test_new_record_says_nothing_was_recorded(therapist, active_client, signed_in):
     text = clinical_text(signed_in(therapist).get(profile(active_client)))
 
     assert "No diagnoses yet." in text
@@ -134,7 +131,7 @@ def test_new_record_says_nothing_was_recorded(therapist, active_client):
 
 # ICD-10-CM search ---------------------------------------------------------------------------
 @pytest.mark.parametrize("persona", ["therapist", "supervisor"])
-def test_search_by_words_offers_the_billable_code(request, persona):
+def test_search_by_words_offers_the_billable_code(request, persona, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
 
     response = browser.get("/clinical/icd10/", {"code": "generalized anx"})
@@ -146,7 +143,7 @@ def test_search_by_words_offers_the_billable_code(request, persona):
     assert 'role="option"' in html
 
 
-def test_search_by_code_prefix_offers_only_billable_codes(therapist):
+def test_search_by_code_prefix_offers_only_billable_codes(therapist, signed_in):
     html = signed_in(therapist).get("/clinical/icd10/", {"code": "F41"}).content.decode()
 
     assert 'data-icd-code="F41.1"' in html
@@ -154,7 +151,7 @@ def test_search_by_code_prefix_offers_only_billable_codes(therapist):
     assert 'data-icd-code="F41"' not in html  # the category itself can't be billed
 
 
-def test_search_with_no_match_says_so_escaped(therapist):
+def test_search_with_no_match_says_so_escaped(therapist, signed_in):
     html = signed_in(therapist).get("/clinical/icd10/", {"code": "zzqx <b>"}).content.decode()
 
     assert "No billable code matches" in html
@@ -162,14 +159,14 @@ def test_search_with_no_match_says_so_escaped(therapist):
     assert "data-icd-code" not in html
 
 
-def test_search_needs_two_characters(therapist):
+def test_search_needs_two_characters(therapist, signed_in):
     html = signed_in(therapist).get("/clinical/icd10/", {"code": "F"}).content.decode()
 
     assert "data-icd-code" not in html
 
 
 @pytest.mark.parametrize("persona", ["practice_admin", "client_user", "guardian_user"])
-def test_search_is_only_for_clinicians(request, persona):
+def test_search_is_only_for_clinicians(request, persona, signed_in):
     response = signed_in(request.getfixturevalue(persona)).get(
         "/clinical/icd10/", {"code": "F41.1"}
     )
@@ -193,7 +190,9 @@ def test_search_anonymous_is_sent_to_sign_in(client):
         ("anxiety", "ANXIETY is not an ICD-10-CM code."),
     ],
 )
-def test_invalid_code_is_refused_on_the_field_in_place(therapist, active_client, code, message):
+def test_invalid_code_is_refused_on_the_field_in_place(
+    therapist, active_client, code, message, signed_in
+):
     response = signed_in(therapist).post(diagnoses_url(active_client), {"code": code}, **HTMX)
 
     html = response.content.decode()
@@ -209,7 +208,9 @@ def test_invalid_code_is_refused_on_the_field_in_place(therapist, active_client,
     assert actions("diagnosis.add") == []
 
 
-def test_invalid_code_without_javascript_shows_the_section_page(therapist, active_client):
+def test_invalid_code_without_javascript_shows_the_section_page(
+    therapist, active_client, signed_in
+):
     response = signed_in(therapist).post(diagnoses_url(active_client), {"code": "F41"})
 
     assert response.status_code == 200
@@ -218,21 +219,21 @@ def test_invalid_code_without_javascript_shows_the_section_page(therapist, activ
     assert not Diagnosis.objects.exists()
 
 
-def test_empty_code_asks_for_a_diagnosis(therapist, active_client):
+def test_empty_code_asks_for_a_diagnosis(therapist, active_client, signed_in):
     response = signed_in(therapist).post(diagnoses_url(active_client), {"code": ""}, **HTMX)
 
     assert field_errors(response, "code") == ["Choose a diagnosis."]
     assert not Diagnosis.objects.exists()
 
 
-def test_duplicate_code_is_refused_on_the_field(therapist, record):
+def test_duplicate_code_is_refused_on_the_field(therapist, record, signed_in):
     response = signed_in(therapist).post(diagnoses_url(record), {"code": "f41.1"}, **HTMX)
 
     assert field_errors(response, "code") == ["F41.1 is already on this record."]
     assert record.diagnoses.count() == 2
 
 
-def test_future_onset_is_refused_on_its_field(therapist, active_client):
+def test_future_onset_is_refused_on_its_field(therapist, active_client, signed_in):
     tomorrow = timezone.localdate() + timedelta(days=2)
 
     response = signed_in(therapist).post(
@@ -243,7 +244,7 @@ def test_future_onset_is_refused_on_its_field(therapist, active_client):
     assert not Diagnosis.objects.exists()
 
 
-def test_valid_code_is_added_in_place_as_the_primary_diagnosis(therapist, active_client):
+def test_valid_code_is_added_in_place_as_the_primary_diagnosis(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         diagnoses_url(active_client), {"code": "F41.1", "onset_date": "2024-03-01"}, **HTMX
     )
@@ -268,7 +269,7 @@ def test_valid_code_is_added_in_place_as_the_primary_diagnosis(therapist, active
     assert event.detail == {"primary": True}
 
 
-def test_code_typed_with_its_description_is_accepted(therapist, active_client):
+def test_code_typed_with_its_description_is_accepted(therapist, active_client, signed_in):
     signed_in(therapist).post(
         diagnoses_url(active_client), {"code": "F41.1 Generalized anxiety disorder"}, **HTMX
     )
@@ -276,7 +277,7 @@ def test_code_typed_with_its_description_is_accepted(therapist, active_client):
     assert Diagnosis.objects.get().code == "F41.1"
 
 
-def test_plain_post_adds_and_goes_back_to_the_section(therapist, active_client):
+def test_plain_post_adds_and_goes_back_to_the_section(therapist, active_client, signed_in):
     browser = signed_in(therapist)
 
     response = browser.post(diagnoses_url(active_client), {"code": "F41.1"})
@@ -289,7 +290,7 @@ def test_plain_post_adds_and_goes_back_to_the_section(therapist, active_client):
 
 
 # Changing and removing diagnoses ------------------------------------------------------------
-def test_make_primary_moves_the_primary_flag(therapist, record):
+def test_make_primary_moves_the_primary_flag(therapist, record, signed_in):
     f41, f33 = record.diagnoses.get(code="F41.1"), record.diagnoses.get(code="F33.1")
     assert f41.is_primary and not f33.is_primary
 
@@ -310,7 +311,7 @@ def test_make_primary_moves_the_primary_flag(therapist, record):
     assert actions("diagnosis.update") == ["diagnosis.update"]
 
 
-def test_mark_resolved_dates_it_today_and_keeps_it_primary(therapist, record):
+def test_mark_resolved_dates_it_today_and_keeps_it_primary(therapist, record, signed_in):
     f41 = record.diagnoses.get(code="F41.1")
 
     # What the row's "Mark resolved" button posts for the primary diagnosis.
@@ -322,7 +323,9 @@ def test_mark_resolved_dates_it_today_and_keeps_it_primary(therapist, record):
 
     f41.refresh_from_db()
     assert f41.status == DiagnosisStatus.RESOLVED
-    assert f41.resolved_date == timezone.localdate()
+    # "Today" in the practice's time zone, where the therapist works (not the server's UTC).
+    practice_today = timezone.localdate(timezone=ZoneInfo(record.practice.time_zone))
+    assert f41.resolved_date == practice_today
     assert f41.is_primary
     row = response.content.decode().split('data-diagnosis="F41.1"')[1].split("</tr>")[0]
     assert "Resolved" in row
@@ -330,7 +333,7 @@ def test_mark_resolved_dates_it_today_and_keeps_it_primary(therapist, record):
     assert actions("diagnosis.update") == ["diagnosis.update"]
 
 
-def test_resolved_before_onset_is_refused_with_a_message(therapist, record):
+def test_resolved_before_onset_is_refused_with_a_message(therapist, record, signed_in):
     f33 = record.diagnoses.get(code="F33.1")
 
     response = signed_in(therapist).post(
@@ -345,7 +348,7 @@ def test_resolved_before_onset_is_refused_with_a_message(therapist, record):
     assert actions("diagnosis.update") == []
 
 
-def test_remove_deletes_the_diagnosis_and_audits_it(therapist, record):
+def test_remove_deletes_the_diagnosis_and_audits_it(therapist, record, signed_in):
     f33 = record.diagnoses.get(code="F33.1")
 
     response = signed_in(therapist).post(diagnoses_url(record, f33) + "remove/", **HTMX)
@@ -357,7 +360,7 @@ def test_remove_deletes_the_diagnosis_and_audits_it(therapist, record):
     assert (event.actor, event.object_id, event.detail) == (therapist, str(f33.public_id), {})
 
 
-def test_plain_post_remove_goes_back_to_the_section(therapist, record):
+def test_plain_post_remove_goes_back_to_the_section(therapist, record, signed_in):
     f33 = record.diagnoses.get(code="F33.1")
 
     response = signed_in(therapist).post(diagnoses_url(record, f33) + "remove/")
@@ -368,7 +371,7 @@ def test_plain_post_remove_goes_back_to_the_section(therapist, record):
 
 
 # Medications and the summary ----------------------------------------------------------------
-def test_medication_without_a_name_is_refused_on_the_field(therapist, active_client):
+def test_medication_without_a_name_is_refused_on_the_field(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         medications_url(active_client), {"name": "", "dose": "10 mg"}, **HTMX
     )
@@ -381,7 +384,9 @@ def test_medication_without_a_name_is_refused_on_the_field(therapist, active_cli
     assert actions("medication.add") == []
 
 
-def test_medication_stop_before_start_is_refused_on_the_stop_date(therapist, active_client):
+def test_medication_stop_before_start_is_refused_on_the_stop_date(
+    therapist, active_client, signed_in
+):
     response = signed_in(therapist).post(
         medications_url(active_client),
         {"name": "Sertraline", "start_date": "2024-05-01", "stop_date": "2024-04-01"},
@@ -392,7 +397,7 @@ def test_medication_stop_before_start_is_refused_on_the_stop_date(therapist, act
     assert not Medication.objects.exists()
 
 
-def test_medication_is_added_in_place_and_audited(therapist, active_client):
+def test_medication_is_added_in_place_and_audited(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         medications_url(active_client),
         {"name": "Bupropion", "dose": "150 mg", "frequency": "Mornings", "prescriber": "Dr Ng"},
@@ -409,7 +414,7 @@ def test_medication_is_added_in_place_and_audited(therapist, active_client):
     assert "Bupropion" not in str(event.detail)  # field names, never values
 
 
-def test_medication_is_removed(therapist, record):
+def test_medication_is_removed(therapist, record, signed_in):
     medication = record.medications.get()
 
     signed_in(therapist).post(medications_url(record, medication) + "remove/", **HTMX)
@@ -418,7 +423,7 @@ def test_medication_is_removed(therapist, record):
     assert actions("medication.remove") == ["medication.remove"]
 
 
-def test_each_medication_row_has_an_edit_form_filled_in(therapist, record):
+def test_each_medication_row_has_an_edit_form_filled_in(therapist, record, signed_in):
     medication = record.medications.get()
 
     response = signed_in(therapist).get(profile(record))
@@ -431,7 +436,7 @@ def test_each_medication_row_has_an_edit_form_filled_in(therapist, record):
     assert 'id="id_name"' not in row  # ids don't clash with the add form's
 
 
-def test_medication_is_updated_in_place_with_a_stop_date(therapist, record):
+def test_medication_is_updated_in_place_with_a_stop_date(therapist, record, signed_in):
     medication = record.medications.get()
 
     response = signed_in(therapist).post(
@@ -447,7 +452,7 @@ def test_medication_is_updated_in_place_with_a_stop_date(therapist, record):
     assert actions("medication.update") == ["medication.update"]
 
 
-def test_medication_edit_errors_show_on_that_rows_fields(therapist, record):
+def test_medication_edit_errors_show_on_that_rows_fields(therapist, record, signed_in):
     medication = record.medications.get()
 
     response = signed_in(therapist).post(
@@ -472,7 +477,9 @@ def test_medication_edit_errors_show_on_that_rows_fields(therapist, record):
     assert actions("medication.update") == []
 
 
-def test_summary_is_saved_in_place_and_audited_without_its_text(therapist, active_client):
+def test_summary_is_saved_in_place_and_audited_without_its_text(
+    therapist, active_client, signed_in
+):
     response = signed_in(therapist).post(
         summary_url(active_client),
         {"presenting_concerns": "Panic on the subway.", "mental_health_history": ""},
@@ -488,7 +495,7 @@ def test_summary_is_saved_in_place_and_audited_without_its_text(therapist, activ
     assert "subway" not in str(event.detail)
 
 
-def test_summary_plain_post_goes_back_to_the_section(therapist, active_client):
+def test_summary_plain_post_goes_back_to_the_section(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         summary_url(active_client),
         {"presenting_concerns": "Sleep.", "mental_health_history": "None."},
@@ -529,7 +536,7 @@ def _record_state(relationship: CareRelationship) -> Any:
 @pytest.mark.parametrize(
     "persona", ["supervisor", "colleague", "outsider", "practice_admin", "client_user"]
 )
-def test_no_one_but_the_therapist_can_change_the_record(request, record, persona):
+def test_no_one_but_the_therapist_can_change_the_record(request, record, persona, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
     before = _record_state(record)
     changes = len(AuditEvent.objects.exclude(action="access.denied"))
@@ -542,10 +549,12 @@ def test_no_one_but_the_therapist_can_change_the_record(request, record, persona
     assert AuditEvent.objects.exclude(action="access.denied").count() == changes
 
 
-def test_another_clients_diagnosis_under_this_url_is_404(therapist, record):
+def test_another_clients_diagnosis_under_this_url_is_404(therapist, record, signed_in):
     other = active_relationship(therapist, full_name="Noor Haddad", email="noor@example.com")
-    theirs = services.diagnosis_add(relationship=other, code="F43.10")
-    their_medication = services.medication_save(relationship=other, values={"name": "Lithium"})
+    theirs = services.diagnosis_add(relationship=other, actor=therapist, code="F43.10")
+    their_medication = services.medication_save(
+        relationship=other, actor=therapist, values={"name": "Lithium"}
+    )
     browser = signed_in(therapist)
 
     for url in (
@@ -563,7 +572,9 @@ def test_another_clients_diagnosis_under_this_url_is_404(therapist, record):
     assert their_medication.name == "Lithium"
 
 
-def test_archived_record_is_read_only_and_refuses_changes_with_a_message(therapist, record):
+def test_archived_record_is_read_only_and_refuses_changes_with_a_message(
+    therapist, record, signed_in
+):
     client_services.relationship_archive(relationship=record, actor=record.therapist)
     browser = signed_in(therapist)
     before = _record_state(record)

@@ -1,4 +1,4 @@
-"""Fixtures for the documents tests: the synced library and a quiet outbox."""
+"""Fixtures for the documents tests: the library's versions and a quiet outbox."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from caseload.documents.library import sync_library
 
 @pytest.fixture
 def library(db: None) -> dict[str, Any]:
-    """The latest version of every library template, by key (intake, phq9, gad7, …)."""
+    """The latest version of every library template, by key (intake, phq9, gad7, …).
+
+    Migrating the test database recorded them; `sync_library` only reads them back here.
+    """
     return {version.template.library_key: version for version in sync_library()}
 
 

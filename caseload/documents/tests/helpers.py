@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from datetime import date
 from typing import Any
 
-from django.test import Client
+from django.db.models import Model
+from django.template.context import BaseContext
+from django.test.utils import ContextList
 
+from caseload.accounts.models import User
+from caseload.clients.models import CareRelationship
 from caseload.documents import services
 from caseload.documents.models import AssignedDocument, TemplateVersion
 from caseload.documents.scoring import SCALES
@@ -46,38 +51,52 @@ def answers_for(scale_key: str, total: int, **fixed: int) -> dict[str, str]:
 
 
 def assign(
-    relationship: Any, *versions: TemplateVersion, by: Any = None, due_date: date | None = None
+    relationship: CareRelationship,
+    *versions: TemplateVersion,
+    actor: User | None = None,
+    due_date: date | None = None,
 ) -> list[AssignedDocument]:
-    return services.assign_documents(
+    return services.document_assign(
         relationship=relationship,
         versions=list(versions),
         due_date=due_date,
-        by=by or relationship.therapist,
+        actor=actor or relationship.therapist,
     )
 
 
-def assign_one(relationship: Any, version: TemplateVersion, **kwargs: Any) -> AssignedDocument:
+def assign_one(
+    relationship: CareRelationship, version: TemplateVersion, **kwargs: Any
+) -> AssignedDocument:
     (document,) = assign(relationship, version, **kwargs)
     return document
 
 
 def submit(
     document: AssignedDocument,
-    by: Any,
+    actor: User,
     answers: dict[str, Any],
     *,
     typed_name: str = "",
     consent: bool = False,
 ) -> AssignedDocument:
-    return services.submit_document(
-        document=document, by=by, answers=answers, typed_name=typed_name, consent=consent
+    return services.document_submit(
+        document=document, actor=actor, answers=answers, typed_name=typed_name, consent=consent
     )
 
 
-def signed_in(user: Any) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
+def model_instances(value: Any) -> list[Model]:
+    """Every model instance reachable in a template context (dicts, lists, dataclasses)."""
+    if isinstance(value, Model):
+        return [value]
+    if isinstance(value, ContextList | list | tuple | set | frozenset):
+        return [found for item in value for found in model_instances(item)]
+    if isinstance(value, BaseContext):
+        return model_instances(value.flatten())
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in model_instances(item)]
+    if is_dataclass(value) and not isinstance(value, type):
+        return [found for f in fields(value) for found in model_instances(getattr(value, f.name))]
+    return []
 
 
 def fresh(document: AssignedDocument) -> AssignedDocument:

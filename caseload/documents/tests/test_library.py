@@ -1,4 +1,5 @@
-"""The shipped template library (DOC-1): exact questionnaire wording, and versioned syncing."""
+"""The shipped template library (DOC-1): exact questionnaire wording, and versioned syncing
+(at migrate time and by command, never while a page reads the library)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ import shutil
 from io import StringIO
 
 import pytest
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
+from django.db import connection
+from django.db.models.signals import post_migrate
+from django.test.utils import CaptureQueriesContext
 
 from caseload.documents import library as library_module
 from caseload.documents.content import verify
 from caseload.documents.library import LIBRARY_ORDER, library_files, sync_library
 from caseload.documents.models import DocumentTemplate, TemplateVersion
+from caseload.documents.selectors import library_and_practice_templates
 from caseload.documents.tests.helpers import answers_for, assign_one, fresh, submit
 
 pytestmark = pytest.mark.django_db
@@ -144,8 +152,12 @@ def test_intake_asks_about_safety(library):
 
 
 # Syncing ----------------------------------------------------------------------------------
-def test_first_sync_records_every_file_as_a_library_template_at_version_1(db):
-    versions = sync_library()
+def test_migrate_recorded_every_file_as_a_library_template_at_version_1(db):
+    """The test database was migrated: the library is there without anyone syncing it."""
+    versions = [
+        TemplateVersion.objects.select_related("template").get(template__library_key=key)
+        for key in LIBRARY_ORDER
+    ]
 
     assert [v.template.library_key for v in versions] == list(LIBRARY_ORDER)
     assert [v.number for v in versions] == [1, 1, 1, 1, 1]
@@ -156,10 +168,11 @@ def test_first_sync_records_every_file_as_a_library_template_at_version_1(db):
     assert phq9.fields == library_files()["phq9"]["fields"]
 
 
-def test_sync_is_idempotent(library):
+def test_sync_is_idempotent(library, django_assert_num_queries):
     before = list(TemplateVersion.objects.order_by("pk").values_list("pk", flat=True))
 
-    again = sync_library()
+    with django_assert_num_queries(1):  # one read, no write, when nothing changed
+        again = sync_library()
 
     assert [v.pk for v in again] == [library[key].pk for key in LIBRARY_ORDER]
     assert list(TemplateVersion.objects.order_by("pk").values_list("pk", flat=True)) == before
@@ -218,6 +231,75 @@ def test_a_library_file_with_a_bad_field_is_refused(editable_library):
 
     with pytest.raises(ValidationError, match="used twice"):
         library_files()
+
+
+def _change_gad7(editable_library):
+    gad7 = editable_library / "gad7.toml"
+    gad7.write_text(gad7.read_text().replace("Trouble relaxing", "Trouble relaxing (changed)"))
+    library_files.cache_clear()
+
+
+def test_post_migrate_records_a_changed_file_once(editable_library, monkeypatch):
+    _change_gad7(editable_library)
+    calls = []
+    monkeypatch.setattr(
+        library_module, "sync_library", lambda using: calls.append(using) or sync_library(using)
+    )
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert calls == ["default"]  # for the documents app only, not once per app
+    assert TemplateVersion.objects.filter(template__library_key="gad7").count() == 2
+
+
+def test_post_migrate_for_another_app_or_unapplied_documents_syncs_nothing(
+    editable_library, monkeypatch
+):
+    _change_gad7(editable_library)
+    calls = []
+    monkeypatch.setattr(library_module, "sync_library", lambda using: calls.append(using))
+
+    clients = global_apps.get_app_config("clients")
+    post_migrate.send(
+        sender=clients,
+        app_config=clients,
+        verbosity=0,
+        interactive=False,
+        using="default",
+        apps=global_apps,
+    )
+    library_module.sync_library_after_migrate(
+        global_apps.get_app_config("documents"), apps=Apps(installed_apps=()), using="default"
+    )
+
+    assert calls == []
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_the_library_is_recorded_again_after_a_flush(transactional_db, run):
+    """Transactional tests (and the browser tests) flush the database after each test:
+    post_migrate records the library again, so the second run finds it too."""
+    assert DocumentTemplate.objects.filter(library_key__in=LIBRARY_ORDER).count() == 5
+
+
+def test_reading_the_library_writes_nothing(editable_library, therapist, active_client, signed_in):
+    """A changed file is recorded at the next migrate, not by a page that lists templates."""
+    _change_gad7(editable_library)
+    browser = signed_in(therapist)
+    with CaptureQueriesContext(connection) as reads:
+        library_and_practice_templates(therapist)
+    with CaptureQueriesContext(connection) as pages:
+        assert browser.get("/documents/templates/").status_code == 200
+        assert browser.get(f"/clients/{active_client.public_id}/").status_code == 200
+
+    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in reads.captured_queries)
+    writes = [
+        q["sql"]
+        for q in pages.captured_queries
+        if "documents_" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+    assert writes == []
+    assert TemplateVersion.objects.filter(template__library_key="gad7").count() == 1
 
 
 def test_management_command_reports_the_versions(db):

@@ -17,7 +17,7 @@ from caseload.documents.tests.helpers import (
     answers_for,
     assign_one,
     fresh,
-    signed_in,
+    model_instances,
     submit,
 )
 from tests.factories import active_child_relationship, active_relationship
@@ -66,7 +66,7 @@ def documents(therapist, active_client, child_client, library):
 
 
 # Who sees what ------------------------------------------------------------------------------------
-def test_a_client_sees_only_their_own_documents(client_user, documents):
+def test_a_client_sees_only_their_own_documents(client_user, documents, signed_in):
     browser = signed_in(client_user)
 
     for page in ("/portal/documents/", "/portal/"):
@@ -76,7 +76,9 @@ def test_a_client_sees_only_their_own_documents(client_user, documents):
     assert "For Ava" not in response.content.decode()
 
 
-def test_a_guardian_sees_the_childs_documents_labelled_for_the_child(guardian_user, documents):
+def test_a_guardian_sees_the_childs_documents_labelled_for_the_child(
+    guardian_user, documents, signed_in
+):
     response = signed_in(guardian_user).get("/portal/documents/")
 
     assert listed(response) == [str(documents["ava"].public_id)]
@@ -86,7 +88,7 @@ def test_a_guardian_sees_the_childs_documents_labelled_for_the_child(guardian_us
 
 
 def test_a_guardian_who_is_also_a_client_sees_both_groups(
-    therapist, guardian_user, documents, library
+    therapist, guardian_user, documents, library, signed_in
 ):
     own = active_relationship(therapist, full_name="Sam Okafor", email="sam@example.com")
     mine = assign_one(own, library["gad7"])
@@ -106,7 +108,7 @@ def test_a_guardian_who_is_also_a_client_sees_both_groups(
         ("guardian_user", ["maya", "leo", "noah"]),
     ],
 )
-def test_nobody_opens_another_clients_document(request, documents, persona, others):
+def test_nobody_opens_another_clients_document(request, documents, persona, others, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
 
     for key in others:
@@ -117,7 +119,9 @@ def test_nobody_opens_another_clients_document(request, documents, persona, othe
         assert fresh(document).status == DocumentStatus.ASSIGNED
 
 
-def test_another_clients_submitted_answers_stay_hidden(client_user, documents, therapist):
+def test_another_clients_submitted_answers_stay_hidden(
+    client_user, documents, therapist, signed_in
+):
     noah = documents["noah"]
     submit(noah, noah.relationship.client.account, answers_for("gad7", 18))
 
@@ -128,7 +132,7 @@ def test_another_clients_submitted_answers_stay_hidden(client_user, documents, t
 
 
 @pytest.mark.parametrize("persona", ["therapist", "supervisor", "colleague", "practice_admin"])
-def test_staff_have_no_portal(request, documents, persona):
+def test_staff_have_no_portal(request, documents, persona, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
     document = documents["maya"]
 
@@ -147,7 +151,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, documents):
 
 
 def test_documents_leave_the_portal_when_the_client_is_archived(
-    client_user, active_client, documents
+    client_user, active_client, documents, signed_in
 ):
     client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     browser = signed_in(client_user)
@@ -157,7 +161,7 @@ def test_documents_leave_the_portal_when_the_client_is_archived(
 
 
 # Filling in --------------------------------------------------------------------------------------
-def test_an_open_document_shows_its_questions(client_user, documents):
+def test_an_open_document_shows_its_questions(client_user, documents, signed_in):
     response = signed_in(client_user).get(url(documents["maya"]))
 
     html = response.content.decode()
@@ -168,7 +172,7 @@ def test_an_open_document_shows_its_questions(client_user, documents):
     assert 'name="save"' in html
 
 
-def test_saving_progress_keeps_the_answers_for_later(client_user, documents):
+def test_saving_progress_keeps_the_answers_for_later(client_user, documents, signed_in):
     document = documents["maya"]
     browser = signed_in(client_user)
 
@@ -184,7 +188,7 @@ def test_saving_progress_keeps_the_answers_for_later(client_user, documents):
     assert "In progress" in again
 
 
-def test_an_answer_out_of_range_is_refused_when_saving(client_user, documents):
+def test_an_answer_out_of_range_is_refused_when_saving(client_user, documents, signed_in):
     document = documents["maya"]
 
     response = signed_in(client_user).post(url(document), {"save": "1", "q1": "4"})
@@ -197,7 +201,9 @@ def test_an_answer_out_of_range_is_refused_when_saving(client_user, documents):
     assert fresh(document).answers == {}
 
 
-def test_submitting_with_missing_answers_marks_each_and_changes_nothing(client_user, documents):
+def test_submitting_with_missing_answers_marks_each_and_changes_nothing(
+    client_user, documents, signed_in
+):
     document = documents["maya"]
     answers = answers_for("phq9", 10)
     del answers["q4"], answers["q9"]
@@ -217,11 +223,11 @@ def test_submitting_with_missing_answers_marks_each_and_changes_nothing(client_u
 
 
 def test_value_ranges_of_a_practice_form_are_checked_on_the_server(
-    therapist, active_client, client_user
+    therapist, active_client, client_user, signed_in
 ):
     template = services.template_create(
         practice=therapist.membership.practice,
-        by=therapist,
+        actor=therapist,
         title="Sleep check-in",
         intro="",
         fields=[
@@ -250,7 +256,7 @@ def test_value_ranges_of_a_practice_form_are_checked_on_the_server(
     assert fresh(document).status == DocumentStatus.COMPLETED
 
 
-def test_submitting_a_questionnaire_completes_it(client_user, documents):
+def test_submitting_a_questionnaire_completes_it(client_user, documents, signed_in):
     document = documents["maya"]
 
     response = signed_in(client_user).post(
@@ -268,7 +274,7 @@ def test_submitting_a_questionnaire_completes_it(client_user, documents):
     assert stored.answers["difficulty"] == "somewhat"
 
 
-def test_signing_needs_the_typed_name_and_the_box(guardian_user, documents):
+def test_signing_needs_the_typed_name_and_the_box(guardian_user, documents, signed_in):
     document = documents["ava"]
     browser = signed_in(guardian_user)
 
@@ -286,7 +292,7 @@ def test_signing_needs_the_typed_name_and_the_box(guardian_user, documents):
     assert not DocumentSignature.objects.exists()
 
 
-def test_a_missing_answer_blocks_signing_too(guardian_user, documents):
+def test_a_missing_answer_blocks_signing_too(guardian_user, documents, signed_in):
     document = documents["ava"]
 
     response = signed_in(guardian_user).post(
@@ -297,7 +303,7 @@ def test_a_missing_answer_blocks_signing_too(guardian_user, documents):
     assert not DocumentSignature.objects.exists()
 
 
-def test_the_guardian_signs_the_childs_consent(guardian_user, documents):
+def test_the_guardian_signs_the_childs_consent(guardian_user, documents, signed_in):
     document = documents["ava"]
 
     response = signed_in(guardian_user).post(
@@ -315,7 +321,7 @@ def test_the_guardian_signs_the_childs_consent(guardian_user, documents):
     assert stored.signature.typed_name == "Sam Okafor"
 
 
-def test_saving_progress_on_a_signable_document_does_not_sign(guardian_user, documents):
+def test_saving_progress_on_a_signable_document_does_not_sign(guardian_user, documents, signed_in):
     document = documents["ava"]
 
     signed_in(guardian_user).post(
@@ -328,7 +334,7 @@ def test_saving_progress_on_a_signable_document_does_not_sign(guardian_user, doc
 
 
 # After submitting --------------------------------------------------------------------------------
-def test_a_submitted_document_is_read_only(client_user, documents):
+def test_a_submitted_document_is_read_only(client_user, documents, signed_in):
     document = submit(documents["maya"], client_user, answers_for("phq9", 16))
     browser = signed_in(client_user)
 
@@ -344,7 +350,7 @@ def test_a_submitted_document_is_read_only(client_user, documents):
     assert "Score" not in html
 
 
-def test_a_second_post_changes_nothing(client_user, documents):
+def test_a_second_post_changes_nothing(client_user, documents, signed_in):
     document = submit(documents["maya"], client_user, answers_for("phq9", 16))
     before = fresh(document)
 
@@ -367,7 +373,7 @@ def test_a_second_post_changes_nothing(client_user, documents):
     )
 
 
-def test_a_signed_document_shows_who_signed(guardian_user, documents):
+def test_a_signed_document_shows_who_signed(guardian_user, documents, signed_in):
     document = submit(
         documents["ava"],
         guardian_user,
@@ -383,7 +389,7 @@ def test_a_signed_document_shows_who_signed(guardian_user, documents):
 
 
 # The PDF -----------------------------------------------------------------------------------------
-def test_an_open_document_has_no_pdf_yet(client_user, documents):
+def test_an_open_document_has_no_pdf_yet(client_user, documents, signed_in):
     response = signed_in(client_user).get(url(documents["maya"], "pdf/"))
 
     assert response.status_code == 302
@@ -391,7 +397,7 @@ def test_an_open_document_has_no_pdf_yet(client_user, documents):
 
 
 def test_the_clients_pdf_has_the_signature_block_and_no_score(
-    active_client, client_user, therapist, library
+    active_client, client_user, therapist, library, signed_in
 ):
     document = assign_one(active_client, library["intake"])
     submit(document, client_user, INTAKE_ANSWERS, typed_name="Maya Patel", consent=True)
@@ -407,7 +413,7 @@ def test_the_clients_pdf_has_the_signature_block_and_no_score(
     assert "Worry keeps me up at night." in text
 
 
-def test_the_score_is_on_the_therapists_pdf_only(client_user, therapist, documents):
+def test_the_score_is_on_the_therapists_pdf_only(client_user, therapist, documents, signed_in):
     document = submit(documents["maya"], client_user, answers_for("phq9", 16, q9=1))
 
     client_copy = pdf_text(signed_in(client_user).get(url(document, "pdf/")))
@@ -424,7 +430,30 @@ def test_the_score_is_on_the_therapists_pdf_only(client_user, therapist, documen
     assert "16 — Moderately severe" in therapist_copy
 
 
-def test_the_pdf_is_a_download(client_user, documents):
+def test_the_clients_pdf_is_rendered_from_named_columns_not_models(
+    active_client, client_user, library, signed_in
+):
+    """Decision 0006: no model instance reaches the template of the client's copy."""
+    document = assign_one(active_client, library["intake"])
+    submit(document, client_user, INTAKE_ANSWERS, typed_name="Maya Patel", consent=True)
+
+    response = signed_in(client_user).get(url(document, "pdf/"))
+
+    assert response.status_code == 200
+    assert [t.name for t in response.templates] == ["documents/pdf.html"]
+    context = response.context
+    assert context["document"].title == "Intake form"
+    assert context["document"].signature.typed_name == "Maya Patel"
+    assert context["document"].score is None
+    assert model_instances(context) == []
+
+
+def test_the_model_check_finds_a_model_in_a_context(active_client):
+    """The check above can fail: a model anywhere in the context is found."""
+    assert model_instances([{"rows": ({"x": active_client},)}]) == [active_client]
+
+
+def test_the_pdf_is_a_download(client_user, documents, signed_in):
     document = submit(documents["maya"], client_user, answers_for("phq9", 3))
 
     response = signed_in(client_user).get(url(document, "pdf/"))

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareState
 from caseload.documents import services
@@ -15,8 +16,10 @@ from caseload.documents.models import (
     AssignedDocument,
     DocumentSignature,
     DocumentStatus,
+    DocumentTemplate,
     TemplateVersion,
 )
+from caseload.documents.selectors import portal_notified
 from caseload.documents.services import DocumentError
 from caseload.documents.tests.helpers import (
     INTAKE_ANSWERS,
@@ -26,6 +29,7 @@ from caseload.documents.tests.helpers import (
     fresh,
     submit,
 )
+from caseload.lib.http import AuditContext
 from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +79,7 @@ def test_assign_refuses_nothing_chosen(active_client, library):
 def test_assign_refuses_an_archived_client(active_client, library):
     client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
-    with pytest.raises(DocumentError, match="Restore this client before assigning documents"):
+    with pytest.raises(DocumentError, match="Restore this client before changing their record"):
         assign(active_client, library["phq9"])
     assert not AssignedDocument.objects.exists()
 
@@ -84,8 +88,9 @@ def test_assign_refuses_a_client_awaiting_approval(colleague, active_client, lib
     bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
     assert bobs.state == CareState.AWAITING_CONSENT
 
-    with pytest.raises(DocumentError, match="Restore this client"):
+    with pytest.raises(DocumentError, match="hasn't approved your connection request yet"):
         assign(bobs, library["phq9"])
+    assert not AssignedDocument.objects.exists()
 
 
 @pytest.mark.parametrize("persona", ["colleague", "supervisor", "outsider"])
@@ -93,13 +98,13 @@ def test_assign_refuses_anyone_but_the_clients_therapist(request, active_client,
     user = request.getfixturevalue(persona)
 
     with pytest.raises(DocumentError, match="Only the client's therapist assigns documents"):
-        assign(active_client, library["phq9"], by=user)
+        assign(active_client, library["phq9"], actor=user)
     assert not AssignedDocument.objects.exists()
 
 
 def test_assign_refuses_a_document_that_is_still_open(active_client, client_user, library):
     first = assign_one(active_client, library["phq9"])
-    services.save_progress(document=first, by=client_user, answers={"q1": "1"})
+    services.document_save_progress(document=first, actor=client_user, answers={"q1": "1"})
 
     with pytest.raises(DocumentError) as raised:
         assign(active_client, library["gad7"], library["phq9"])
@@ -136,14 +141,43 @@ def test_a_client_who_has_not_signed_up_can_be_assigned_documents(therapist, lib
     assert assign_one(pending, library["intake"]).status == DocumentStatus.ASSIGNED
 
 
-def test_portal_recipient_is_the_client_or_the_childs_guardian(
-    therapist, active_client, client_user, child_client, guardian_user
+def test_the_portal_is_told_only_for_active_care_with_an_account(
+    therapist, active_client, child_client
 ):
     pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
 
-    assert services.portal_recipient(active_client) == client_user
-    assert services.portal_recipient(child_client) == guardian_user
-    assert services.portal_recipient(pending) is None
+    assert portal_notified(active_client)
+    assert portal_notified(child_client)  # the guardian signs in for the child
+    assert not portal_notified(pending)  # not signed up yet
+    client_services.relationship_archive(relationship=active_client, actor=therapist)
+    active_client.refresh_from_db()
+    assert not portal_notified(active_client)
+
+
+def test_assigning_audits_the_actor_and_where_the_action_came_from(
+    therapist, active_client, library
+):
+    context = AuditContext(ip_address="192.0.2.44", request_id="req-1", user_agent="Browser/1")
+
+    (document,) = services.document_assign(
+        relationship=active_client,
+        versions=[library["phq9"]],
+        due_date=None,
+        actor=therapist,
+        audit_context=context,
+    )
+
+    event = AuditEvent.objects.get(action="document.assign")
+    assert (event.actor, event.client_id, event.object_id) == (
+        therapist,
+        active_client.client_id,
+        str(document.public_id),
+    )
+    assert (event.ip_address, event.request_id, event.user_agent) == (
+        "192.0.2.44",
+        "req-1",
+        "Browser/1",
+    )
 
 
 # Saving progress --------------------------------------------------------------------------------
@@ -152,9 +186,9 @@ def test_save_progress_moves_to_in_progress_and_keeps_the_answers(
 ):
     document = assign_one(active_client, library["intake"])
 
-    saved = services.save_progress(
+    saved = services.document_save_progress(
         document=document,
-        by=client_user,
+        actor=client_user,
         answers={"phone": "555-0101", "unknown": "dropped", "signature": "forged"},
     )
 
@@ -168,9 +202,11 @@ def test_save_progress_moves_to_in_progress_and_keeps_the_answers(
 
 def test_saving_again_replaces_the_answers(active_client, client_user, library):
     document = assign_one(active_client, library["intake"])
-    services.save_progress(document=document, by=client_user, answers={"phone": "1"})
+    services.document_save_progress(document=document, actor=client_user, answers={"phone": "1"})
 
-    services.save_progress(document=document, by=client_user, answers={"address": "Elm St"})
+    services.document_save_progress(
+        document=document, actor=client_user, answers={"address": "Elm St"}
+    )
 
     assert fresh(document).answers == {"address": "Elm St"}
 
@@ -181,7 +217,7 @@ def test_save_progress_is_refused_after_submitting(active_client, client_user, l
     )
 
     with pytest.raises(DocumentError, match="has been submitted and can no longer be changed"):
-        services.save_progress(document=document, by=client_user, answers={"q1": "3"})
+        services.document_save_progress(document=document, actor=client_user, answers={"q1": "3"})
     assert fresh(document).answers == answers_for("gad7", 4)
 
 
@@ -190,14 +226,41 @@ def test_save_progress_is_refused_once_the_client_is_archived(active_client, cli
     client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
     with pytest.raises(DocumentError, match="can no longer be filled in"):
-        services.save_progress(document=document, by=client_user, answers={"q1": "3"})
+        services.document_save_progress(document=document, actor=client_user, answers={"q1": "3"})
     assert fresh(document).status == DocumentStatus.ASSIGNED
+
+
+@pytest.mark.parametrize("persona", ["therapist", "guardian_user", "supervisor"])
+def test_only_the_client_fills_in_their_document(
+    request, active_client, client_user, library, persona
+):
+    document = assign_one(active_client, library["gad7"])
+    someone_else = request.getfixturevalue(persona)
+
+    with pytest.raises(DocumentError, match="Only the client, or a child's guardian"):
+        services.document_save_progress(document=document, actor=someone_else, answers={})
+    with pytest.raises(DocumentError, match="Only the client, or a child's guardian"):
+        submit(document, someone_else, answers_for("gad7", 4))
+    assert fresh(document).status == DocumentStatus.ASSIGNED
+    assert not AuditEvent.objects.filter(action__in=["document.save_progress", "document.submit"])
+
+
+def test_a_childs_document_is_filled_in_by_the_guardian_only(
+    child_client, guardian_user, client_user, library
+):
+    document = assign_one(child_client, library["gad7"])
+
+    with pytest.raises(DocumentError, match="Only the client, or a child's guardian"):
+        submit(document, client_user, answers_for("gad7", 4))
+    submit(document, guardian_user, answers_for("gad7", 4))
+
+    assert fresh(document).submitted_by == guardian_user
 
 
 # Submitting -------------------------------------------------------------------------------------
 def test_submitting_a_questionnaire_completes_and_scores_it(active_client, client_user, library):
     document = assign_one(active_client, library["phq9"])
-    services.save_progress(document=document, by=client_user, answers={"q1": "2"})
+    services.document_save_progress(document=document, actor=client_user, answers={"q1": "2"})
 
     submit(document, client_user, {**answers_for("phq9", 12), "difficulty": "very"})
 
@@ -208,6 +271,35 @@ def test_submitting_a_questionnaire_completes_and_scores_it(active_client, clien
     assert stored.submitted_by == client_user
     assert stored.submitted_at is not None
     assert not DocumentSignature.objects.filter(document=stored).exists()
+
+
+def test_the_signature_records_the_audit_contexts_address_and_browser(
+    active_client, client_user, library
+):
+    document = assign_one(active_client, library["consent"])
+
+    services.document_submit(
+        document=document,
+        actor=client_user,
+        answers={"understood": "yes"},
+        typed_name="Maya Patel",
+        consent=True,
+        audit_context=AuditContext(ip_address="198.51.100.9", user_agent="Browser/2"),
+    )
+
+    signature = fresh(document).signature
+    assert (signature.ip_address, signature.user_agent) == ("198.51.100.9", "Browser/2")
+    signed = AuditEvent.objects.get(action="document.sign")
+    assert (signed.actor, signed.ip_address) == (client_user, "198.51.100.9")
+
+
+def test_signing_without_a_request_records_no_address(active_client, client_user, library):
+    document = assign_one(active_client, library["consent"])
+
+    submit(document, client_user, {"understood": "yes"}, typed_name="Maya Patel", consent=True)
+
+    signature = fresh(document).signature
+    assert (signature.ip_address, signature.user_agent) == (None, "")
 
 
 def test_submitting_gad7_stores_its_score(active_client, client_user, library):
@@ -222,7 +314,7 @@ def test_submitting_gad7_stores_its_score(active_client, client_user, library):
 def test_a_form_without_scoring_has_no_score(active_client, client_user, library, therapist):
     template = services.template_create(
         practice=therapist.membership.practice,
-        by=therapist,
+        actor=therapist,
         title="Sleep diary",
         intro="",
         fields=[{"type": "short_text", "label": "Bedtime"}],
@@ -324,7 +416,7 @@ def test_the_therapist_marks_a_submitted_document_reviewed(
         assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2)
     )
 
-    services.mark_reviewed(document=document, by=therapist)
+    services.document_mark_reviewed(document=document, actor=therapist)
 
     stored = fresh(document)
     assert stored.status == DocumentStatus.REVIEWED
@@ -339,7 +431,7 @@ def test_a_signed_document_stays_signed_when_reviewed(
     document = assign_one(active_client, library["privacy"])
     submit(document, client_user, {"received": "yes"}, typed_name="Maya Patel", consent=True)
 
-    services.mark_reviewed(document=document, by=therapist)
+    services.document_mark_reviewed(document=document, actor=therapist)
 
     stored = fresh(document)
     assert stored.status == DocumentStatus.REVIEWED
@@ -352,10 +444,10 @@ def test_reviewing_needs_a_submitted_document(
 ):
     document = assign_one(active_client, library["phq9"])
     if progress:
-        services.save_progress(document=document, by=client_user, answers={"q1": "1"})
+        services.document_save_progress(document=document, actor=client_user, answers={"q1": "1"})
 
     with pytest.raises(DocumentError, match="hasn't completed this document yet"):
-        services.mark_reviewed(document=document, by=therapist)
+        services.document_mark_reviewed(document=document, actor=therapist)
     assert fresh(document).reviewed_at is None
 
 
@@ -366,7 +458,7 @@ def test_only_the_clients_therapist_reviews(request, active_client, client_user,
     )
 
     with pytest.raises(DocumentError, match="Only the client's therapist"):
-        services.mark_reviewed(document=document, by=request.getfixturevalue(persona))
+        services.document_mark_reviewed(document=document, actor=request.getfixturevalue(persona))
     assert fresh(document).status == DocumentStatus.COMPLETED
 
 
@@ -374,11 +466,11 @@ def test_reviewing_twice_is_refused(therapist, active_client, client_user, libra
     document = submit(
         assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2)
     )
-    services.mark_reviewed(document=document, by=therapist)
+    services.document_mark_reviewed(document=document, actor=therapist)
     first = fresh(document).reviewed_at
 
     with pytest.raises(DocumentError, match="already marked reviewed"):
-        services.mark_reviewed(document=document, by=therapist)
+        services.document_mark_reviewed(document=document, actor=therapist)
     assert fresh(document).reviewed_at == first
 
 
@@ -386,16 +478,20 @@ def test_reviewing_twice_is_refused(therapist, active_client, client_user, libra
 def test_template_update_adds_a_version_and_nothing_when_unchanged(therapist, active_client):
     fields = [{"type": "short_text", "label": "Bedtime"}]
     template = services.template_create(
-        practice=therapist.membership.practice, by=therapist, title="Sleep", intro="", fields=fields
+        practice=therapist.membership.practice,
+        actor=therapist,
+        title="Sleep",
+        intro="",
+        fields=fields,
     )
     document = assign_one(active_client, template.versions.get())
 
     same = services.template_update(
-        template=template, by=therapist, title="Sleep", intro="", fields=fields
+        template=template, actor=therapist, title="Sleep", intro="", fields=fields
     )
     changed = services.template_update(
         template=template,
-        by=therapist,
+        actor=therapist,
         title="Sleep diary",
         intro="Each night",
         fields=[*fields, {"type": "yes_no", "label": "Woke up?"}],
@@ -415,34 +511,64 @@ def test_library_templates_are_not_edited_or_archived(therapist, library):
 
     with pytest.raises(DocumentError, match="can't be edited"):
         services.template_update(
-            template=template, by=therapist, title="Mine", intro="", fields=[{"label": "Q"}]
+            template=template, actor=therapist, title="Mine", intro="", fields=[{"label": "Q"}]
         )
     with pytest.raises(DocumentError, match="can't be archived"):
-        services.template_archive(template=template, by=therapist)
+        services.template_archive(template=template, actor=therapist)
     assert TemplateVersion.objects.filter(template=template).count() == 1
 
 
 def test_an_archived_template_is_restored_before_editing(therapist):
     template = services.template_create(
         practice=therapist.membership.practice,
-        by=therapist,
+        actor=therapist,
         title="Sleep",
         intro="",
         fields=[{"label": "Bedtime"}],
     )
-    services.template_archive(template=template, by=therapist)
+    services.template_archive(template=template, actor=therapist)
 
     with pytest.raises(DocumentError, match="Restore this template"):
         services.template_update(
-            template=template, by=therapist, title="Sleep", intro="", fields=[{"label": "Other"}]
+            template=template, actor=therapist, title="Sleep", intro="", fields=[{"label": "Other"}]
         )
+
+
+def test_only_members_of_the_practice_change_its_templates(therapist, outsider):
+    template = services.template_create(
+        practice=therapist.membership.practice,
+        actor=therapist,
+        title="Sleep",
+        intro="",
+        fields=[{"label": "Bedtime"}],
+    )
+
+    with pytest.raises(DocumentError, match="Only members of the practice"):
+        services.template_create(
+            practice=therapist.membership.practice,
+            actor=outsider,
+            title="Planted",
+            intro="",
+            fields=[{"label": "Q"}],
+        )
+    with pytest.raises(DocumentError, match="Only members of the practice"):
+        services.template_update(
+            template=template, actor=outsider, title="Changed", intro="", fields=[{"label": "Q"}]
+        )
+    with pytest.raises(DocumentError, match="Only members of the practice"):
+        services.template_archive(template=template, actor=outsider)
+
+    template.refresh_from_db()
+    assert (template.title, template.archived_at) == ("Sleep", None)
+    assert template.versions.count() == 1
+    assert not DocumentTemplate.objects.filter(title="Planted").exists()
 
 
 def test_template_create_validates_the_fields(therapist):
     with pytest.raises(ValidationError, match="one signature at most"):
         services.template_create(
             practice=therapist.membership.practice,
-            by=therapist,
+            actor=therapist,
             title="Two signatures",
             intro="",
             fields=[{"type": "signature", "label": "A"}, {"type": "signature", "label": "B"}],
@@ -453,16 +579,16 @@ def test_template_create_validates_the_fields(therapist):
 def test_a_reminder_is_sent_at_most_once_a_day(therapist, active_client, library):
     document = assign_one(active_client, library["phq9"])
 
-    services.send_reminder(document=document, by=therapist)
+    services.document_send_reminder(document=document, actor=therapist)
     first = fresh(document).reminded_at
     with pytest.raises(DocumentError, match="already sent in the last 24 hours"):
-        services.send_reminder(document=document, by=therapist)
+        services.document_send_reminder(document=document, actor=therapist)
     assert fresh(document).reminded_at == first
 
     AssignedDocument.objects.filter(pk=document.pk).update(
         reminded_at=timezone.now() - timedelta(hours=24, minutes=1)
     )
-    services.send_reminder(document=document, by=therapist)
+    services.document_send_reminder(document=document, actor=therapist)
     assert fresh(document).reminded_at > first
 
 
@@ -473,7 +599,7 @@ def test_a_reminder_23_hours_later_is_still_refused(therapist, active_client, li
     )
 
     with pytest.raises(DocumentError, match="last 24 hours"):
-        services.send_reminder(document=document, by=therapist)
+        services.document_send_reminder(document=document, actor=therapist)
 
 
 def test_no_reminder_for_a_submitted_document(therapist, active_client, client_user, library):
@@ -482,7 +608,7 @@ def test_no_reminder_for_a_submitted_document(therapist, active_client, client_u
     )
 
     with pytest.raises(DocumentError, match="already completed"):
-        services.send_reminder(document=document, by=therapist)
+        services.document_send_reminder(document=document, actor=therapist)
     assert fresh(document).reminded_at is None
 
 
@@ -494,9 +620,9 @@ def test_no_reminder_from_someone_else_or_to_a_client_not_signed_up(
     waiting = assign_one(pending, library["phq9"])
 
     with pytest.raises(DocumentError, match="active clients of yours only"):
-        services.send_reminder(document=document, by=colleague)
+        services.document_send_reminder(document=document, actor=colleague)
     with pytest.raises(DocumentError, match="active clients of yours only"):
-        services.send_reminder(document=waiting, by=therapist)
+        services.document_send_reminder(document=waiting, actor=therapist)
     assert fresh(document).reminded_at is None
 
 
@@ -517,9 +643,9 @@ def test_an_acknowledgement_must_be_yes_to_sign(active_client, client_user, libr
     document = assign_one(active_client, library["consent"])
 
     with pytest.raises(DocumentError, match="Answer \u201cYes\u201d to submit") as refused:
-        services.submit_document(
+        services.document_submit(
             document=document,
-            by=client_user,
+            actor=client_user,
             answers={"understood": "no"},
             typed_name="Maya Patel",
             consent=True,
@@ -528,7 +654,9 @@ def test_an_acknowledgement_must_be_yes_to_sign(active_client, client_user, libr
     assert refused.value.field == "understood"
     assert not DocumentSignature.objects.filter(document=document).exists()
     # Saving progress with "No" is allowed: the person may come back after asking.
-    services.save_progress(document=document, by=client_user, answers={"understood": "no"})
+    services.document_save_progress(
+        document=document, actor=client_user, answers={"understood": "no"}
+    )
     assert fresh(document).answers == {"understood": "no"}
 
 
@@ -536,8 +664,8 @@ def test_a_date_of_birth_in_the_future_is_refused(active_client, client_user, li
     document = assign_one(active_client, library["intake"])
 
     with pytest.raises(DocumentError, match="Enter a date in the past") as refused:
-        services.save_progress(
-            document=document, by=client_user, answers={"date_of_birth": "2090-01-01"}
+        services.document_save_progress(
+            document=document, actor=client_user, answers={"date_of_birth": "2090-01-01"}
         )
 
     assert refused.value.field == "date_of_birth"

@@ -20,7 +20,6 @@ from caseload.documents.tests.helpers import (
     assign,
     assign_one,
     fresh,
-    signed_in,
     submit,
 )
 from caseload.visits import services as visit_services
@@ -56,7 +55,7 @@ def section_row(response, document):
 
 
 # Assigning -----------------------------------------------------------------------------------
-def test_assigning_from_the_profile(therapist, active_client, library):
+def test_assigning_from_the_profile(therapist, active_client, library, signed_in):
     due = timezone.localdate() + timedelta(days=5)
 
     response = signed_in(therapist).post(
@@ -80,7 +79,9 @@ def test_assigning_from_the_profile(therapist, active_client, library):
     assert {d.due_date for d in documents} == {due}
 
 
-def test_assigning_over_htmx_returns_the_section_with_a_message(therapist, child_client, library):
+def test_assigning_over_htmx_returns_the_section_with_a_message(
+    therapist, child_client, library, signed_in
+):
     response = signed_in(therapist).post(
         f"{profile(child_client)}documents/assign/",
         {"templates": [str(library["consent"].template.public_id)]},
@@ -103,7 +104,7 @@ def test_assigning_over_htmx_returns_the_section_with_a_message(therapist, child
     ],
 )
 def test_assign_errors_are_shown_on_their_field(
-    therapist, active_client, library, data, field, message
+    therapist, active_client, library, data, field, message, signed_in
 ):
     posted = {"templates": [str(library["gad7"].template.public_id)], **data}
 
@@ -122,7 +123,7 @@ def test_assign_errors_are_shown_on_their_field(
 
 
 def test_assigning_an_open_document_again_is_refused_on_the_documents_field(
-    therapist, active_client, library
+    therapist, active_client, library, signed_in
 ):
     assign(active_client, library["gad7"])
 
@@ -139,7 +140,7 @@ def test_assigning_an_open_document_again_is_refused_on_the_documents_field(
 
 
 @pytest.mark.parametrize("persona", ["supervisor", "colleague", "outsider", "client_user"])
-def test_only_the_therapist_assigns(request, active_client, library, persona):
+def test_only_the_therapist_assigns(request, active_client, library, persona, signed_in):
     response = signed_in(request.getfixturevalue(persona)).post(
         f"{profile(active_client)}documents/assign/",
         {"templates": [str(library["gad7"].template.public_id)]},
@@ -149,7 +150,9 @@ def test_only_the_therapist_assigns(request, active_client, library, persona):
     assert not AssignedDocument.objects.exists()
 
 
-def test_whats_next_ticks_intake_documents_once_assigned(therapist, active_client, library):
+def test_whats_next_ticks_intake_documents_once_assigned(
+    therapist, active_client, library, signed_in
+):
     browser = signed_in(therapist)
 
     before = browser.get(profile(active_client)).content.decode()
@@ -166,13 +169,13 @@ def test_whats_next_ticks_intake_documents_once_assigned(therapist, active_clien
 
 # The profile's Documents section and the document page -------------------------------------------
 def test_the_profile_lists_documents_with_status_and_score(
-    therapist, active_client, client_user, library
+    therapist, active_client, client_user, library, signed_in
 ):
     phq9, gad7, consent = assign(
         active_client, library["phq9"], library["gad7"], library["consent"]
     )
     submit(phq9, client_user, answers_for("phq9", 16))
-    services.save_progress(document=gad7, by=client_user, answers={"q1": "1"})
+    services.document_save_progress(document=gad7, actor=client_user, answers={"q1": "1"})
 
     response = signed_in(therapist).get(profile(active_client))
 
@@ -186,7 +189,7 @@ def test_the_profile_lists_documents_with_status_and_score(
 
 
 def test_the_supervisor_sees_the_section_without_assign_or_remind(
-    supervisor, active_client, library
+    supervisor, active_client, library, signed_in
 ):
     document = assign_one(active_client, library["phq9"])
 
@@ -197,7 +200,9 @@ def test_the_supervisor_sees_the_section_without_assign_or_remind(
     assert "documents/assign/" not in response.content.decode()
 
 
-def test_the_document_page_shows_score_and_severity(therapist, active_client, client_user, library):
+def test_the_document_page_shows_score_and_severity(
+    therapist, active_client, client_user, library, signed_in
+):
     document = submit(
         assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 11)
     )
@@ -214,7 +219,7 @@ def test_the_document_page_shows_score_and_severity(therapist, active_client, cl
 
 
 def test_a_flagged_phq9_says_it_needs_immediate_attention(
-    therapist, active_client, client_user, library
+    therapist, active_client, client_user, library, signed_in
 ):
     document = submit(
         assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 2, q9=1)
@@ -228,7 +233,9 @@ def test_a_flagged_phq9_says_it_needs_immediate_attention(
     assert "Needs immediate attention" in section_row(section, document)
 
 
-def test_the_document_page_shows_the_signature(therapist, active_client, client_user, library):
+def test_the_document_page_shows_the_signature(
+    therapist, active_client, client_user, library, signed_in
+):
     document = assign_one(active_client, library["intake"])
     signed_in(client_user).post(
         f"/portal/documents/{document.public_id}/",
@@ -247,7 +254,9 @@ def test_the_document_page_shows_the_signature(therapist, active_client, client_
     assert "Worry keeps me up at night." in html
 
 
-def test_a_tampered_document_shows_the_failed_check(therapist, active_client, client_user, library):
+def test_a_tampered_document_shows_the_failed_check(
+    therapist, active_client, client_user, library, signed_in
+):
     document = submit(
         assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 5)
     )
@@ -259,9 +268,11 @@ def test_a_tampered_document_shows_the_failed_check(therapist, active_client, cl
     assert "The stored answers do not match the stored document text." in html
 
 
-def test_an_open_document_shows_no_answers_yet(therapist, active_client, client_user, library):
+def test_an_open_document_shows_no_answers_yet(
+    therapist, active_client, client_user, library, signed_in
+):
     document = assign_one(active_client, library["phq9"])
-    services.save_progress(document=document, by=client_user, answers={"q1": "3"})
+    services.document_save_progress(document=document, actor=client_user, answers={"q1": "3"})
 
     response = signed_in(therapist).get(page(document))
 
@@ -271,7 +282,9 @@ def test_an_open_document_shows_no_answers_yet(therapist, active_client, client_
     assert "Mark reviewed" not in html
 
 
-def test_the_pdf_of_an_open_document_sends_back_to_the_page(therapist, active_client, library):
+def test_the_pdf_of_an_open_document_sends_back_to_the_page(
+    therapist, active_client, library, signed_in
+):
     document = assign_one(active_client, library["phq9"])
 
     response = signed_in(therapist).get(f"{page(document)}pdf/")
@@ -281,7 +294,9 @@ def test_the_pdf_of_an_open_document_sends_back_to_the_page(therapist, active_cl
 
 
 @pytest.mark.parametrize("persona", ["colleague", "outsider", "practice_admin", "client_user"])
-def test_nobody_else_opens_the_document_page(request, active_client, client_user, library, persona):
+def test_nobody_else_opens_the_document_page(
+    request, active_client, client_user, library, persona, signed_in
+):
     document = submit(
         assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 5)
     )
@@ -293,7 +308,7 @@ def test_nobody_else_opens_the_document_page(request, active_client, client_user
 
 
 def test_a_document_is_not_found_through_another_clients_profile(
-    therapist, active_client, child_client, client_user, library
+    therapist, active_client, child_client, client_user, library, signed_in
 ):
     document = submit(
         assign_one(active_client, library["gad7"]), client_user, answers_for("gad7", 5)
@@ -307,7 +322,7 @@ def test_a_document_is_not_found_through_another_clients_profile(
 
 
 # Reviewing --------------------------------------------------------------------------------------
-def test_mark_reviewed_moves_to_reviewed(therapist, active_client, client_user, library):
+def test_mark_reviewed_moves_to_reviewed(therapist, active_client, client_user, library, signed_in):
     document = submit(
         assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 6)
     )
@@ -324,7 +339,9 @@ def test_mark_reviewed_moves_to_reviewed(therapist, active_client, client_user, 
     assert "Mark reviewed" not in html
 
 
-def test_the_supervisor_reads_but_does_not_review(supervisor, active_client, client_user, library):
+def test_the_supervisor_reads_but_does_not_review(
+    supervisor, active_client, client_user, library, signed_in
+):
     document = submit(
         assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", 6)
     )
@@ -339,7 +356,7 @@ def test_the_supervisor_reads_but_does_not_review(supervisor, active_client, cli
     assert fresh(document).status == DocumentStatus.COMPLETED
 
 
-def test_reviewing_an_open_document_shows_why_not(therapist, active_client, library):
+def test_reviewing_an_open_document_shows_why_not(therapist, active_client, library, signed_in):
     document = assign_one(active_client, library["phq9"])
 
     response = signed_in(therapist).post(f"{page(document)}review/", follow=True)
@@ -348,7 +365,7 @@ def test_reviewing_an_open_document_shows_why_not(therapist, active_client, libr
     assert fresh(document).status == DocumentStatus.ASSIGNED
 
 
-def test_sending_a_reminder_from_the_section(therapist, active_client, library):
+def test_sending_a_reminder_from_the_section(therapist, active_client, library, signed_in):
     document = assign_one(active_client, library["phq9"])
     browser = signed_in(therapist)
 
@@ -362,7 +379,7 @@ def test_sending_a_reminder_from_the_section(therapist, active_client, library):
 
 # Badges in the client list ------------------------------------------------------------------
 def test_badges_show_documents_to_review_and_clear_after_review(
-    therapist, active_client, client_user, library
+    therapist, active_client, client_user, library, signed_in
 ):
     phq9, gad7 = assign(active_client, library["phq9"], library["gad7"])
     browser = signed_in(therapist)
@@ -374,20 +391,22 @@ def test_badges_show_documents_to_review_and_clear_after_review(
     assert "2 documents to review" in item
     assert "Needs immediate attention" in item
 
-    services.mark_reviewed(document=phq9, by=therapist)
+    services.document_mark_reviewed(document=phq9, actor=therapist)
     item = list_item(browser.get("/clients/"), "Maya Patel")
     assert "1 document to review" in item
     assert "Needs immediate attention" not in item
 
-    services.mark_reviewed(document=gad7, by=therapist)
+    services.document_mark_reviewed(document=gad7, actor=therapist)
     item = list_item(browser.get("/clients/"), "Maya Patel")
     assert "to review" not in item
     assert "Needs immediate attention" not in item
 
 
-def test_an_open_flagless_document_needs_no_review(therapist, active_client, client_user, library):
+def test_an_open_flagless_document_needs_no_review(
+    therapist, active_client, client_user, library, signed_in
+):
     document = assign_one(active_client, library["phq9"])
-    services.save_progress(document=document, by=client_user, answers={"q9": "3"})
+    services.document_save_progress(document=document, actor=client_user, answers={"q9": "3"})
 
     item = list_item(signed_in(therapist).get("/clients/"), "Maya Patel")
 
@@ -413,7 +432,7 @@ def _list_queries(browser):
     return len(captured.captured_queries), response
 
 
-def test_the_client_list_query_count_does_not_grow_with_documents(therapist, library):
+def test_the_client_list_query_count_does_not_grow_with_documents(therapist, library, signed_in):
     browser = signed_in(therapist)
     _client_with_documents(therapist, library, 1)
     with_one, response = _list_queries(browser)
@@ -437,16 +456,17 @@ def _at(days_ago):
 
 
 def test_the_profile_charts_phq9_and_gad7_beside_mood(
-    therapist, active_client, client_user, library
+    therapist, active_client, client_user, library, signed_in
 ):
     for days_ago, mood in ((40, 4), (10, 7)):
         session = visit_services.session_schedule(
             relationship=active_client,
+            actor=therapist,
             starts_at=_at(days_ago),
             duration_minutes=50,
             modality="in_person",
         )
-        visit_services.session_update(session=session, values={"mood_score": mood})
+        visit_services.session_update(session=session, actor=therapist, values={"mood_score": mood})
     for days_ago, total in ((40, 16), (10, 8)):
         document = submit(
             assign_one(active_client, library["phq9"]), client_user, answers_for("phq9", total)
@@ -493,7 +513,7 @@ def test_the_profile_charts_phq9_and_gad7_beside_mood(
     assert "Moderately severe" in html  # each score's severity, in the chart's table
 
 
-def test_no_questionnaire_charts_without_scores(therapist, active_client, library):
+def test_no_questionnaire_charts_without_scores(therapist, active_client, library, signed_in):
     assign(active_client, library["phq9"], library["gad7"])
 
     response = signed_in(therapist).get(profile(active_client))

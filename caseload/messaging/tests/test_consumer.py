@@ -46,7 +46,7 @@ def run(scenario: Any) -> Any:
 
 send = database_sync_to_async(
     lambda relationship, sender, text="Sapphire-Secret-Word": services.message_send(
-        relationship=relationship, sender=sender, text=text
+        relationship=relationship, actor=sender, text=text
     )
 )
 

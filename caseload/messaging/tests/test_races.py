@@ -32,7 +32,7 @@ def test_two_messages_at_once_open_one_batch_and_queue_one_email(
 
     def send(text):
         return lambda: services.message_send(
-            relationship=active_client, sender=client_user, text=text
+            relationship=active_client, actor=client_user, text=text
         )
 
     with Gate(MessageNotification, timeout=2) as gate:

@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareState, DeliveryStatus
+from caseload.lib.http import AuditContext
 from caseload.messaging import services
 from caseload.messaging.models import Message, MessageNotification, Side
 from caseload.messaging.selectors import (
@@ -35,7 +36,7 @@ def _no_email_delay(settings):
 
 
 def send(relationship, sender, text="Hello"):
-    return services.message_send(relationship=relationship, sender=sender, text=text)
+    return services.message_send(relationship=relationship, actor=sender, text=text)
 
 
 def notification_emails():
@@ -130,7 +131,7 @@ class TestAvailability:
             with pytest.raises(services.MessagingUnavailable, match="read-only"):
                 send(active_client, sender)
         # Reading is still possible (and recorded) in an archived conversation.
-        assert services.messages_mark_read(relationship=active_client, reader=therapist) == 1
+        assert services.message_mark_read(relationship=active_client, actor=therapist) == 1
 
     def test_a_removed_client_has_no_conversation_at_all(
         self, active_client, therapist, client_user
@@ -147,7 +148,7 @@ class TestAvailability:
         with pytest.raises(services.MessagingUnavailable):
             send(active_client, client_user)
         with pytest.raises(services.MessagingUnavailable):
-            services.messages_mark_read(relationship=active_client, reader=therapist)
+            services.message_mark_read(relationship=active_client, actor=therapist)
 
     def test_awaiting_approval_means_no_messaging_yet(self, colleague, client_user):
         request = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
@@ -167,7 +168,7 @@ class TestAvailability:
         with pytest.raises(services.NotAParticipant):
             send(active_client, stranger)
         with pytest.raises(services.NotAParticipant):
-            services.messages_mark_read(relationship=active_client, reader=stranger)
+            services.message_mark_read(relationship=active_client, actor=stranger)
         assert Message.objects.filter(read_at__isnull=False).count() == 0
 
 
@@ -213,8 +214,8 @@ class TestReadState:
         mine = send(active_client, therapist, "reply")
         later = send(active_client, client_user, "three, after the page showed two")
 
-        marked = services.messages_mark_read(
-            relationship=active_client, reader=therapist, through=seen.public_id
+        marked = services.message_mark_read(
+            relationship=active_client, actor=therapist, through=seen.public_id
         )
 
         assert marked == 2
@@ -231,7 +232,7 @@ class TestReadState:
         to_client = send(active_client, therapist, "to the client")
         to_therapist = send(active_client, client_user, "to the therapist")
 
-        services.messages_mark_read(relationship=active_client, reader=client_user)
+        services.message_mark_read(relationship=active_client, actor=client_user)
 
         to_client.refresh_from_db()
         to_therapist.refresh_from_db()
@@ -243,10 +244,10 @@ class TestReadState:
 
     def test_reading_again_changes_nothing(self, active_client, therapist, client_user):
         send(active_client, client_user)
-        assert services.messages_mark_read(relationship=active_client, reader=therapist) == 1
+        assert services.message_mark_read(relationship=active_client, actor=therapist) == 1
         read_at = Message.objects.get().read_at
 
-        assert services.messages_mark_read(relationship=active_client, reader=therapist) == 0
+        assert services.message_mark_read(relationship=active_client, actor=therapist) == 0
         assert Message.objects.get().read_at == read_at
 
     def test_a_message_of_another_conversation_cannot_be_used_as_the_read_mark(
@@ -256,8 +257,8 @@ class TestReadState:
         elsewhere = send(child_client, guardian_user)
 
         with pytest.raises(services.InvalidMessage):
-            services.messages_mark_read(
-                relationship=active_client, reader=therapist, through=elsewhere.public_id
+            services.message_mark_read(
+                relationship=active_client, actor=therapist, through=elsewhere.public_id
             )
         assert not Message.objects.filter(read_at__isnull=False).exists()
 
@@ -297,7 +298,7 @@ class TestNotifications:
     ):
         send(active_client, therapist, "one")
         run_tasks()
-        services.messages_mark_read(relationship=active_client, reader=client_user)
+        services.message_mark_read(relationship=active_client, actor=client_user)
         assert MessageNotification.objects.get().closed_at is not None
 
         send(active_client, therapist, "two")
@@ -311,8 +312,8 @@ class TestNotifications:
     ):
         first = send(active_client, therapist, "one")
         send(active_client, therapist, "two")
-        services.messages_mark_read(
-            relationship=active_client, reader=client_user, through=first.public_id
+        services.message_mark_read(
+            relationship=active_client, actor=client_user, through=first.public_id
         )
 
         send(active_client, therapist, "three")
@@ -373,7 +374,7 @@ class TestNotifications:
         self, active_client, therapist, client_user, run_tasks
     ):
         send(active_client, therapist, "Are you still on for 3pm?")
-        services.messages_mark_read(relationship=active_client, reader=client_user)
+        services.message_mark_read(relationship=active_client, actor=client_user)
 
         run_tasks()
 
@@ -424,7 +425,7 @@ class TestAudit:
         self, active_client, therapist, client_user
     ):
         message = send(active_client, client_user, "Sapphire-Secret-Word in my message")
-        services.messages_mark_read(relationship=active_client, reader=therapist)
+        services.message_mark_read(relationship=active_client, actor=therapist)
 
         sent = AuditEvent.objects.get(action="message.send")
         assert sent.actor == client_user
@@ -435,6 +436,34 @@ class TestAudit:
         assert read.detail["count"] == 1
         for event in AuditEvent.objects.all():
             assert "Sapphire" not in str(event.detail)
+
+    def test_each_event_records_its_actor_and_where_the_action_came_from(
+        self, active_client, therapist, client_user
+    ):
+        from_client = AuditContext(ip_address="203.0.113.7", request_id="r-1", user_agent="Phone")
+        from_therapist = AuditContext(ip_address="198.51.100.2", request_id="r-2", user_agent="PC")
+
+        services.message_send(
+            relationship=active_client, actor=client_user, text="Hi", audit_context=from_client
+        )
+        services.message_mark_read(
+            relationship=active_client, actor=therapist, audit_context=from_therapist
+        )
+
+        recorded = {
+            event.action: (event.actor, event.ip_address, event.request_id, event.user_agent)
+            for event in AuditEvent.objects.filter(action__startswith="message.")
+        }
+        assert recorded == {
+            "message.send": (client_user, "203.0.113.7", "r-1", "Phone"),
+            "message.read": (therapist, "198.51.100.2", "r-2", "PC"),
+        }
+
+    def test_without_a_request_the_system_context_is_recorded(self, active_client, therapist):
+        send(active_client, therapist)
+
+        event = AuditEvent.objects.get(action="message.send")
+        assert (event.actor, event.ip_address, event.request_id) == (therapist, None, "")
 
 
 # Live events (MSG-2) ------------------------------------------------------------------------
@@ -502,7 +531,7 @@ class TestLiveEvents:
         client_events = listen(client_user)
 
         with django_capture_on_commit_callbacks(execute=True):
-            services.messages_mark_read(relationship=active_client, reader=therapist)
+            services.message_mark_read(relationship=active_client, actor=therapist)
 
         conversation = str(active_client.public_id)
         assert client_events() == [

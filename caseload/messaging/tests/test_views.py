@@ -7,27 +7,20 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client as Browser
 
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.messaging import services
 from caseload.messaging.models import Message
-from tests.factories import active_relationship, pending_relationship
+from tests.factories import account, active_relationship, pending_relationship
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def signed_in(user) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def send(relationship, sender, text="Hello"):
-    return services.message_send(relationship=relationship, sender=sender, text=text)
+    return services.message_send(relationship=relationship, actor=sender, text=text)
 
 
 def profile(browser, relationship) -> str:
@@ -49,7 +42,7 @@ def portal_url(relationship) -> str:
 # The therapist ----------------------------------------------------------------------------
 class TestProfileSection:
     def test_the_conversation_shows_oldest_first_with_names_and_practice_times(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         first = send(active_client, client_user, "Can we move Thursday?")
         Message.objects.filter(pk=first.pk).update(
@@ -65,9 +58,11 @@ class TestProfileSection:
         assert 'name="text"' in html
         assert "Mark as read" in html  # without JavaScript, the button marks them read
 
-    def test_own_messages_say_whether_they_were_read(self, therapist, client_user, active_client):
+    def test_own_messages_say_whether_they_were_read(
+        self, therapist, client_user, active_client, signed_in
+    ):
         send(active_client, therapist, "First")
-        services.messages_mark_read(relationship=active_client, reader=client_user)
+        services.message_mark_read(relationship=active_client, actor=client_user)
         send(active_client, therapist, "Second")
 
         html = section(profile(signed_in(therapist), active_client), "messaging")
@@ -75,7 +70,9 @@ class TestProfileSection:
         states = re.findall(r"data-read-state>(\w+)<", html)
         assert states == ["Read", "Sent"]
 
-    def test_text_is_plain_with_safe_clickable_links(self, therapist, client_user, active_client):
+    def test_text_is_plain_with_safe_clickable_links(
+        self, therapist, client_user, active_client, signed_in
+    ):
         send(
             active_client,
             client_user,
@@ -92,7 +89,7 @@ class TestProfileSection:
         assert "second line" in html and "<br>second line" in html
 
     def test_viewing_the_conversation_is_audited_and_marks_nothing_read(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, client_user, "Sapphire-Secret-Word")
 
@@ -110,7 +107,7 @@ class TestProfileSection:
         ],
     )
     def test_a_read_only_conversation_explains_why_and_offers_no_form(
-        self, therapist, client_user, active_client, change, notice
+        self, therapist, client_user, active_client, change, notice, signed_in
     ):
         send(active_client, client_user, "Still here")
         if change == "archive":
@@ -131,7 +128,7 @@ class TestProfileSection:
         assert "Still here" in html
         assert 'name="text"' not in html
 
-    def test_before_signup_the_section_explains_and_offers_nothing(self, therapist):
+    def test_before_signup_the_section_explains_and_offers_nothing(self, therapist, signed_in):
         pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
 
         html = section(profile(signed_in(therapist), pending), "messaging")
@@ -140,7 +137,7 @@ class TestProfileSection:
         assert "<form" not in html and "data-message-list" not in html
 
     def test_the_supervisor_sees_that_messages_are_private(
-        self, supervisor, client_user, active_client
+        self, supervisor, client_user, active_client, signed_in
     ):
         send(active_client, client_user, "Sapphire-Secret-Word")
 
@@ -153,7 +150,9 @@ class TestProfileSection:
 
 
 class TestSending:
-    def test_a_plain_post_sends_and_comes_back_to_the_section(self, therapist, active_client):
+    def test_a_plain_post_sends_and_comes_back_to_the_section(
+        self, therapist, active_client, signed_in
+    ):
         response = signed_in(therapist).post(
             f"/clients/{active_client.public_id}/messages/send/", {"text": "  Hello Maya  "}
         )
@@ -162,7 +161,9 @@ class TestSending:
         assert response["Location"] == f"/clients/{active_client.public_id}/#messaging"
         assert Message.objects.get().text == "Hello Maya"
 
-    def test_htmx_gets_the_conversation_back_with_an_empty_form(self, therapist, active_client):
+    def test_htmx_gets_the_conversation_back_with_an_empty_form(
+        self, therapist, active_client, signed_in
+    ):
         response = signed_in(therapist).post(
             f"/clients/{active_client.public_id}/messages/send/", {"text": "Hello Maya"}, **HTMX
         )
@@ -182,7 +183,7 @@ class TestSending:
     )
     @pytest.mark.parametrize("htmx", [True, False])
     def test_a_refused_message_shows_a_field_error_and_keeps_the_text(
-        self, therapist, active_client, text, error, htmx
+        self, therapist, active_client, text, error, htmx, signed_in
     ):
         response = signed_in(therapist).post(
             f"/clients/{active_client.public_id}/messages/send/",
@@ -199,7 +200,7 @@ class TestSending:
         assert not Message.objects.exists()
 
     def test_an_archived_clients_form_post_is_refused_with_a_message(
-        self, therapist, active_client
+        self, therapist, active_client, signed_in
     ):
         client_services.relationship_archive(
             relationship=active_client, actor=active_client.therapist
@@ -213,7 +214,7 @@ class TestSending:
         assert "This client is archived" in response.content.decode()
         assert not Message.objects.exists()
 
-    def test_the_supervisor_cannot_send(self, supervisor, active_client):
+    def test_the_supervisor_cannot_send(self, supervisor, active_client, signed_in):
         response = signed_in(supervisor).post(
             f"/clients/{active_client.public_id}/messages/send/", {"text": "Hello"}
         )
@@ -222,8 +223,41 @@ class TestSending:
         assert not Message.objects.exists()
 
 
+class TestAwaitingApproval:
+    """A client awaiting approval has no record URL at all (issue 9): messaging's are 404."""
+
+    @pytest.fixture(params=["restore invitation", "connection request"])
+    def awaiting(self, request, therapist, client_user, active_client):
+        if request.param == "restore invitation":
+            send(active_client, client_user, "Before the archive")
+            client_services.relationship_archive(relationship=active_client, actor=therapist)
+            client_services.relationship_restore(relationship=active_client, actor=therapist)
+            return active_client
+        account("lee@example.com", "Lee Park")
+        return pending_relationship(therapist, full_name="Lee Park", email="lee@example.com")
+
+    def test_every_messaging_url_is_404_for_the_therapist(self, therapist, awaiting, signed_in):
+        browser = signed_in(therapist)
+        base = f"/clients/{awaiting.public_id}/messages/"
+        sent_before = Message.objects.count()
+
+        for response in (
+            browser.get(base),
+            browser.post(f"{base}send/", {"text": "Hello"}),
+            browser.post(f"{base}send/", {"text": "Hello"}, **HTMX),
+            browser.post(f"{base}read/"),
+        ):
+            assert response.status_code == 404
+
+        assert Message.objects.count() == sent_before
+        assert not Message.objects.filter(read_at__isnull=False).exists()
+        assert not AuditEvent.objects.filter(action="message.list").exists()
+
+
 class TestFetchAndRead:
-    def test_after_returns_only_newer_messages(self, therapist, client_user, active_client):
+    def test_after_returns_only_newer_messages(
+        self, therapist, client_user, active_client, signed_in
+    ):
         first = send(active_client, client_user, "one")
         send(active_client, client_user, "two")
         send(active_client, therapist, "three")
@@ -237,14 +271,16 @@ class TestFetchAndRead:
         assert "one" not in html and "two" in html and "three" in html
         assert html.count("data-message=") == 2
 
-    def test_a_malformed_after_is_a_bad_request(self, therapist, active_client):
+    def test_a_malformed_after_is_a_bad_request(self, therapist, active_client, signed_in):
         response = signed_in(therapist).get(
             f"/clients/{active_client.public_id}/messages/", {"after": "'; DROP"}
         )
 
         assert response.status_code == 400
 
-    def test_the_page_marks_what_it_showed_as_read(self, therapist, client_user, active_client):
+    def test_the_page_marks_what_it_showed_as_read(
+        self, therapist, client_user, active_client, signed_in
+    ):
         shown = send(active_client, client_user, "one")
         send(active_client, client_user, "two, not on screen yet")
 
@@ -260,7 +296,7 @@ class TestFetchAndRead:
         assert Message.objects.filter(read_by=therapist).count() == 1
 
     def test_the_mark_as_read_button_works_without_javascript(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         message = send(active_client, client_user)
 
@@ -277,7 +313,9 @@ class TestFetchAndRead:
 
 # The client list badge --------------------------------------------------------------------
 class TestUnreadBadge:
-    def test_the_list_shows_unread_messages_per_client(self, therapist, client_user, active_client):
+    def test_the_list_shows_unread_messages_per_client(
+        self, therapist, client_user, active_client, signed_in
+    ):
         send(active_client, client_user, "one")
         send(active_client, client_user, "two")
         send(active_client, therapist, "mine don't count")
@@ -286,11 +324,11 @@ class TestUnreadBadge:
 
         assert "2 unread messages" in html
 
-        services.messages_mark_read(relationship=active_client, reader=therapist)
+        services.message_mark_read(relationship=active_client, actor=therapist)
         assert "unread message" not in signed_in(therapist).get("/clients/").content.decode()
 
     def test_the_list_counts_with_the_same_number_of_queries_whatever_the_clients(
-        self, therapist, client_user, active_client, django_assert_num_queries
+        self, therapist, client_user, active_client, django_assert_num_queries, signed_in
     ):
         browser = signed_in(therapist)
         send(active_client, client_user)
@@ -314,7 +352,7 @@ class TestUnreadBadge:
 # The portal ---------------------------------------------------------------------------------
 class TestPortal:
     def test_home_lists_a_conversation_per_care_relationship_with_unread_counts(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, therapist, "one")
         send(active_client, therapist, "two")
@@ -327,7 +365,7 @@ class TestPortal:
         assert "one" not in html.split("Messages", 1)[1].split("Your care")[0]  # no text there
 
     def test_a_guardian_sees_the_childs_conversation_labelled_with_the_childs_name(
-        self, therapist, guardian_user, child_client
+        self, therapist, guardian_user, child_client, signed_in
     ):
         send(child_client, therapist, "About Ava's session")
 
@@ -339,7 +377,7 @@ class TestPortal:
         assert "About Ava&#x27;s session" in page
 
     def test_the_client_reads_and_replies_in_the_portal(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, therapist, "How was the week?")
         browser = signed_in(client_user)
@@ -352,14 +390,16 @@ class TestPortal:
         reply = Message.objects.get(text="Better, thanks")
         assert reply.sender == client_user
 
-    def test_a_refused_portal_message_shows_the_error_on_the_page(self, client_user, active_client):
+    def test_a_refused_portal_message_shows_the_error_on_the_page(
+        self, client_user, active_client, signed_in
+    ):
         response = signed_in(client_user).post(f"{portal_url(active_client)}send/", {"text": ""})
 
         assert response.status_code == 200
         assert "Write a message before sending." in response.content.decode()
 
     def test_an_archived_conversation_is_readable_but_closed(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, therapist, "Take care")
         client_services.relationship_archive(
@@ -377,7 +417,7 @@ class TestPortal:
         assert not Message.objects.filter(text="Hello?").exists()
 
     def test_a_removed_relationships_conversation_is_gone_from_the_portal(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, therapist, "Goodbye")
         client_services.relationship_remove(
@@ -389,7 +429,7 @@ class TestPortal:
         assert f'href="{portal_url(active_client)}"' not in browser.get("/portal/").content.decode()
 
     def test_someone_elses_conversation_is_404(
-        self, client_user, guardian_user, active_client, child_client
+        self, client_user, guardian_user, active_client, child_client, signed_in
     ):
         assert signed_in(client_user).get(portal_url(child_client)).status_code == 404
         assert signed_in(guardian_user).get(portal_url(active_client)).status_code == 404
@@ -400,7 +440,7 @@ class TestPortal:
         assert not Message.objects.exists()
 
     def test_portal_times_are_in_the_practice_time_zone(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         message = send(active_client, therapist, "Timed")
         Message.objects.filter(pk=message.pk).update(
@@ -414,7 +454,7 @@ class TestPortal:
 
 class TestProfileSectionsSaved:
     def test_saving_another_section_in_place_does_not_load_the_messages(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, client_user, "Sapphire-Secret-Word")
 
@@ -427,7 +467,7 @@ class TestProfileSectionsSaved:
         assert not AuditEvent.objects.filter(action="message.list").exists()
 
     def test_turning_messaging_off_in_place_refreshes_the_messaging_section(
-        self, therapist, client_user, active_client
+        self, therapist, client_user, active_client, signed_in
     ):
         send(active_client, client_user, "Still readable")
 
@@ -442,3 +482,42 @@ class TestProfileSectionsSaved:
         assert 'hx-swap-oob="true"' in messaging
         assert "Messaging is turned off for this client" in messaging
         assert "Still readable" in messaging and 'name="text"' not in messaging
+
+
+# Audit of what the pages do ------------------------------------------------------------------
+class TestAuditTrail:
+    WHERE = {"REMOTE_ADDR": "203.0.113.9", "HTTP_USER_AGENT": "Caseload-Test-Browser"}
+
+    def recorded(self, action):
+        event = AuditEvent.objects.filter(action=action).latest("pk")
+        assert event.request_id  # the request's id, as in the X-Request-Id header
+        return event.actor, event.ip_address, event.user_agent
+
+    def test_the_therapists_send_list_and_read_record_who_and_where(
+        self, therapist, client_user, active_client, signed_in
+    ):
+        send(active_client, client_user)
+        browser = signed_in(therapist)
+        base = f"/clients/{active_client.public_id}/messages/"
+
+        browser.post(f"{base}send/", {"text": "Reply"}, **self.WHERE)
+        browser.get(base, **self.WHERE)
+        browser.post(f"{base}read/", **self.WHERE)
+
+        where = ("203.0.113.9", "Caseload-Test-Browser")
+        for action in ("message.send", "message.list", "message.read"):
+            assert self.recorded(action) == (therapist, *where), action
+
+    def test_the_clients_send_list_and_read_record_who_and_where(
+        self, therapist, client_user, active_client, signed_in
+    ):
+        send(active_client, therapist)
+        browser = signed_in(client_user)
+
+        browser.post(f"{portal_url(active_client)}send/", {"text": "Reply"}, **self.WHERE)
+        browser.get(f"{portal_url(active_client)}items/", **self.WHERE)
+        browser.post(f"{portal_url(active_client)}read/", **self.WHERE)
+
+        where = ("203.0.113.9", "Caseload-Test-Browser")
+        for action in ("message.send", "message.list", "message.read"):
+            assert self.recorded(action) == (client_user, *where), action

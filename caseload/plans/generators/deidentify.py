@@ -16,12 +16,11 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from caseload.clients.models import CareRelationship, Guardianship
+from caseload.clinical.models import ClinicalSummary, DiagnosisStatus
 from caseload.plans.generators.base import MONTHS, PlanInput
-
-if TYPE_CHECKING:
-    from caseload.clients.models import CareRelationship
+from caseload.visits.models import NoteStatus, ProgressNote
 
 #: A pattern and what replaces each match (a string, or a function of the match).
 Step = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
@@ -261,8 +260,6 @@ def _clean(text: str, limit: int) -> str:
 
 def scrubber_for(relationship: CareRelationship) -> Scrubber:
     """The scrubber for this client: their name, a child's guardian, the emergency contact."""
-    from caseload.clients.models import Guardianship
-
     client = relationship.client
     names: list[tuple[str, str]] = [(client.full_name, CLIENT)]
     if client.is_child:
@@ -292,9 +289,6 @@ def _medication_line(name: str, dose: str, frequency: str) -> str:
 
 def build_plan_input(relationship: CareRelationship, *, start_date: date) -> PlanInput:
     """Everything a generator may use about this client, de-identified (TP-3)."""
-    from caseload.clinical.models import ClinicalSummary, DiagnosisStatus
-    from caseload.visits.models import NoteStatus, ProgressNote
-
     scrub = scrubber_for(relationship)
     band = age_band(relationship.date_of_birth, start_date)
     is_child = relationship.client.is_child or band in CHILD_BANDS

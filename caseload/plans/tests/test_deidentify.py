@@ -39,6 +39,7 @@ def details(relationship: CareRelationship, section: str, **values: Any) -> Care
 def session(relationship: CareRelationship, days_ago: int) -> TherapySession:
     return visit_services.session_schedule(
         relationship=relationship,
+        actor=relationship.therapist,
         starts_at=timezone.now() - timedelta(days=days_ago),
         duration_minutes=50,
         modality="in_person",
@@ -49,9 +50,12 @@ def signed_note(
     relationship: CareRelationship, days_ago: int, therapist: Any, **content: str
 ) -> None:
     note = visit_services.note_save_draft(
-        session=session(relationship, days_ago), note_format="soap", content=content
+        session=session(relationship, days_ago),
+        actor=therapist,
+        note_format="soap",
+        content=content,
     )
-    visit_services.note_sign(note=note, user=therapist)
+    visit_services.note_sign(note=note, actor=therapist)
 
 
 def dump(plan_input: Any) -> str:
@@ -75,16 +79,26 @@ def maya(active_client: CareRelationship, therapist: Any) -> CareRelationship:
         emergency_phone="(415) 555-0199",
         emergency_email="ravi@example.com",
     )
-    clinical_services.diagnosis_add(relationship=relationship, code="F33.1")
-    clinical_services.diagnosis_add(relationship=relationship, code="F41.1")
-    resolved = clinical_services.diagnosis_add(relationship=relationship, code="F43.21")
-    clinical_services.diagnosis_update(diagnosis=resolved, values={"status": "resolved"})
+    clinical_services.diagnosis_add(
+        relationship=relationship, actor=relationship.therapist, code="F33.1"
+    )
+    clinical_services.diagnosis_add(
+        relationship=relationship, actor=relationship.therapist, code="F41.1"
+    )
+    resolved = clinical_services.diagnosis_add(
+        relationship=relationship, actor=relationship.therapist, code="F43.21"
+    )
+    clinical_services.diagnosis_update(
+        diagnosis=resolved, actor=relationship.therapist, values={"status": "resolved"}
+    )
     clinical_services.medication_save(
         relationship=relationship,
+        actor=relationship.therapist,
         values={"name": "Sertraline", "dose": "50 mg", "frequency": "once daily"},
     )
     clinical_services.medication_save(
         relationship=relationship,
+        actor=relationship.therapist,
         values={
             "name": "Fluoxetine",
             "dose": "20 mg",
@@ -93,8 +107,9 @@ def maya(active_client: CareRelationship, therapist: Any) -> CareRelationship:
             "stop_date": date(2024, 6, 1),
         },
     )
-    clinical_services.summary_update(
+    clinical_services.clinical_summary_update(
         relationship=relationship,
+        actor=relationship.therapist,
         presenting_concerns=(
             "Maya Patel describes low mood and anhedonia since March. Her brother Ravi Desai "
             "is worried. Contact: maya@example.com, +1 (415) 555-0100."
@@ -128,6 +143,7 @@ def maya(active_client: CareRelationship, therapist: Any) -> CareRelationship:
     )
     draft = visit_services.note_save_draft(
         session=session(relationship, 1),
+        actor=relationship.therapist,
         note_format="soap",
         content={"assessment": "DRAFT-ONLY text"},
     )
@@ -210,8 +226,9 @@ def test_another_clients_notes_are_not_used(maya: CareRelationship, therapist: A
 
 def test_a_child_is_banded_and_the_guardian_is_scrubbed(child_client: CareRelationship) -> None:
     relationship = details(child_client, "personal", date_of_birth=date(2016, 5, 2))
-    clinical_services.summary_update(
+    clinical_services.clinical_summary_update(
         relationship=relationship,
+        actor=relationship.therapist,
         presenting_concerns=(
             "Ava can't settle at bedtime; Sam Okafor (mum) is exhausted. Ava's teacher agrees."
         ),

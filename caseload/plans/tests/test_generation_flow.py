@@ -13,8 +13,10 @@ OPTIONS = {"length": "short", "tone": "clinical", "format": "bullet_points"}
 
 
 @pytest.fixture
-def signed_in(client, therapist, active_client):
-    clinical_services.diagnosis_add(relationship=active_client, code="F33.1")
+def therapist_browser(client, therapist, active_client):
+    clinical_services.diagnosis_add(
+        relationship=active_client, actor=active_client.therapist, code="F33.1"
+    )
     client.force_login(therapist)
     return client
 
@@ -24,25 +26,25 @@ def _generate(client, relationship, **extra):
 
 
 def test_generated_draft_opens_in_the_editor_and_is_saved_only_by_the_therapist(
-    signed_in, active_client, run_tasks
+    therapist_browser, active_client, run_tasks
 ):
-    response = _generate(signed_in, active_client)
+    response = _generate(therapist_browser, active_client)
     generation = PlanGeneration.objects.get()
     progress_url = f"/clients/{active_client.public_id}/plans/drafts/{generation.public_id}/"
     assert response["Location"] == progress_url
-    assert "Waiting for the generator" in signed_in.get(progress_url).content.decode()
+    assert "Waiting for the generator" in therapist_browser.get(progress_url).content.decode()
 
     run_tasks()
     generation.refresh_from_db()
     assert generation.status == "done" and generation.generator == "knowledge_base"
-    ready = signed_in.get(progress_url)
+    ready = therapist_browser.get(progress_url)
     editor_url = f"/clients/{active_client.public_id}/plans/new/?draft={generation.public_id}"
     assert ready["Location"] == editor_url
-    editor = signed_in.get(editor_url).content.decode()
+    editor = therapist_browser.get(editor_url).content.decode()
     assert "nothing is saved until you save" in editor
     assert not TreatmentPlan.objects.exists()
 
-    saved = signed_in.post(
+    saved = therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/new/",
         {
             "title": "Plan",
@@ -60,24 +62,24 @@ def test_generated_draft_opens_in_the_editor_and_is_saved_only_by_the_therapist(
 
 
 def test_htmx_polling_is_told_to_open_the_editor_when_the_draft_is_ready(
-    signed_in, active_client, run_tasks
+    therapist_browser, active_client, run_tasks
 ):
-    _generate(signed_in, active_client)
+    _generate(therapist_browser, active_client)
     generation = PlanGeneration.objects.get()
     url = f"/clients/{active_client.public_id}/plans/drafts/{generation.public_id}/"
     headers = {"HX-Request": "true", "X-Caseload-Background": "1"}
 
-    polling = signed_in.get(url, headers=headers)
+    polling = therapist_browser.get(url, headers=headers)
     assert 'hx-trigger="every 1s"' in polling.content.decode()
 
     run_tasks()
-    ready = signed_in.get(url, headers=headers)
-    assert ready.status_code == 204
+    ready = therapist_browser.get(url, headers=headers)
+    assert ready.status_code == 200 and not ready.content
     assert ready["HX-Redirect"].endswith(f"?draft={generation.public_id}")
 
 
 def test_an_unreachable_ai_service_shows_a_clear_error_and_saves_nothing(
-    signed_in, active_client, run_tasks, settings
+    therapist_browser, active_client, run_tasks, settings
 ):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -86,12 +88,12 @@ def test_an_unreachable_ai_service_shows_a_clear_error_and_saves_nothing(
     settings.PLAN_AI_MODEL = "test-model"
     settings.PLAN_AI_TIMEOUT = 2
 
-    _generate(signed_in, active_client)
+    _generate(therapist_browser, active_client)
     run_tasks()
 
     generation = PlanGeneration.objects.get()
     assert generation.status == "failed"
-    page = signed_in.get(
+    page = therapist_browser.get(
         f"/clients/{active_client.public_id}/plans/drafts/{generation.public_id}/"
     ).content.decode()
     assert "The draft could not be generated." in page
@@ -99,14 +101,14 @@ def test_an_unreachable_ai_service_shows_a_clear_error_and_saves_nothing(
     assert not TreatmentPlan.objects.exists()
 
 
-def test_bad_options_are_refused(signed_in, active_client):
-    _generate(signed_in, active_client, length="epic")
+def test_bad_options_are_refused(therapist_browser, active_client):
+    _generate(therapist_browser, active_client, length="epic")
 
     assert not PlanGeneration.objects.exists()
 
 
-def test_someone_elses_draft_cannot_be_opened(client, colleague, signed_in, active_client):
-    _generate(signed_in, active_client)
+def test_someone_elses_draft_cannot_be_opened(client, colleague, therapist_browser, active_client):
+    _generate(therapist_browser, active_client)
     generation = PlanGeneration.objects.get()
     client.force_login(colleague)
 

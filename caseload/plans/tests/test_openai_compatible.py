@@ -189,10 +189,15 @@ def test_the_end_to_end_request_is_de_identified(
         },
         actor=active_client.therapist,
     )
-    clinical_services.diagnosis_add(relationship=relationship, code="F33.1")
-    clinical_services.diagnosis_add(relationship=relationship, code="F41.1")
-    clinical_services.summary_update(
+    clinical_services.diagnosis_add(
+        relationship=relationship, actor=relationship.therapist, code="F33.1"
+    )
+    clinical_services.diagnosis_add(
+        relationship=relationship, actor=relationship.therapist, code="F41.1"
+    )
+    clinical_services.clinical_summary_update(
         relationship=relationship,
+        actor=relationship.therapist,
         presenting_concerns=(
             "Maya Patel reports low mood and worry. Reach her at 415-555-0100 or "
             "maya@example.com; she lives at 221 Baker Street."
@@ -201,12 +206,14 @@ def test_the_end_to_end_request_is_de_identified(
     )
     session = visit_services.session_schedule(
         relationship=relationship,
+        actor=relationship.therapist,
         starts_at=timezone.now() - timedelta(days=3),
         duration_minutes=50,
         modality="in_person",
     )
     note = visit_services.note_save_draft(
         session=session,
+        actor=therapist,
         note_format="soap",
         content={
             "subjective": "Subjective text is not sent.",
@@ -216,7 +223,7 @@ def test_the_end_to_end_request_is_de_identified(
             ),
         },
     )
-    visit_services.note_sign(note=note, user=therapist)
+    visit_services.note_sign(note=note, actor=therapist)
     settings.PLAN_AI_API_KEY = ""
     settings.PLAN_AI_TIMEOUT = "30"
     settings.PLAN_AI_BASE_URL = ai_service.base_url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -43,19 +44,21 @@ BAD_MARKERS = (
 
 
 @pytest.fixture
-def signed_in(client, therapist):
+def therapist_browser(client, therapist):
     client.force_login(therapist)
     return client
 
 
 def _create(relationship, user, html="<h2>Problems</h2><ul><li>Worry</li></ul>"):
     return services.plan_create(
-        relationship=relationship, user=user, html=html, effective_date=timezone.localdate()
+        relationship=relationship, actor=user, html=html, effective_date=timezone.localdate()
     )
 
 
-def test_create_treatment_plan_saves_version_one_with_a_90_day_review(signed_in, active_client):
-    response = signed_in.post(
+def test_create_treatment_plan_saves_version_one_with_a_90_day_review(
+    therapist_browser, active_client
+):
+    response = therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/new/",
         {"title": "Plan", "html": "<h2>Problems</h2><p>Worry</p>", "effective_date": "2026-11-01"},
     )
@@ -67,8 +70,8 @@ def test_create_treatment_plan_saves_version_one_with_a_90_day_review(signed_in,
     assert list(plan.versions.values_list("number", "source")) == [(1, "manual")]
 
 
-def test_empty_plan_is_refused_with_a_message_and_nothing_saved(signed_in, active_client):
-    response = signed_in.post(
+def test_empty_plan_is_refused_with_a_message_and_nothing_saved(therapist_browser, active_client):
+    response = therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/new/",
         {"title": "Plan", "html": "<p><script>x</script></p>", "effective_date": "2026-11-01"},
     )
@@ -78,8 +81,8 @@ def test_empty_plan_is_refused_with_a_message_and_nothing_saved(signed_in, activ
     assert not TreatmentPlan.objects.exists()
 
 
-def test_review_date_before_effective_date_is_refused(signed_in, active_client):
-    response = signed_in.post(
+def test_review_date_before_effective_date_is_refused(therapist_browser, active_client):
+    response = therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/new/",
         {
             "title": "Plan",
@@ -93,15 +96,17 @@ def test_review_date_before_effective_date_is_refused(signed_in, active_client):
     assert not TreatmentPlan.objects.exists()
 
 
-def test_hostile_html_is_sanitised_in_the_page_and_in_the_pdf(signed_in, active_client, therapist):
-    signed_in.post(
+def test_hostile_html_is_sanitised_in_the_page_and_in_the_pdf(
+    therapist_browser, active_client, therapist
+):
+    therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/new/",
         {"title": "Plan", "html": HOSTILE, "effective_date": "2026-11-01"},
     )
     plan = TreatmentPlan.objects.get()
     stored = plan.versions.get().html
 
-    page = signed_in.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/")
+    page = therapist_browser.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/")
     body = page.content.decode()
     article = body[body.index('class="plan-body"') : body.index("</article>")]
     for marker in BAD_MARKERS:
@@ -109,32 +114,34 @@ def test_hostile_html_is_sanitised_in_the_page_and_in_the_pdf(signed_in, active_
         assert marker not in article.lower(), marker
     assert "Reduce worry" in article and 'href="https://example.org/cbt"' in article
 
-    pdf = signed_in.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/pdf/")
+    pdf = therapist_browser.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/pdf/")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Reduce worry" in text
     assert "alert" not in text and "display:none" not in text
 
 
 def test_every_save_is_a_new_version_and_unchanged_text_is_refused(
-    signed_in, active_client, therapist
+    therapist_browser, active_client, therapist
 ):
     plan = _create(active_client, therapist)
     url = f"/clients/{active_client.public_id}/plans/{plan.public_id}/edit/"
 
-    signed_in.post(url, {"html": "<h2>Problems</h2><ul><li>Worry</li><li>Sleep</li></ul>"})
-    same = signed_in.post(url, {"html": "<h2>Problems</h2><ul><li>Worry</li><li>Sleep</li></ul>"})
+    therapist_browser.post(url, {"html": "<h2>Problems</h2><ul><li>Worry</li><li>Sleep</li></ul>"})
+    same = therapist_browser.post(
+        url, {"html": "<h2>Problems</h2><ul><li>Worry</li><li>Sleep</li></ul>"}
+    )
 
     assert "Nothing changed since the last version." in same.content.decode()
     assert list(plan.versions.order_by("number").values_list("number", flat=True)) == [1, 2]
 
 
-def test_diff_shows_added_and_removed_lines(signed_in, active_client, therapist):
+def test_diff_shows_added_and_removed_lines(therapist_browser, active_client, therapist):
     plan = _create(active_client, therapist)
     services.plan_save_version(
-        plan=plan, user=therapist, html="<h2>Problems</h2><ul><li>Low mood</li></ul>"
+        plan=plan, actor=therapist, html="<h2>Problems</h2><ul><li>Low mood</li></ul>"
     )
 
-    page = signed_in.get(
+    page = therapist_browser.get(
         f"/clients/{active_client.public_id}/plans/{plan.public_id}/diff/?from=1&to=2"
     ).content.decode()
 
@@ -148,11 +155,11 @@ def test_diff_shows_added_and_removed_lines(signed_in, active_client, therapist)
     assert '<li class="diff-same">## Problems</li>' in page
 
 
-def test_restore_makes_a_new_version_with_the_old_text(signed_in, active_client, therapist):
+def test_restore_makes_a_new_version_with_the_old_text(therapist_browser, active_client, therapist):
     plan = _create(active_client, therapist)
-    services.plan_save_version(plan=plan, user=therapist, html="<p>Second</p>")
+    services.plan_save_version(plan=plan, actor=therapist, html="<p>Second</p>")
 
-    response = signed_in.post(
+    response = therapist_browser.post(
         f"/clients/{active_client.public_id}/plans/{plan.public_id}/versions/1/restore/"
     )
 
@@ -175,14 +182,16 @@ def test_versions_are_immutable(active_client, therapist):
 
 
 def test_pdf_has_letterhead_client_diagnoses_version_and_signature_lines(
-    signed_in, active_client, therapist, supervisor
+    therapist_browser, active_client, therapist, supervisor
 ):
     active_client.date_of_birth = date(1990, 4, 2)
     active_client.save(update_fields=["date_of_birth"])
-    clinical_services.diagnosis_add(relationship=active_client, code="F41.1")
+    clinical_services.diagnosis_add(
+        relationship=active_client, actor=active_client.therapist, code="F41.1"
+    )
     plan = _create(active_client, therapist)
 
-    response = signed_in.get(
+    response = therapist_browser.get(
         f"/clients/{active_client.public_id}/plans/{plan.public_id}/pdf/?supervisor=1&client=1"
     )
 
@@ -207,27 +216,28 @@ def test_pdf_has_letterhead_client_diagnoses_version_and_signature_lines(
 
 
 def test_expiring_and_expired_plans_show_on_the_plan_and_in_the_client_list(
-    signed_in, active_client, therapist
+    therapist_browser, active_client, therapist
 ):
-    today = timezone.localdate()
+    # "Today" is the practice's (New York) day, whatever the server's UTC date is.
+    today = timezone.localdate(timezone=ZoneInfo(active_client.practice.time_zone))
     plan = services.plan_create(
         relationship=active_client,
-        user=therapist,
+        actor=therapist,
         html="<p>x</p>",
         effective_date=today - timedelta(days=80),
         review_date=today + timedelta(days=10),
     )
-    page = signed_in.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/")
+    page = therapist_browser.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/")
     assert "Expires within 14 days" in page.content.decode()
-    assert "Plan expiring" in signed_in.get("/clients/").content.decode()
+    assert "Plan expiring" in therapist_browser.get("/clients/").content.decode()
 
     services.plan_update_dates(
         plan=plan,
-        user=therapist,
+        actor=therapist,
         effective_date=today - timedelta(days=100),
         review_date=today - timedelta(days=1),
     )
-    assert "Plan expired" in signed_in.get("/clients/").content.decode()
+    assert "Plan expired" in therapist_browser.get("/clients/").content.decode()
 
 
 def test_supervisor_reads_plans_but_cannot_change_them(
@@ -245,11 +255,11 @@ def test_supervisor_reads_plans_but_cannot_change_them(
 
 
 def test_a_plan_of_another_client_under_this_clients_url_is_404(
-    signed_in, active_client, child_client, therapist
+    therapist_browser, active_client, child_client, therapist
 ):
     other = _create(child_client, therapist)
 
-    response = signed_in.get(f"/clients/{active_client.public_id}/plans/{other.public_id}/")
+    response = therapist_browser.get(f"/clients/{active_client.public_id}/plans/{other.public_id}/")
 
     assert response.status_code == 404
 
@@ -266,10 +276,10 @@ def test_pdf_rendering_fetches_only_the_apps_own_static_files():
             fetcher.fetch(url)
 
 
-def test_opening_a_plan_in_the_editor_is_audited(signed_in, active_client, therapist):
+def test_opening_a_plan_in_the_editor_is_audited(therapist_browser, active_client, therapist):
     plan = _create(active_client, therapist)
 
-    signed_in.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/edit/")
+    therapist_browser.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/edit/")
 
     event = AuditEvent.objects.get(action="plan.view")
     assert (event.actor, event.client, event.detail) == (

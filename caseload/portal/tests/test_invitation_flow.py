@@ -20,12 +20,6 @@ from tests.factories import PASSWORD, account, pending_relationship
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def emailed_link(run_tasks: Any, to: str) -> str:
     """Deliver queued email and return the invitation path from the message sent to `to`."""
     run_tasks()
@@ -106,7 +100,7 @@ def test_full_signup_from_the_emailed_link(pending, run_tasks):
     assert "no longer valid" in gone.content.decode()
 
 
-def test_therapist_sees_the_pending_badge_clear(therapist, pending, run_tasks):
+def test_therapist_sees_the_pending_badge_clear(therapist, pending, run_tasks, signed_in):
     link = emailed_link(run_tasks, "pat@example.com")
     therapist_browser = signed_in(therapist)
     listing = therapist_browser.get("/clients/").content.decode()
@@ -214,7 +208,7 @@ def _expire(invitation: Invitation) -> None:
 
 
 @pytest.mark.parametrize("how", ["garbage", "too_long", "used", "expired", "revoked", "rotated"])
-def test_invalid_tokens_are_404_no_longer_valid(pending, client_user, how):
+def test_invalid_tokens_are_404_no_longer_valid(pending, client_user, how, signed_in):
     invitation = pending.invitations.get()
     token = invitation.token()
     if how == "garbage":
@@ -275,7 +269,7 @@ def test_connection_link_anonymous_gets_a_sign_in_prompt(bobs_request):
     assert started["Location"].startswith("/accounts/login/")
 
 
-def test_connection_link_invitee_approves(client_user, bobs_request):
+def test_connection_link_invitee_approves(client_user, bobs_request, signed_in):
     token = bobs_request.token()
     browser = signed_in(client_user)
     page = browser.get(f"/invite/{token}/").content.decode()
@@ -289,7 +283,7 @@ def test_connection_link_invitee_approves(client_user, bobs_request):
     assert browser.get(f"/invite/{token}/").status_code == 404
 
 
-def test_connection_link_invitee_declines(client_user, bobs_request):
+def test_connection_link_invitee_declines(client_user, bobs_request, signed_in):
     browser = signed_in(client_user)
 
     browser.post(f"/invite/{bobs_request.token()}/respond/", {"answer": "decline"})
@@ -298,7 +292,7 @@ def test_connection_link_invitee_declines(client_user, bobs_request):
 
 
 @pytest.mark.parametrize("answer", ["approve", "decline"])
-def test_connection_link_someone_else_cannot_answer(guardian_user, bobs_request, answer):
+def test_connection_link_someone_else_cannot_answer(guardian_user, bobs_request, answer, signed_in):
     token = bobs_request.token()
     browser = signed_in(guardian_user)
 
@@ -316,7 +310,7 @@ def test_connection_link_someone_else_cannot_answer(guardian_user, bobs_request,
 
 
 @pytest.mark.parametrize("persona", ["therapist", "colleague", "practice_admin"])
-def test_staff_cannot_answer_a_connection_request(request, bobs_request, persona):
+def test_staff_cannot_answer_a_connection_request(request, bobs_request, persona, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
 
     response = browser.post(f"/invite/{bobs_request.token()}/respond/", {"answer": "approve"})

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client as Browser
 from django.utils import timezone
 
 from caseload.clients import services as client_services
@@ -55,24 +54,22 @@ SECRETS = [
 ]
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def fill_clinical_record(relationship: CareRelationship, supervisor: Any) -> list[TherapySession]:
     """Everything issue 3 records, with distinctive words. Returns the sessions."""
     therapist = relationship.therapist
-    clinical.diagnosis_add(relationship=relationship, code="F42.2")
-    clinical.diagnosis_add(relationship=relationship, code="F43.10")
+    clinical.diagnosis_add(relationship=relationship, actor=therapist, code="F42.2")
+    clinical.diagnosis_add(relationship=relationship, actor=therapist, code="F43.10")
     clinical.medication_save(
         relationship=relationship,
+        actor=therapist,
         values={"name": "Zorblaxatine", "dose": "20 mg", "prescriber": "Dr Thaddeus Pillworth"},
     )
-    clinical.medication_save(relationship=relationship, values={"name": "Quenfidrone"})
-    clinical.summary_update(
+    clinical.medication_save(
+        relationship=relationship, actor=therapist, values={"name": "Quenfidrone"}
+    )
+    clinical.clinical_summary_update(
         relationship=relationship,
+        actor=therapist,
         presenting_concerns="Quixotic-Presenting-Concern",
         mental_health_history="Vermilion-History-Marker",
     )
@@ -80,30 +77,40 @@ def fill_clinical_record(relationship: CareRelationship, supervisor: Any) -> lis
     for days_ago, mood in ((21, 3), (14, 6), (7, 9)):
         session = visits.session_schedule(
             relationship=relationship,
+            actor=therapist,
             starts_at=timezone.now() - timedelta(days=days_ago, hours=relationship.pk),
             duration_minutes=50,
             modality="telehealth",
         )
-        visits.session_update(session=session, values={"status": "completed", "mood_score": mood})
+        visits.session_update(
+            session=session, actor=therapist, values={"status": "completed", "mood_score": mood}
+        )
         sessions.append(session)
     signed = visits.note_save_draft(
         session=sessions[0],
+        actor=therapist,
         note_format="soap",
         content={"subjective": "Saffron-Subjective-Word", "plan": "Ochre-Plan-Word"},
     )
-    signed = visits.note_sign(note=signed, user=therapist)
-    visits.note_add_addendum(note=signed, user=therapist, text="Cobalt-Addendum-Word")
+    signed = visits.note_sign(note=signed, actor=therapist)
+    visits.note_add_addendum(note=signed, actor=therapist, text="Cobalt-Addendum-Word")
     sent_back = visits.note_sign(
         note=visits.note_save_draft(
-            session=sessions[1], note_format="dap", content={"data": "Saffron-Subjective-Word"}
+            session=sessions[1],
+            actor=therapist,
+            note_format="dap",
+            content={"data": "Saffron-Subjective-Word"},
         ),
-        user=therapist,
+        actor=therapist,
     )
     if therapist.membership.supervisor is not None:
-        visits.note_cosign(note=signed, user=supervisor)
-        visits.note_send_back(note=sent_back, user=supervisor, comment="Mauve-Supervisor-Comment")
+        visits.note_cosign(note=signed, actor=supervisor)
+        visits.note_send_back(note=sent_back, actor=supervisor, comment="Mauve-Supervisor-Comment")
     visits.note_save_draft(
-        session=sessions[2], note_format="free_text", content={"note": "Teal-Draft-Word"}
+        session=sessions[2],
+        actor=therapist,
+        note_format="free_text",
+        content={"note": "Teal-Draft-Word"},
     )
     return sessions
 
@@ -173,7 +180,7 @@ def requests_to_connect(colleague: Any, client_user: Any, guardian_user: Any) ->
 
 @pytest.mark.parametrize("persona", ["client_user", "guardian_user"])
 def test_portal_pages_show_nothing_clinical(
-    request, supervisor, active_client, child_client, requests_to_connect, persona
+    request, supervisor, active_client, child_client, requests_to_connect, persona, signed_in
 ):
     user = request.getfixturevalue(persona)
     fill_clinical_record(active_client, supervisor)
@@ -211,7 +218,7 @@ def test_portal_pages_show_nothing_clinical(
 
 @pytest.mark.parametrize("persona", ["client_user", "guardian_user"])
 def test_declined_request_pages_show_nothing_clinical(
-    request, supervisor, active_client, child_client, requests_to_connect, persona
+    request, supervisor, active_client, child_client, requests_to_connect, persona, signed_in
 ):
     user = request.getfixturevalue(persona)
     fill_clinical_record(active_client, supervisor)
@@ -227,7 +234,7 @@ def test_declined_request_pages_show_nothing_clinical(
 
 @pytest.mark.parametrize("persona", ["client_user", "guardian_user"])
 def test_every_clinical_url_is_404_for_clients_and_guardians(
-    request, supervisor, active_client, child_client, persona
+    request, supervisor, active_client, child_client, persona, signed_in
 ):
     user = request.getfixturevalue(persona)
     fill_clinical_record(active_client, supervisor)

@@ -5,19 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client as Browser
 
 from caseload.clients import services
 from caseload.clients.models import CareRelationship, CareState, Invitation
 from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def state(invitation: Invitation) -> str:
 
 
 # Home -------------------------------------------------------------------------------------
-def test_client_sees_pending_requests_and_active_care(client_user, bobs_request_to_maya):
+def test_client_sees_pending_requests_and_active_care(client_user, bobs_request_to_maya, signed_in):
     response = signed_in(client_user).get("/portal/")
 
     html = response.content.decode()
@@ -65,7 +58,7 @@ def test_client_sees_pending_requests_and_active_care(client_user, bobs_request_
     assert "Bob Lee" not in care  # not connected yet
 
 
-def test_guardian_sees_requests_for_each_child(guardian_user, bobs_request_for_child):
+def test_guardian_sees_requests_for_each_child(guardian_user, bobs_request_for_child, signed_in):
     html = signed_in(guardian_user).get("/portal/").content.decode()
 
     requests = html.split('id="requests-title"')[1].split('id="care-title"')[0]
@@ -77,14 +70,14 @@ def test_guardian_sees_requests_for_each_child(guardian_user, bobs_request_for_c
     assert "Alice Rivera" in care
 
 
-def test_nothing_waiting(client_user):
+def test_nothing_waiting(client_user, signed_in):
     html = signed_in(client_user).get("/portal/").content.decode()
 
     assert "No requests waiting." in html
 
 
 def test_clients_do_not_see_each_others_requests(
-    client_user, guardian_user, bobs_request_to_maya, bobs_request_for_child
+    client_user, guardian_user, bobs_request_to_maya, bobs_request_for_child, signed_in
 ):
     maya = signed_in(client_user).get("/portal/").content.decode()
     sam = signed_in(guardian_user).get("/portal/").content.decode()
@@ -95,7 +88,7 @@ def test_clients_do_not_see_each_others_requests(
     assert "Maya Patel" not in sam
 
 
-def test_withdrawn_reconnection_request_disappears(therapist, client_user):
+def test_withdrawn_reconnection_request_disappears(therapist, client_user, signed_in):
     """A request revoked by the therapist (here: by removing the client) can't be answered."""
     relationship = CareRelationship.objects.get(client__account=client_user)
     services.relationship_archive(relationship=relationship, actor=relationship.therapist)
@@ -114,7 +107,7 @@ def test_withdrawn_reconnection_request_disappears(therapist, client_user):
 
 
 @pytest.mark.parametrize("persona", ["therapist", "supervisor", "colleague", "practice_admin"])
-def test_staff_have_no_portal(request, persona, bobs_request_to_maya):
+def test_staff_have_no_portal(request, persona, bobs_request_to_maya, signed_in):
     browser = signed_in(request.getfixturevalue(persona))
 
     assert browser.get("/portal/").status_code == 404
@@ -133,7 +126,7 @@ def test_anonymous_is_sent_to_sign_in(client):
 
 
 # Approve / decline ------------------------------------------------------------------------
-def test_client_approves(client_user, colleague, bobs_request_to_maya):
+def test_client_approves(client_user, colleague, bobs_request_to_maya, signed_in):
     browser = signed_in(client_user)
 
     response = browser.post(f"/portal/requests/{bobs_request_to_maya.public_id}/approve/")
@@ -150,7 +143,7 @@ def test_client_approves(client_user, colleague, bobs_request_to_maya):
     assert "Personal Information" in profile
 
 
-def test_client_declines(client_user, bobs_request_to_maya):
+def test_client_declines(client_user, bobs_request_to_maya, signed_in):
     browser = signed_in(client_user)
 
     response = browser.post(f"/portal/requests/{bobs_request_to_maya.public_id}/decline/")
@@ -160,7 +153,7 @@ def test_client_declines(client_user, bobs_request_to_maya):
     assert "You declined the request from Bob Lee." in browser.get("/portal/").content.decode()
 
 
-def test_guardian_approves_for_the_child(guardian_user, bobs_request_for_child):
+def test_guardian_approves_for_the_child(guardian_user, bobs_request_for_child, signed_in):
     response = signed_in(guardian_user).post(
         f"/portal/requests/{bobs_request_for_child.public_id}/approve/"
     )
@@ -169,7 +162,7 @@ def test_guardian_approves_for_the_child(guardian_user, bobs_request_for_child):
     assert state(bobs_request_for_child) == CareState.ACTIVE
 
 
-def test_second_answer_changes_nothing(client_user, bobs_request_to_maya):
+def test_second_answer_changes_nothing(client_user, bobs_request_to_maya, signed_in):
     browser = signed_in(client_user)
     browser.post(f"/portal/requests/{bobs_request_to_maya.public_id}/approve/")
 
@@ -181,7 +174,7 @@ def test_second_answer_changes_nothing(client_user, bobs_request_to_maya):
 
 
 def test_someone_elses_request_is_404(
-    client_user, guardian_user, bobs_request_to_maya, bobs_request_for_child
+    client_user, guardian_user, bobs_request_to_maya, bobs_request_for_child, signed_in
 ):
     maya, sam = signed_in(client_user), signed_in(guardian_user)
 
@@ -198,7 +191,7 @@ def test_someone_elses_request_is_404(
     assert state(bobs_request_for_child) == CareState.AWAITING_CONSENT
 
 
-def test_unknown_request_is_404(client_user):
+def test_unknown_request_is_404(client_user, signed_in):
     response = signed_in(client_user).post(
         "/portal/requests/00000000-0000-4000-8000-000000000000/approve/"
     )
@@ -206,7 +199,7 @@ def test_unknown_request_is_404(client_user):
     assert response.status_code == 404
 
 
-def test_answering_needs_post(client_user, bobs_request_to_maya):
+def test_answering_needs_post(client_user, bobs_request_to_maya, signed_in):
     browser = signed_in(client_user)
 
     for answer in ("approve", "decline"):
@@ -258,6 +251,7 @@ def test_portal_pages_never_show_personal_information(
     guardian_user,
     bobs_request_to_maya,
     bobs_request_for_child,
+    signed_in,
 ):
     _fill_details(active_client)
     _fill_details(child_client)

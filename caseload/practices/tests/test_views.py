@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.test import Client as Browser
 
 from caseload.audit.models import AuditEvent
 from caseload.audit.services import audit_record
@@ -16,12 +13,6 @@ from tests.factories import pending_relationship
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 SETTINGS = {
     "name": "Riverside Therapy",
     "time_zone": "Europe/London",
@@ -30,7 +21,7 @@ SETTINGS = {
 
 
 def test_admin_sees_settings_and_members(
-    practice, practice_admin, therapist, colleague, supervisor
+    practice, practice_admin, therapist, colleague, supervisor, signed_in
 ):
     response = signed_in(practice_admin).get("/practice/")
 
@@ -44,11 +35,11 @@ def test_admin_sees_settings_and_members(
     assert "Helen Brooks" in alice_row
 
 
-def test_admin_does_not_see_another_practices_members(practice_admin, outsider):
+def test_admin_does_not_see_another_practices_members(practice_admin, outsider, signed_in):
     assert "Charlie Day" not in signed_in(practice_admin).get("/practice/").content.decode()
 
 
-def test_admin_saves_settings(practice, practice_admin):
+def test_admin_saves_settings(practice, practice_admin, signed_in):
     response = signed_in(practice_admin).post("/practice/", SETTINGS)
 
     fresh = Practice.objects.get(pk=practice.pk)
@@ -71,7 +62,7 @@ def test_admin_saves_settings(practice, practice_admin):
         ({}, "name"),
     ],
 )
-def test_bad_settings_change_nothing(practice, practice_admin, data, field):
+def test_bad_settings_change_nothing(practice, practice_admin, data, field, signed_in):
     before = Practice.objects.values().get(pk=practice.pk)
 
     response = signed_in(practice_admin).post("/practice/", data)
@@ -81,7 +72,7 @@ def test_bad_settings_change_nothing(practice, practice_admin, data, field):
     assert Practice.objects.values().get(pk=practice.pk) == before
 
 
-def test_settings_change_takes_effect_on_add_client(practice, practice_admin, therapist):
+def test_settings_change_takes_effect_on_add_client(practice, practice_admin, therapist, signed_in):
     signed_in(practice_admin).post("/practice/", {"name": "P", "time_zone": "UTC"})
 
     page = signed_in(therapist).get("/clients/add/").content.decode()
@@ -90,7 +81,9 @@ def test_settings_change_takes_effect_on_add_client(practice, practice_admin, th
     assert 'name="is_child"' not in page
 
 
-def test_audit_log_lists_this_practices_events(practice_admin, therapist, outsider, active_client):
+def test_audit_log_lists_this_practices_events(
+    practice_admin, therapist, outsider, active_client, signed_in
+):
     signed_in(therapist).get(f"/clients/{active_client.public_id}/")
     pending_relationship(outsider, full_name="Elsewhere Client", email="elsewhere@example.com")
 
@@ -104,7 +97,7 @@ def test_audit_log_lists_this_practices_events(practice_admin, therapist, outsid
     assert "charlie@example.com" not in html
 
 
-def test_audit_log_pages(practice_admin, therapist, active_client):
+def test_audit_log_pages(practice_admin, therapist, active_client, signed_in):
     for _ in range(60):
         audit_record(
             action="client.view", actor=therapist, client=active_client.client, obj=active_client
@@ -123,7 +116,7 @@ def test_audit_log_pages(practice_admin, therapist, active_client):
 @pytest.mark.parametrize(
     "persona", ["therapist", "supervisor", "outsider", "client_user", "guardian_user"]
 )
-def test_practice_pages_are_404_for_everyone_but_admins(request, practice, persona):
+def test_practice_pages_are_404_for_everyone_but_admins(request, practice, persona, signed_in):
     before = Practice.objects.values().get(pk=practice.pk)
     browser = signed_in(request.getfixturevalue(persona))
 
@@ -133,7 +126,7 @@ def test_practice_pages_are_404_for_everyone_but_admins(request, practice, perso
     assert Practice.objects.values().get(pk=practice.pk) == before
 
 
-def test_admin_has_no_clinical_access(practice_admin, active_client):
+def test_admin_has_no_clinical_access(practice_admin, active_client, signed_in):
     services.relationship_update_details(
         relationship=active_client,
         section="personal",
@@ -145,3 +138,12 @@ def test_admin_has_no_clinical_access(practice_admin, active_client):
     assert browser.get("/clients/").status_code == 404
     assert browser.get(f"/clients/{active_client.public_id}/").status_code == 404
     assert "Secret Lane" not in browser.get("/practice/audit/").content.decode()
+
+
+def test_settings_service_refuses_anyone_but_the_practices_admin(practice, therapist):
+    from caseload.practices.services import practice_update_settings
+
+    with pytest.raises(PermissionError):
+        practice_update_settings(practice=practice, values={"name": "Taken over"}, actor=therapist)
+    practice.refresh_from_db()
+    assert practice.name != "Taken over"

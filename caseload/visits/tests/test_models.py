@@ -30,6 +30,7 @@ SOAP = {"subjective": "S", "objective": "O", "assessment": "A", "plan": "P"}
 def session(active_client: CareRelationship) -> TherapySession:
     return services.session_schedule(
         relationship=active_client,
+        actor=active_client.therapist,
         starts_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZONE),
         duration_minutes=50,
         modality="telehealth",
@@ -38,18 +39,20 @@ def session(active_client: CareRelationship) -> TherapySession:
 
 @pytest.fixture
 def note(session: TherapySession) -> ProgressNote:
-    return services.note_save_draft(session=session, note_format="soap", content=SOAP)
+    return services.note_save_draft(
+        session=session, actor=session.relationship.therapist, note_format="soap", content=SOAP
+    )
 
 
 @pytest.fixture
 def signed(note: ProgressNote, therapist: Any) -> ProgressNote:
-    services.note_sign(note=note, user=therapist)
+    services.note_sign(note=note, actor=therapist)
     return ProgressNote.objects.get(pk=note.pk)
 
 
 @pytest.fixture
 def cosigned(signed: ProgressNote, supervisor: Any) -> ProgressNote:
-    services.note_cosign(note=signed, user=supervisor)
+    services.note_cosign(note=signed, actor=supervisor)
     return ProgressNote.objects.get(pk=signed.pk)
 
 
@@ -209,7 +212,7 @@ def test_sections_list_labels_and_texts_in_format_order(note: ProgressNote) -> N
 # Addenda and history: append-only -------------------------------------------------------
 @pytest.fixture
 def addendum(signed: ProgressNote, therapist: Any) -> NoteAddendum:
-    return services.note_add_addendum(note=signed, user=therapist, text="Late entry.")
+    return services.note_add_addendum(note=signed, actor=therapist, text="Late entry.")
 
 
 def test_an_addendum_cannot_be_changed(addendum: NoteAddendum) -> None:

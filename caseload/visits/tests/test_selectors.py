@@ -18,7 +18,9 @@ from caseload.visits import services
 from caseload.visits.models import ProgressNote, SessionStatus, TherapySession
 from caseload.visits.selectors import (
     get_session_for_relationship,
+    note_for_session,
     notes_awaiting_cosignature,
+    session_note,
     therapist_agenda,
     unsigned_past_sessions_q,
 )
@@ -32,13 +34,16 @@ SOAP = {"subjective": "S", "objective": "O", "assessment": "A", "plan": "P"}
 def at(relationship: CareRelationship, starts_at: datetime, **values: Any) -> TherapySession:
     session = services.session_schedule(
         relationship=relationship,
+        actor=relationship.therapist,
         starts_at=starts_at,
         duration_minutes=50,
         modality="in_person",
         allow_overlap=True,
     )
     if values:
-        services.session_update(session=session, values=values, allow_overlap=True)
+        services.session_update(
+            session=session, actor=session.relationship.therapist, values=values, allow_overlap=True
+        )
     return session
 
 
@@ -49,11 +54,13 @@ def days_ago(days: int, hour: int = 10) -> datetime:
 
 
 def with_note(session: TherapySession, *, sign_as: Any = None, cosign_as: Any = None) -> Any:
-    note = services.note_save_draft(session=session, note_format="soap", content=SOAP)
+    note = services.note_save_draft(
+        session=session, actor=session.relationship.therapist, note_format="soap", content=SOAP
+    )
     if sign_as is not None:
-        services.note_sign(note=note, user=sign_as)
+        services.note_sign(note=note, actor=sign_as)
     if cosign_as is not None:
-        services.note_cosign(note=note, user=cosign_as)
+        services.note_cosign(note=note, actor=cosign_as)
     return session
 
 
@@ -193,6 +200,41 @@ def test_get_session_for_relationship_refuses_another_clients_session(
         get_session_for_relationship(active_client, uuid.uuid4())
 
 
+# The session's note -----------------------------------------------------------------------
+def test_session_note_before_the_first_save_offers_the_asked_format_or_soap(
+    active_client: CareRelationship,
+) -> None:
+    session = at(active_client, days_ago(2))
+
+    assert note_for_session(session) is None
+    for asked, shown in (("dap", "dap"), ("narrative", "soap"), (None, "soap")):
+        empty = session_note(session, requested_format=asked)
+        assert (empty.note, empty.format, empty.addenda, empty.events) == (None, shown, [], [])
+        assert {section["text"] for section in empty.sections} == {""}
+    assert [s["key"] for s in session_note(session, requested_format="dap").sections] == [
+        "data",
+        "assessment",
+        "plan",
+    ]
+
+
+def test_session_note_shows_the_stored_note_whatever_format_is_asked(
+    active_client: CareRelationship, therapist: Any
+) -> None:
+    session = with_note(at(active_client, days_ago(2)), sign_as=therapist)
+    services.note_add_addendum(
+        note=ProgressNote.objects.get(), actor=therapist, text="Called back."
+    )
+
+    shown = session_note(session, requested_format="dap")
+
+    assert shown.note == note_for_session(session) == ProgressNote.objects.get()
+    assert shown.format == "soap"
+    assert [section["text"] for section in shown.sections] == ["S", "O", "A", "P"]
+    assert [addendum.text for addendum in shown.addenda] == ["Called back."]
+    assert [event.kind for event in shown.events] == ["signed", "addendum"]
+
+
 # Agenda ---------------------------------------------------------------------------------
 MONDAY = date(2026, 3, 2)
 
@@ -208,6 +250,12 @@ def test_agenda_day_is_the_practice_day_not_the_utc_day(
 
     assert monday.sessions == [late]
     assert tuesday.sessions == []
+    assert [(entry.day, entry.sessions) for entry in monday.days] == [
+        (MONDAY, [(late.starts_at.astimezone(ZONE), late)])
+    ]
+    assert [(entry.day, entry.sessions) for entry in tuesday.days] == [
+        (MONDAY + timedelta(days=1), [])
+    ]
     assert (monday.start, monday.end) == (MONDAY, MONDAY + timedelta(days=1))
 
 
@@ -236,6 +284,12 @@ def test_agenda_week_spans_seven_local_days_across_a_dst_change(
 
     assert week.sessions == sorted(sessions, key=lambda s: s.starts_at)
     assert week.end == date(2026, 3, 9)
+    by_day = {entry.day: [session for _, session in entry.sessions] for entry in week.days}
+    assert list(by_day) == [MONDAY + timedelta(days=offset) for offset in range(7)]
+    assert by_day[date(2026, 3, 8)] == [sessions[0]]  # 23:30 local, not Monday in UTC
+    assert by_day[date(2026, 3, 4)] == [sessions[1]]
+    assert by_day[MONDAY] == [sessions[2]]
+    assert sum(len(day) for day in by_day.values()) == 3
 
 
 def test_agenda_shows_only_this_therapists_open_clients(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship
+from caseload.lib.http import AuditContext
 from caseload.visits import services
 from caseload.visits.models import (
     NoteEvent,
@@ -52,6 +53,7 @@ def schedule(
 ) -> TherapySession:
     return services.session_schedule(
         relationship=relationship,
+        actor=relationship.therapist,
         starts_at=starts_at,
         duration_minutes=duration,
         modality="in_person",
@@ -59,8 +61,26 @@ def schedule(
     )
 
 
-def draft(session: TherapySession, content: dict[str, Any] | None = None) -> ProgressNote:
-    return services.note_save_draft(session=session, note_format="soap", content=content or SOAP)
+def draft(
+    session: TherapySession, content: dict[str, Any] | None = None, note_format: str = "soap"
+) -> ProgressNote:
+    return services.note_save_draft(
+        session=session,
+        actor=session.relationship.therapist,
+        note_format=note_format,
+        content=SOAP if content is None else content,
+    )
+
+
+def update(
+    session: TherapySession, values: dict[str, Any], *, allow_overlap: bool = False
+) -> TherapySession:
+    return services.session_update(
+        session=session,
+        actor=session.relationship.therapist,
+        values=values,
+        allow_overlap=allow_overlap,
+    )
 
 
 @pytest.fixture
@@ -70,7 +90,7 @@ def session(active_client: CareRelationship) -> TherapySession:
 
 @pytest.fixture
 def signed(session: TherapySession, therapist: Any) -> ProgressNote:
-    return services.note_sign(note=draft(session), user=therapist)
+    return services.note_sign(note=draft(session), actor=therapist)
 
 
 @pytest.fixture
@@ -118,6 +138,7 @@ def test_schedule_refuses_bad_duration_or_modality(
     with pytest.raises(VisitError) as refused:
         services.session_schedule(
             relationship=active_client,
+            actor=active_client.therapist,
             starts_at=local(2026, 1, 12, 9, 0),
             duration_minutes=duration,
             modality=modality,
@@ -134,6 +155,68 @@ def test_schedule_is_audited(active_client: CareRelationship, therapist: Any) ->
         active_client.client,
         str(session.public_id),
     )
+
+
+def test_audit_records_whoever_acts_and_where_the_action_came_from(
+    active_client: CareRelationship, therapist: Any
+) -> None:
+    where = AuditContext(ip_address="203.0.113.7", request_id="req-42", user_agent="Firefox")
+    before = AuditEvent.objects.count()
+    session = services.session_schedule(
+        relationship=active_client,
+        actor=therapist,
+        starts_at=local(2026, 1, 12, 9, 0),
+        duration_minutes=50,
+        modality="in_person",
+        audit_context=where,
+    )
+    services.note_save_and_sign(
+        session=session,
+        actor=therapist,
+        note_format="soap",
+        content=SOAP,
+        audit_context=where,
+    )
+
+    events = AuditEvent.objects.order_by("id")[before:]
+    assert [event.action for event in events] == ["session.schedule", "note.create", "note.sign"]
+    for event in events:
+        assert (event.actor, event.ip_address, event.request_id, event.user_agent) == (
+            therapist,
+            "203.0.113.7",
+            "req-42",
+            "Firefox",
+        )
+
+
+@pytest.mark.parametrize("who", ["supervisor", "colleague", "client_user"])
+def test_only_the_clients_therapist_can_schedule(
+    active_client: CareRelationship, who: str, request: pytest.FixtureRequest
+) -> None:
+    with pytest.raises(VisitError, match="Only the client's therapist can schedule"):
+        services.session_schedule(
+            relationship=active_client,
+            actor=request.getfixturevalue(who),
+            starts_at=local(2026, 1, 12, 9, 0),
+            duration_minutes=50,
+            modality="in_person",
+        )
+    assert TherapySession.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="session.schedule").exists()
+
+
+@pytest.mark.parametrize("who", ["supervisor", "colleague", "client_user"])
+def test_only_the_clients_therapist_can_update_a_session(
+    session: TherapySession, who: str, request: pytest.FixtureRequest
+) -> None:
+    with pytest.raises(VisitError, match="Only the client's therapist can update"):
+        services.session_update(
+            session=session,
+            actor=request.getfixturevalue(who),
+            values={"status": SessionStatus.COMPLETED, "mood_score": 3},
+        )
+    session.refresh_from_db()
+    assert (session.status, session.mood_score) == (SessionStatus.SCHEDULED, None)
 
 
 def test_overlap_with_another_clients_session_warns_and_lists_it(
@@ -199,7 +282,7 @@ def test_touching_end_to_start_is_not_an_overlap(
 def test_cancelled_and_no_show_sessions_do_not_count_as_overlaps(
     session: TherapySession, child_client: CareRelationship, status: str
 ) -> None:
-    services.session_update(session=session, values={"status": status})
+    update(session, {"status": status})
     schedule(child_client, local(2026, 3, 2, 10, 0))
     assert TherapySession.objects.count() == 2
 
@@ -220,16 +303,14 @@ def test_moving_a_session_onto_another_warns_but_not_onto_itself(
     later = schedule(child_client, local(2026, 3, 2, 12, 0))
 
     # Ten minutes later still overlaps its own old slot: that's not a warning.
-    services.session_update(session=later, values={"starts_at": local(2026, 3, 2, 12, 10)})
+    update(later, {"starts_at": local(2026, 3, 2, 12, 10)})
     with pytest.raises(OverlapWarning) as warned:
-        services.session_update(session=later, values={"starts_at": local(2026, 3, 2, 10, 20)})
+        update(later, {"starts_at": local(2026, 3, 2, 10, 20)})
     assert warned.value.overlapping == [session]
     later.refresh_from_db()
     assert later.starts_at == local(2026, 3, 2, 12, 10)
 
-    services.session_update(
-        session=later, values={"starts_at": local(2026, 3, 2, 10, 20)}, allow_overlap=True
-    )
+    update(later, {"starts_at": local(2026, 3, 2, 10, 20)}, allow_overlap=True)
     later.refresh_from_db()
     assert later.starts_at == local(2026, 3, 2, 10, 20)
 
@@ -237,16 +318,30 @@ def test_moving_a_session_onto_another_warns_but_not_onto_itself(
 def test_archived_client_cannot_be_scheduled(active_client: CareRelationship) -> None:
     client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     active_client.refresh_from_db()
-    with pytest.raises(VisitError, match="Restore this client"):
+    with pytest.raises(VisitError, match=r"^Restore this client before changing their record\.$"):
         schedule(active_client, local(2026, 3, 2, 10, 0))
     assert TherapySession.objects.count() == 0
 
 
+def test_archived_client_keeps_sessions_and_notes_as_they_are(
+    signed: ProgressNote, session: TherapySession, therapist: Any
+) -> None:
+    relationship = session.relationship
+    client_services.relationship_archive(relationship=relationship, actor=therapist)
+    session.refresh_from_db()
+
+    with pytest.raises(VisitError, match="Restore this client"):
+        update(session, {"mood_score": 6})
+    with pytest.raises(VisitError, match="Restore this client"):
+        draft(session, {"subjective": "After archiving."})
+    session.refresh_from_db()
+    assert session.mood_score is None
+    assert stored(signed).content == SOAP
+
+
 # Outcome and mood -----------------------------------------------------------------------
 def test_update_records_status_and_mood_and_audits_field_names(session: TherapySession) -> None:
-    services.session_update(
-        session=session, values={"status": SessionStatus.COMPLETED, "mood_score": 7}
-    )
+    update(session, {"status": SessionStatus.COMPLETED, "mood_score": 7})
 
     session.refresh_from_db()
     assert (session.status, session.mood_score) == (SessionStatus.COMPLETED, 7)
@@ -256,10 +351,10 @@ def test_update_records_status_and_mood_and_audits_field_names(session: TherapyS
 
 @pytest.mark.parametrize("mood", [0, 11, -3, "7", True])
 def test_mood_outside_one_to_ten_is_refused(session: TherapySession, mood: Any) -> None:
-    services.session_update(session=session, values={"mood_score": 5})
+    update(session, {"mood_score": 5})
 
     with pytest.raises(VisitError) as refused:
-        services.session_update(session=session, values={"mood_score": mood})
+        update(session, {"mood_score": mood})
 
     assert refused.value.field == "mood_score"
     session.refresh_from_db()
@@ -268,15 +363,15 @@ def test_mood_outside_one_to_ten_is_refused(session: TherapySession, mood: Any) 
 
 @pytest.mark.parametrize("mood", [1, 10, None])
 def test_mood_bounds_and_clearing_are_accepted(session: TherapySession, mood: int | None) -> None:
-    services.session_update(session=session, values={"mood_score": 4})
-    services.session_update(session=session, values={"mood_score": mood})
+    update(session, {"mood_score": 4})
+    update(session, {"mood_score": mood})
     session.refresh_from_db()
     assert session.mood_score == mood
 
 
 def test_unknown_status_is_refused(session: TherapySession) -> None:
     with pytest.raises(VisitError) as refused:
-        services.session_update(session=session, values={"status": "postponed"})
+        update(session, {"status": "postponed"})
     assert refused.value.field == "status"
     session.refresh_from_db()
     assert session.status == SessionStatus.SCHEDULED
@@ -325,7 +420,7 @@ def test_sections_follow_the_format_and_unknown_keys_are_dropped(
     content = {key: f"text for {key}" for key in sections}
     content |= {"signed_by": "someone", "status": "signed", "extra": "dropped"}
 
-    note = services.note_save_draft(session=session, note_format=note_format, content=content)
+    note = draft(session, content, note_format)
 
     note = stored(note)
     assert note.content == {key: f"text for {key}" for key in sections}  # jsonb: no key order
@@ -345,15 +440,13 @@ def test_missing_sections_are_empty_and_values_become_text(session: TherapySessi
 
 def test_changing_a_drafts_format_reshapes_its_sections(session: TherapySession) -> None:
     draft(session)
-    note = services.note_save_draft(
-        session=session, note_format="dap", content={"data": "d", "subjective": "gone"}
-    )
+    note = draft(session, {"data": "d", "subjective": "gone"}, "dap")
     assert stored(note).content == {"data": "d", "assessment": "", "plan": ""}
 
 
 def test_unknown_format_is_refused(session: TherapySession) -> None:
     with pytest.raises(VisitError) as refused:
-        services.note_save_draft(session=session, note_format="narrative", content={"note": "x"})
+        draft(session, {"note": "x"}, "narrative")
     assert refused.value.field == "format"
     assert ProgressNote.objects.count() == 0
 
@@ -363,7 +456,7 @@ def test_signing_records_who_when_and_the_hash(session: TherapySession, therapis
     note = draft(session)
     before = timezone.now()
 
-    services.note_sign(note=note, user=therapist)
+    services.note_sign(note=note, actor=therapist)
 
     note = stored(note)
     assert note.status == NoteStatus.SIGNED and note.is_locked
@@ -380,11 +473,29 @@ def test_signing_an_empty_note_is_refused(session: TherapySession, therapist: An
     note = draft(session, {"subjective": "  ", "plan": "\n"})
 
     with pytest.raises(VisitError, match="Write the note"):
-        services.note_sign(note=note, user=therapist)
+        services.note_sign(note=note, actor=therapist)
 
     note = stored(note)
     assert note.status == NoteStatus.DRAFT and note.signed_by is None
     assert not NoteEvent.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["supervisor", "colleague", "client_user"])
+def test_only_the_clients_therapist_can_write_the_draft(
+    session: TherapySession, who: str, request: pytest.FixtureRequest
+) -> None:
+    draft(session, {"subjective": "The therapist's words."})
+    for save in (services.note_save_draft, services.note_save_and_sign):
+        with pytest.raises(VisitError, match="Only the client's therapist can write"):
+            save(
+                session=session,
+                actor=request.getfixturevalue(who),
+                note_format="soap",
+                content={"subjective": "Someone else's words."},
+            )
+    note = ProgressNote.objects.get(session=session)
+    assert note.content["subjective"] == "The therapist's words."
+    assert note.status == NoteStatus.DRAFT
 
 
 @pytest.mark.parametrize("who", ["supervisor", "colleague", "client_user"])
@@ -393,14 +504,45 @@ def test_only_the_clients_therapist_can_sign(
 ) -> None:
     note = draft(session)
     with pytest.raises(VisitError, match="Only the client's therapist"):
-        services.note_sign(note=note, user=request.getfixturevalue(who))
+        services.note_sign(note=note, actor=request.getfixturevalue(who))
     assert stored(note).status == NoteStatus.DRAFT
+
+
+def test_save_and_sign_signs_exactly_what_was_written(
+    session: TherapySession, therapist: Any
+) -> None:
+    draft(session, {"subjective": "First words."})
+
+    note = services.note_save_and_sign(
+        session=session, actor=therapist, note_format="dap", content={"data": "Final words."}
+    )
+
+    note = stored(note)
+    assert (note.status, note.signed_by, note.format) == (NoteStatus.SIGNED, therapist, "dap")
+    assert note.content == {"data": "Final words.", "assessment": "", "plan": ""}
+    assert note.verify()
+    assert ProgressNote.objects.filter(session=session).count() == 1
+
+
+def test_save_and_sign_saves_nothing_when_signing_is_refused(
+    session: TherapySession, therapist: Any
+) -> None:
+    draft(session, {"subjective": "First words."})
+
+    with pytest.raises(VisitError, match="Write the note"):
+        services.note_save_and_sign(
+            session=session, actor=therapist, note_format="soap", content={"subjective": " "}
+        )
+
+    note = ProgressNote.objects.get(session=session)
+    assert (note.status, note.content["subjective"]) == (NoteStatus.DRAFT, "First words.")
+    assert not AuditEvent.objects.filter(action__in=["note.save_draft", "note.sign"]).exists()
 
 
 def test_a_signed_note_cannot_be_signed_again(signed: ProgressNote, therapist: Any) -> None:
     signed_at = stored(signed).signed_at
     with pytest.raises(VisitError, match="already signed"):
-        services.note_sign(note=signed, user=therapist)
+        services.note_sign(note=signed, actor=therapist)
     assert stored(signed).signed_at == signed_at
     assert signed.events.count() == 1
 
@@ -412,7 +554,7 @@ def test_after_signing_the_service_refuses_every_change(
 
     for note_format, content in (("soap", {**SOAP, "plan": "Changed"}), ("free_text", {})):
         with pytest.raises(VisitError, match="signed and locked"):
-            services.note_save_draft(session=session, note_format=note_format, content=content)
+            draft(session, content, note_format)
 
     after = stored(signed)
     assert (after.format, after.content, after.content_sha256, after.updated_at) == (
@@ -448,7 +590,7 @@ def test_addendum_is_added_to_a_signed_note_by_its_therapist(
     signed: ProgressNote, therapist: Any
 ) -> None:
     addendum = services.note_add_addendum(
-        note=signed, user=therapist, text="  Client called to add: slept 8 h.  "
+        note=signed, actor=therapist, text="  Client called to add: slept 8 h.  "
     )
 
     assert addendum.text == "Client called to add: slept 8 h."
@@ -465,7 +607,7 @@ def test_addendum_is_added_to_a_signed_note_by_its_therapist(
 def test_addendum_is_refused_on_a_draft(session: TherapySession, therapist: Any) -> None:
     note = draft(session)
     with pytest.raises(VisitError, match="addenda are for signed notes"):
-        services.note_add_addendum(note=note, user=therapist, text="x")
+        services.note_add_addendum(note=note, actor=therapist, text="x")
     assert not note.addenda.exists()
 
 
@@ -473,10 +615,10 @@ def test_addendum_decides_on_the_stored_note_not_a_stale_copy(
     signed: ProgressNote, therapist: Any, supervisor: Any
 ) -> None:
     stale = stored(signed)  # still says "signed"
-    services.note_send_back(note=signed, user=supervisor, comment="Add the risk assessment.")
+    services.note_send_back(note=signed, actor=supervisor, comment="Add the risk assessment.")
 
     with pytest.raises(VisitError, match="addenda are for signed notes"):
-        services.note_add_addendum(note=stale, user=therapist, text="x")
+        services.note_add_addendum(note=stale, actor=therapist, text="x")
     assert not signed.addenda.exists()
 
 
@@ -485,13 +627,13 @@ def test_only_the_therapist_adds_addenda(
     signed: ProgressNote, who: str, request: pytest.FixtureRequest
 ) -> None:
     with pytest.raises(VisitError, match="Only the client's therapist"):
-        services.note_add_addendum(note=signed, user=request.getfixturevalue(who), text="x")
+        services.note_add_addendum(note=signed, actor=request.getfixturevalue(who), text="x")
     assert not signed.addenda.exists()
 
 
 def test_empty_addendum_is_refused(signed: ProgressNote, therapist: Any) -> None:
     with pytest.raises(VisitError) as refused:
-        services.note_add_addendum(note=signed, user=therapist, text=" \n ")
+        services.note_add_addendum(note=signed, actor=therapist, text=" \n ")
     assert refused.value.field == "text"
     assert not signed.addenda.exists()
 
@@ -501,13 +643,13 @@ def test_no_addendum_once_the_client_is_archived(signed: ProgressNote, therapist
         relationship=signed.session.relationship, actor=signed.session.relationship.therapist
     )
     with pytest.raises(VisitError, match="Restore this client"):
-        services.note_add_addendum(note=signed, user=therapist, text="x")
+        services.note_add_addendum(note=signed, actor=therapist, text="x")
     assert not signed.addenda.exists()
 
 
 # Co-signing -----------------------------------------------------------------------------
 def test_supervisor_cosigns_a_signed_note(signed: ProgressNote, supervisor: Any) -> None:
-    services.note_cosign(note=signed, user=supervisor)
+    services.note_cosign(note=signed, actor=supervisor)
 
     note = stored(signed)
     assert note.status == NoteStatus.COSIGNED
@@ -525,7 +667,7 @@ def test_only_the_therapists_own_supervisor_can_cosign(
     signed: ProgressNote, who: str, request: pytest.FixtureRequest
 ) -> None:
     with pytest.raises(VisitError, match="Only the therapist's supervisor"):
-        services.note_cosign(note=signed, user=request.getfixturevalue(who))
+        services.note_cosign(note=signed, actor=request.getfixturevalue(who))
     note = stored(signed)
     assert note.status == NoteStatus.SIGNED and note.cosigned_by is None
 
@@ -533,22 +675,22 @@ def test_only_the_therapists_own_supervisor_can_cosign(
 def test_a_supervisor_cannot_cosign_a_draft(session: TherapySession, supervisor: Any) -> None:
     note = draft(session)
     with pytest.raises(VisitError, match="Only a signed note"):
-        services.note_cosign(note=note, user=supervisor)
+        services.note_cosign(note=note, actor=supervisor)
     assert stored(note).status == NoteStatus.DRAFT
 
 
 def test_a_cosigned_note_cannot_be_cosigned_again(signed: ProgressNote, supervisor: Any) -> None:
-    services.note_cosign(note=signed, user=supervisor)
+    services.note_cosign(note=signed, actor=supervisor)
     cosigned_at = stored(signed).cosigned_at
     with pytest.raises(VisitError):
-        services.note_cosign(note=signed, user=supervisor)
+        services.note_cosign(note=signed, actor=supervisor)
     assert stored(signed).cosigned_at == cosigned_at
 
 
 def test_a_cosigned_note_is_still_locked(
     signed: ProgressNote, supervisor: Any, session: TherapySession
 ) -> None:
-    services.note_cosign(note=signed, user=supervisor)
+    services.note_cosign(note=signed, actor=supervisor)
     with pytest.raises(VisitError, match="signed and locked"):
         draft(session, {**SOAP, "plan": "Changed"})
     assert stored(signed).content == SOAP
@@ -557,7 +699,7 @@ def test_a_cosigned_note_is_still_locked(
 # Sending back ---------------------------------------------------------------------------
 def test_send_back_needs_a_comment(signed: ProgressNote, supervisor: Any) -> None:
     with pytest.raises(VisitError) as refused:
-        services.note_send_back(note=signed, user=supervisor, comment="   ")
+        services.note_send_back(note=signed, actor=supervisor, comment="   ")
     assert refused.value.field == "comment"
     assert stored(signed).status == NoteStatus.SIGNED
 
@@ -565,7 +707,7 @@ def test_send_back_needs_a_comment(signed: ProgressNote, supervisor: Any) -> Non
 def test_send_back_unlocks_the_note_and_records_the_comment(
     signed: ProgressNote, supervisor: Any, therapist: Any, session: TherapySession
 ) -> None:
-    services.note_send_back(note=signed, user=supervisor, comment="  Add the risk assessment. ")
+    services.note_send_back(note=signed, actor=supervisor, comment="  Add the risk assessment. ")
 
     note = stored(signed)
     assert note.status == NoteStatus.DRAFT and not note.is_locked
@@ -577,7 +719,7 @@ def test_send_back_unlocks_the_note_and_records_the_comment(
 
     # The therapist revises and signs again; the history keeps every step.
     revised = draft(session, {**SOAP, "assessment": "Risk: low; no SI."})
-    services.note_sign(note=revised, user=therapist)
+    services.note_sign(note=revised, actor=therapist)
     note = stored(signed)
     assert note.status == NoteStatus.SIGNED and note.verify()
     assert note.content["assessment"] == "Risk: low; no SI."
@@ -589,9 +731,9 @@ def test_send_back_unlocks_the_note_and_records_the_comment(
 
 
 def test_a_cosigned_note_cannot_be_sent_back(signed: ProgressNote, supervisor: Any) -> None:
-    services.note_cosign(note=signed, user=supervisor)
+    services.note_cosign(note=signed, actor=supervisor)
     with pytest.raises(VisitError, match="isn't co-signed"):
-        services.note_send_back(note=signed, user=supervisor, comment="Too late")
+        services.note_send_back(note=signed, actor=supervisor, comment="Too late")
     note = stored(signed)
     assert note.status == NoteStatus.COSIGNED and note.verify()
     assert not note.events.filter(kind=NoteEventKind.SENT_BACK).exists()
@@ -600,7 +742,7 @@ def test_a_cosigned_note_cannot_be_sent_back(signed: ProgressNote, supervisor: A
 def test_a_draft_cannot_be_sent_back(session: TherapySession, supervisor: Any) -> None:
     note = draft(session)
     with pytest.raises(VisitError):
-        services.note_send_back(note=note, user=supervisor, comment="Why?")
+        services.note_send_back(note=note, actor=supervisor, comment="Why?")
     assert not note.events.exists()
 
 
@@ -609,6 +751,6 @@ def test_only_the_therapists_supervisor_can_send_back(
     signed: ProgressNote, who: str, request: pytest.FixtureRequest
 ) -> None:
     with pytest.raises(VisitError, match="Only the therapist's supervisor"):
-        services.note_send_back(note=signed, user=request.getfixturevalue(who), comment="No")
+        services.note_send_back(note=signed, actor=request.getfixturevalue(who), comment="No")
     note = stored(signed)
     assert note.status == NoteStatus.SIGNED and note.verify()

@@ -37,12 +37,6 @@ SOAP = {
 }
 
 
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
 def profile(relationship: CareRelationship) -> str:
     return f"/clients/{relationship.public_id}/"
 
@@ -72,7 +66,9 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 def schedule(relationship: CareRelationship, starts_at: datetime, **kwargs: Any) -> TherapySession:
     kwargs.setdefault("duration_minutes", 50)
     kwargs.setdefault("modality", "in_person")
-    return services.session_schedule(relationship=relationship, starts_at=starts_at, **kwargs)
+    return services.session_schedule(
+        relationship=relationship, actor=relationship.therapist, starts_at=starts_at, **kwargs
+    )
 
 
 def past_session(relationship: CareRelationship, days_ago: int = 7, **kwargs: Any) -> Any:
@@ -81,11 +77,13 @@ def past_session(relationship: CareRelationship, days_ago: int = 7, **kwargs: An
 
 def draft(session: TherapySession, **sections: str) -> ProgressNote:
     content = sections or {"subjective": "Talked about work."}
-    return services.note_save_draft(session=session, note_format="soap", content=content)
+    return services.note_save_draft(
+        session=session, actor=session.relationship.therapist, note_format="soap", content=content
+    )
 
 
 def signed(session: TherapySession, therapist: Any) -> ProgressNote:
-    return services.note_sign(note=draft(session), user=therapist)
+    return services.note_sign(note=draft(session), actor=therapist)
 
 
 def actions(name: str) -> int:
@@ -97,7 +95,7 @@ def next_year(month: int, day: int) -> date:
 
 
 # Scheduling (SN-1) --------------------------------------------------------------------------
-def test_schedule_form_says_which_time_zone_it_uses(therapist, active_client):
+def test_schedule_form_says_which_time_zone_it_uses(therapist, active_client, signed_in):
     response = signed_in(therapist).get(new_url(active_client))
 
     html = response.content.decode()
@@ -114,7 +112,7 @@ def test_schedule_form_says_which_time_zone_it_uses(therapist, active_client):
     [(7, 18), (1, 19)],  # 14:30 in New York is 18:30 UTC in summer, 19:30 UTC in winter
 )
 def test_time_typed_in_practice_zone_is_stored_in_utc_and_shown_back_local(
-    therapist, active_client, month, utc_hour
+    therapist, active_client, month, utc_hour, signed_in
 ):
     day = next_year(month, 15)
     browser = signed_in(therapist)
@@ -142,7 +140,7 @@ def test_time_typed_in_practice_zone_is_stored_in_utc_and_shown_back_local(
     assert f"{day.day} {day:%B %Y}, 14:30" in detail
 
 
-def test_schedule_form_errors_are_shown_on_the_fields(therapist, active_client):
+def test_schedule_form_errors_are_shown_on_the_fields(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         new_url(active_client), {"date": "", "time": "", "duration_minutes": "2"}
     )
@@ -154,7 +152,7 @@ def test_schedule_form_errors_are_shown_on_the_fields(therapist, active_client):
     assert not TherapySession.objects.exists()
 
 
-def test_a_time_skipped_by_daylight_saving_is_refused(therapist, active_client):
+def test_a_time_skipped_by_daylight_saving_is_refused(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         new_url(active_client),  # New York's clocks jump from 02:00 to 03:00 on 8 March 2026
         {"date": "2026-03-08", "time": "02:30", "duration_minutes": "50", "modality": "in_person"},
@@ -167,7 +165,7 @@ def test_a_time_skipped_by_daylight_saving_is_refused(therapist, active_client):
     assert not TherapySession.objects.exists()
 
 
-def test_overlap_is_warned_about_then_scheduled_anyway(therapist, active_client):
+def test_overlap_is_warned_about_then_scheduled_anyway(therapist, active_client, signed_in):
     noor = active_relationship(therapist, full_name="Noor Haddad", email="noor@example.com")
     day = next_year(3, 17)
     schedule(noor, local(day, 10, 0), duration_minutes=50)
@@ -194,10 +192,12 @@ def test_overlap_is_warned_about_then_scheduled_anyway(therapist, active_client)
     assert session.starts_at == local(day, 10, 30)
 
 
-def test_cancelled_sessions_do_not_count_as_overlaps(therapist, active_client):
+def test_cancelled_sessions_do_not_count_as_overlaps(therapist, active_client, signed_in):
     day = next_year(3, 17)
     other = schedule(active_client, local(day, 10, 0))
-    services.session_update(session=other, values={"status": "cancelled"})
+    services.session_update(
+        session=other, actor=other.relationship.therapist, values={"status": "cancelled"}
+    )
 
     response = signed_in(therapist).post(
         new_url(active_client),
@@ -208,7 +208,7 @@ def test_cancelled_sessions_do_not_count_as_overlaps(therapist, active_client):
     assert TherapySession.objects.count() == 2
 
 
-def test_archived_client_cannot_be_scheduled(therapist, active_client):
+def test_archived_client_cannot_be_scheduled(therapist, active_client, signed_in):
     client_services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
     response = signed_in(therapist).post(
@@ -222,12 +222,12 @@ def test_archived_client_cannot_be_scheduled(therapist, active_client):
     )
 
     assert response.status_code == 200
-    assert "Restore this client before scheduling or writing notes." in response.content.decode()
+    assert "Restore this client before changing their record." in response.content.decode()
     assert not TherapySession.objects.exists()
 
 
 # The session page ---------------------------------------------------------------------------
-def test_session_page_is_audited_as_a_session_then_as_a_note(therapist, active_client):
+def test_session_page_is_audited_as_a_session_then_as_a_note(therapist, active_client, signed_in):
     session = past_session(active_client)
     browser = signed_in(therapist)
 
@@ -245,7 +245,24 @@ def test_session_page_is_audited_as_a_session_then_as_a_note(therapist, active_c
     )
 
 
-def test_outcome_records_status_and_mood(therapist, active_client):
+def test_events_record_where_the_request_came_from(therapist, active_client, signed_in):
+    session = past_session(active_client)
+    browser = signed_in(therapist)
+    where = {"REMOTE_ADDR": "198.51.100.4", "HTTP_USER_AGENT": "Caseload test browser"}
+
+    browser.post(page_url(active_client, session, "note/"), {**SOAP, "sign": "1"}, **where)
+    browser.get(page_url(active_client, session), **where)
+
+    for action in ("note.create", "note.sign", "note.view"):
+        event = AuditEvent.objects.get(action=action)
+        assert (event.actor, event.ip_address, event.user_agent) == (
+            therapist,
+            "198.51.100.4",
+            "Caseload test browser",
+        ), action
+
+
+def test_outcome_records_status_and_mood(therapist, active_client, signed_in):
     session = past_session(active_client)
 
     response = signed_in(therapist).post(
@@ -259,7 +276,7 @@ def test_outcome_records_status_and_mood(therapist, active_client):
 
 
 @pytest.mark.parametrize("mood", ["0", "11", "six"])
-def test_mood_outside_one_to_ten_is_refused(therapist, active_client, mood):
+def test_mood_outside_one_to_ten_is_refused(therapist, active_client, mood, signed_in):
     session = past_session(active_client)
 
     response = signed_in(therapist).post(
@@ -272,7 +289,7 @@ def test_mood_outside_one_to_ten_is_refused(therapist, active_client, mood):
     assert (session.status, session.mood_score) == ("scheduled", None)
 
 
-def test_new_note_offers_soap_by_default(therapist, active_client):
+def test_new_note_offers_soap_by_default(therapist, active_client, signed_in):
     session = past_session(active_client)
 
     html = signed_in(therapist).get(page_url(active_client, session)).content.decode()
@@ -293,7 +310,7 @@ def test_new_note_offers_soap_by_default(therapist, active_client):
     ],
 )
 def test_format_is_chosen_before_the_first_save(
-    therapist, active_client, note_format, labels, absent
+    therapist, active_client, note_format, labels, absent, signed_in
 ):
     session = past_session(active_client)
 
@@ -308,7 +325,7 @@ def test_format_is_chosen_before_the_first_save(
     assert f">{absent}</label>" not in html
 
 
-def test_format_is_fixed_once_the_draft_exists(therapist, active_client):
+def test_format_is_fixed_once_the_draft_exists(therapist, active_client, signed_in):
     session = past_session(active_client)
     draft(session)
 
@@ -320,7 +337,7 @@ def test_format_is_fixed_once_the_draft_exists(therapist, active_client):
     assert "?format=dap" not in html
 
 
-def test_draft_saved_with_a_plain_post(therapist, active_client):
+def test_draft_saved_with_a_plain_post(therapist, active_client, signed_in):
     session = past_session(active_client)
     browser = signed_in(therapist)
 
@@ -337,7 +354,7 @@ def test_draft_saved_with_a_plain_post(therapist, active_client):
     assert actions("note.create") == 1
 
 
-def test_autosave_answers_with_a_status_line_only(therapist, active_client):
+def test_autosave_answers_with_a_status_line_only(therapist, active_client, signed_in):
     session = past_session(active_client)
     browser = signed_in(therapist)
 
@@ -366,7 +383,7 @@ def test_autosave_answers_with_a_status_line_only(therapist, active_client):
     assert (actions("note.create"), actions("note.save_draft")) == (1, 1)
 
 
-def test_sign_locks_the_note_and_shows_who_signed(therapist, active_client):
+def test_sign_locks_the_note_and_shows_who_signed(therapist, active_client, signed_in):
     session = past_session(active_client)
     browser = signed_in(therapist)
 
@@ -388,7 +405,35 @@ def test_sign_locks_the_note_and_shows_who_signed(therapist, active_client):
     assert actions("note.sign") == 1
 
 
-def test_sign_from_its_own_url(therapist, active_client):
+def test_sign_refused_on_the_note_form_keeps_the_stored_draft(therapist, active_client, signed_in):
+    session = past_session(active_client)
+    draft(session, subjective="Talked about work.")
+
+    response = signed_in(therapist).post(
+        page_url(active_client, session, "note/"),
+        {"format": "soap", "section_subjective": "  ", "sign": "1"},
+    )
+
+    assert response.status_code == 200
+    assert "Write the note before signing it." in response.content.decode()
+    note = ProgressNote.objects.get(session=session)
+    assert (note.status, note.content["subjective"]) == ("draft", "Talked about work.")
+    assert actions("note.sign") == 0
+
+
+def test_autosave_never_signs(therapist, active_client, signed_in):
+    session = past_session(active_client)
+
+    response = signed_in(therapist).post(
+        page_url(active_client, session, "note/"), {**SOAP, "sign": "1"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    assert "Draft saved" in response.content.decode()
+    assert ProgressNote.objects.get(session=session).status == "draft"
+
+
+def test_sign_from_its_own_url(therapist, active_client, signed_in):
     session = past_session(active_client)
     draft(session)
 
@@ -399,10 +444,12 @@ def test_sign_from_its_own_url(therapist, active_client):
 
 
 @pytest.mark.parametrize("with_draft", [False, True])
-def test_an_empty_note_cannot_be_signed(therapist, active_client, with_draft):
+def test_an_empty_note_cannot_be_signed(therapist, active_client, with_draft, signed_in):
     session = past_session(active_client)
     if with_draft:
-        services.note_save_draft(session=session, note_format="soap", content={})
+        services.note_save_draft(
+            session=session, actor=session.relationship.therapist, note_format="soap", content={}
+        )
 
     response = signed_in(therapist).post(page_url(active_client, session, "note/sign/"))
 
@@ -412,7 +459,7 @@ def test_an_empty_note_cannot_be_signed(therapist, active_client, with_draft):
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
-def test_a_signed_note_cannot_be_edited(therapist, active_client, headers):
+def test_a_signed_note_cannot_be_edited(therapist, active_client, headers, signed_in):
     session = past_session(active_client)
     note = signed(session, therapist)
     before = (note.format, note.content, note.content_sha256, note.updated_at)
@@ -432,7 +479,7 @@ def test_a_signed_note_cannot_be_edited(therapist, active_client, headers):
     assert note.status == "signed"
 
 
-def test_addendum_is_shown_dated_under_the_signed_note(therapist, active_client):
+def test_addendum_is_shown_dated_under_the_signed_note(therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
     browser = signed_in(therapist)
@@ -453,7 +500,7 @@ def test_addendum_is_shown_dated_under_the_signed_note(therapist, active_client)
     assert actions("note.addendum") == 1
 
 
-def test_empty_addendum_is_refused_on_the_field(therapist, active_client):
+def test_empty_addendum_is_refused_on_the_field(therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
 
@@ -465,7 +512,7 @@ def test_empty_addendum_is_refused_on_the_field(therapist, active_client):
     assert not NoteAddendum.objects.exists()
 
 
-def test_a_draft_takes_no_addenda(therapist, active_client):
+def test_a_draft_takes_no_addenda(therapist, active_client, signed_in):
     session = past_session(active_client)
     draft(session)
 
@@ -478,7 +525,9 @@ def test_a_draft_takes_no_addenda(therapist, active_client):
 
 
 # Supervision --------------------------------------------------------------------------------
-def test_supervisor_reviews_a_signed_note_read_only(supervisor, active_client, therapist):
+def test_supervisor_reviews_a_signed_note_read_only(
+    supervisor, active_client, therapist, signed_in
+):
     session = past_session(active_client)
     signed(session, therapist)
 
@@ -497,7 +546,7 @@ def test_supervisor_reviews_a_signed_note_read_only(supervisor, active_client, t
     )
 
 
-def test_therapist_is_not_offered_co_signing(therapist, active_client):
+def test_therapist_is_not_offered_co_signing(therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
 
@@ -506,7 +555,7 @@ def test_therapist_is_not_offered_co_signing(therapist, active_client):
     assert "Co-sign</button>" not in html and "Send back</button>" not in html
 
 
-def test_supervisor_sees_a_draft_without_review_buttons(supervisor, active_client):
+def test_supervisor_sees_a_draft_without_review_buttons(supervisor, active_client, signed_in):
     session = past_session(active_client)
     draft(session)
 
@@ -517,7 +566,7 @@ def test_supervisor_sees_a_draft_without_review_buttons(supervisor, active_clien
     assert post_form_actions(response) == []
 
 
-def test_supervisor_co_signs(supervisor, therapist, active_client):
+def test_supervisor_co_signs(supervisor, therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
     browser = signed_in(supervisor)
@@ -533,7 +582,7 @@ def test_supervisor_co_signs(supervisor, therapist, active_client):
     assert actions("note.cosign") == 1
 
 
-def test_send_back_needs_a_comment(supervisor, therapist, active_client):
+def test_send_back_needs_a_comment(supervisor, therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
 
@@ -548,7 +597,7 @@ def test_send_back_needs_a_comment(supervisor, therapist, active_client):
 
 
 def test_sent_back_note_shows_the_comment_and_is_editable_again(
-    supervisor, therapist, active_client
+    supervisor, therapist, active_client, signed_in
 ):
     session = past_session(active_client)
     signed(session, therapist)
@@ -580,7 +629,7 @@ def test_sent_back_note_shows_the_comment_and_is_editable_again(
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
 def test_supervisor_cannot_write_anything_on_the_session(
-    supervisor, therapist, active_client, headers
+    supervisor, therapist, active_client, headers, signed_in
 ):
     session = past_session(active_client)
     note = draft(session)
@@ -604,7 +653,7 @@ def test_supervisor_cannot_write_anything_on_the_session(
     assert not NoteAddendum.objects.exists()
 
 
-def test_therapist_cannot_co_sign_or_send_back_their_own_note(therapist, active_client):
+def test_therapist_cannot_co_sign_or_send_back_their_own_note(therapist, active_client, signed_in):
     session = past_session(active_client)
     signed(session, therapist)
     browser = signed_in(therapist)
@@ -645,7 +694,9 @@ def _session_state(session: TherapySession) -> Any:
 @pytest.mark.parametrize(
     "persona", ["colleague", "outsider", "practice_admin", "client_user", "guardian_user"]
 )
-def test_everyone_else_gets_404_on_every_session_url(request, therapist, active_client, persona):
+def test_everyone_else_gets_404_on_every_session_url(
+    request, therapist, active_client, persona, signed_in
+):
     session = past_session(active_client)
     signed(session, therapist)
     browser = signed_in(request.getfixturevalue(persona))
@@ -662,7 +713,7 @@ def test_everyone_else_gets_404_on_every_session_url(request, therapist, active_
 
 @pytest.mark.parametrize("persona", ["therapist", "supervisor"])
 def test_another_clients_session_under_this_clients_url_is_404(
-    request, therapist, active_client, persona
+    request, therapist, active_client, persona, signed_in
 ):
     noor = active_relationship(therapist, full_name="Noor Haddad", email="noor@example.com")
     theirs = past_session(noor)
@@ -681,11 +732,15 @@ def test_another_clients_session_under_this_clients_url_is_404(
 
 # The profile's Sessions & Notes section (SN-3) ------------------------------------------------
 def test_profile_lists_upcoming_and_past_sessions_with_note_status_and_mood(
-    therapist, active_client
+    therapist, active_client, signed_in
 ):
     upcoming = schedule(active_client, local(next_year(4, 2), 9, 15), modality="telehealth")
     done = past_session(active_client, days_ago=14)
-    services.session_update(session=done, values={"status": "completed", "mood_score": 7})
+    services.session_update(
+        session=done,
+        actor=done.relationship.therapist,
+        values={"status": "completed", "mood_score": 7},
+    )
     signed(done, therapist)
     missed = past_session(active_client, days_ago=7)
 
@@ -707,7 +762,7 @@ def test_profile_lists_upcoming_and_past_sessions_with_note_status_and_mood(
     assert new_url(active_client) in section
 
 
-def test_supervisor_sees_sessions_without_the_schedule_button(supervisor, active_client):
+def test_supervisor_sees_sessions_without_the_schedule_button(supervisor, active_client, signed_in):
     session = past_session(active_client)
 
     section = section_html(signed_in(supervisor).get(profile(active_client)), "sessions")
@@ -722,11 +777,17 @@ def chart_summary(section: str) -> str:
     return text_of(paragraph.split("</p>", 1)[0])
 
 
-def test_mood_chart_draws_one_point_per_score_with_a_text_summary(therapist, active_client):
+def test_mood_chart_draws_one_point_per_score_with_a_text_summary(
+    therapist, active_client, signed_in
+):
     moods = [(21, 3), (14, 5), (7, 8)]
     for days_ago, mood in moods:
         session = past_session(active_client, days_ago=days_ago)
-        services.session_update(session=session, values={"status": "completed", "mood_score": mood})
+        services.session_update(
+            session=session,
+            actor=session.relationship.therapist,
+            values={"status": "completed", "mood_score": mood},
+        )
     past_session(active_client, days_ago=3)  # no mood: no point
 
     section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
@@ -735,17 +796,21 @@ def test_mood_chart_draws_one_point_per_score_with_a_text_summary(therapist, act
     assert 'role="img"' in section.split("<svg", 1)[1].split(">", 1)[0]
     assert svg.count("<circle") == 3
     assert re.findall(r'data-mood="(\d+)"', svg) == ["3", "5", "8"]
-    first = timezone.localdate() - timedelta(days=21)
+    first = timezone.localdate(timezone=NEW_YORK) - timedelta(days=21)  # the practice's day
     summary = chart_summary(section)
     assert summary.startswith(f"Mood over 3 sessions from {first:%d %b %Y}")
     assert "first 3, latest 8, lowest 3, highest 8." in summary
 
 
-def test_mood_chart_dates_are_the_practice_days(therapist, active_client):
+def test_mood_chart_dates_are_the_practice_days(therapist, active_client, signed_in):
     # 22:30 in New York is already tomorrow in UTC.
     day = timezone.localdate(timezone=NEW_YORK) - timedelta(days=10)
     session = schedule(active_client, local(day, 22, 30))
-    services.session_update(session=session, values={"status": "completed", "mood_score": 4})
+    services.session_update(
+        session=session,
+        actor=session.relationship.therapist,
+        values={"status": "completed", "mood_score": 4},
+    )
 
     section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
 
@@ -754,7 +819,7 @@ def test_mood_chart_dates_are_the_practice_days(therapist, active_client):
     assert f"<title>{day:%d %b %Y}: 4</title>" in section
 
 
-def test_no_chart_without_mood_scores(therapist, active_client):
+def test_no_chart_without_mood_scores(therapist, active_client, signed_in):
     past_session(active_client)
 
     section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
@@ -762,7 +827,7 @@ def test_no_chart_without_mood_scores(therapist, active_client):
     assert "<svg" not in section
 
 
-def test_whats_next_ticks_schedule_the_first_session(therapist, active_client):
+def test_whats_next_ticks_schedule_the_first_session(therapist, active_client, signed_in):
     browser = signed_in(therapist)
 
     def item() -> str:
@@ -787,7 +852,9 @@ def _list_entry(browser: Browser, relationship: CareRelationship) -> str:
     return text_of(html.split(f'href="{profile(relationship)}"', 1)[1].split("</li>", 1)[0])
 
 
-def test_client_list_badges_notes_due_and_to_co_sign(therapist, supervisor, active_client):
+def test_client_list_badges_notes_due_and_to_co_sign(
+    therapist, supervisor, active_client, signed_in
+):
     therapist_view, supervisor_view = signed_in(therapist), signed_in(supervisor)
     schedule(active_client, local(next_year(5, 5), 11, 0))  # future: nothing due yet
     assert "due" not in _list_entry(therapist_view, active_client)
@@ -801,13 +868,15 @@ def test_client_list_badges_notes_due_and_to_co_sign(therapist, supervisor, acti
     assert "1 to co-sign" in _list_entry(supervisor_view, active_client)
     assert "co-sign" not in _list_entry(therapist_view, active_client)
 
-    services.note_cosign(note=ProgressNote.objects.get(), user=supervisor)
+    services.note_cosign(note=ProgressNote.objects.get(), actor=supervisor)
     assert "co-sign" not in _list_entry(supervisor_view, active_client)
 
 
-def test_cancelled_past_session_needs_no_note(therapist, active_client):
+def test_cancelled_past_session_needs_no_note(therapist, active_client, signed_in):
     session = past_session(active_client)
-    services.session_update(session=session, values={"status": "cancelled"})
+    services.session_update(
+        session=session, actor=session.relationship.therapist, values={"status": "cancelled"}
+    )
 
     assert "due" not in _list_entry(signed_in(therapist), active_client)
 
@@ -817,15 +886,21 @@ def _make_sessions(relationship: CareRelationship, therapist: Any, start: int, c
     for index in range(start, start + count):
         session = past_session(relationship, days_ago=index + 1)
         services.session_update(
-            session=session, values={"status": "completed", "mood_score": index % 10 + 1}
+            session=session,
+            actor=session.relationship.therapist,
+            values={"status": "completed", "mood_score": index % 10 + 1},
         )
         if index % 3 == 0:
             signed(session, therapist)
         elif index % 3 == 1:
             draft(session)
         if index < len(codes):
-            clinical_services.diagnosis_add(relationship=relationship, code=codes[index])
-        clinical_services.medication_save(relationship=relationship, values={"name": f"M{index}"})
+            clinical_services.diagnosis_add(
+                relationship=relationship, actor=relationship.therapist, code=codes[index]
+            )
+        clinical_services.medication_save(
+            relationship=relationship, actor=relationship.therapist, values={"name": f"M{index}"}
+        )
     schedule(relationship, local(next_year(6, 1), 8, 0) + timedelta(days=start + count))
 
 
@@ -839,7 +914,7 @@ def _profile_queries(browser: Browser, relationship: CareRelationship) -> int:
 
 @pytest.mark.parametrize("persona", ["therapist", "supervisor"])
 def test_profile_query_count_is_constant_in_sessions_and_diagnoses(
-    request, therapist, active_client, persona
+    request, therapist, active_client, persona, signed_in
 ):
     browser = signed_in(request.getfixturevalue(persona))
     _make_sessions(active_client, therapist, 0, 2)
@@ -869,7 +944,7 @@ def agenda_week(therapist, colleague, active_client) -> dict[str, TherapySession
 
 
 def test_agenda_day_lists_the_therapists_sessions_across_clients_in_local_time(
-    therapist, agenda_week
+    therapist, agenda_week, signed_in
 ):
     response = signed_in(therapist).get("/sessions/", {"view": "day", "date": "2026-03-10"})
 
@@ -882,7 +957,7 @@ def test_agenda_day_lists_the_therapists_sessions_across_clients_in_local_time(
     assert "03:00" not in text  # 23:00 local is 03:00 UTC on the 11th
 
 
-def test_agenda_week_starts_on_monday_and_lists_seven_days(therapist, agenda_week):
+def test_agenda_week_starts_on_monday_and_lists_seven_days(therapist, agenda_week, signed_in):
     response = signed_in(therapist).get("/sessions/", {"view": "week", "date": "2026-03-11"})
 
     html = response.content.decode()
@@ -901,13 +976,13 @@ def test_agenda_week_starts_on_monday_and_lists_seven_days(therapist, agenda_wee
     assert "?view=day&date=2026-03-11" in links  # Day: the day asked for, not the Monday
 
 
-def test_agenda_links_open_the_session(therapist, active_client, agenda_week):
+def test_agenda_links_open_the_session(therapist, active_client, agenda_week, signed_in):
     html = signed_in(therapist).get("/sessions/", {"view": "day", "date": "2026-03-10"}).content
 
     assert page_url(active_client, agenda_week["maya_tuesday_late"]) in html.decode()
 
 
-def test_agenda_defaults_to_this_week(therapist, active_client):
+def test_agenda_defaults_to_this_week(therapist, active_client, signed_in):
     today = timezone.localdate(timezone=NEW_YORK)
     schedule(active_client, local(today, 12, 0))
 
@@ -927,24 +1002,24 @@ def test_agenda_defaults_to_this_week(therapist, active_client):
         {"view": "day", "date": "0001-01-01"},
     ],
 )
-def test_agenda_refuses_unknown_views_and_bad_dates(therapist, query):
+def test_agenda_refuses_unknown_views_and_bad_dates(therapist, query, signed_in):
     assert signed_in(therapist).get("/sessions/", query).status_code == 400
 
 
 @pytest.mark.parametrize("persona", ["practice_admin", "client_user"])
-def test_agenda_is_for_clinicians_only(request, persona):
+def test_agenda_is_for_clinicians_only(request, persona, signed_in):
     assert signed_in(request.getfixturevalue(persona)).get("/sessions/").status_code == 404
 
 
 # The supervisor's queue ---------------------------------------------------------------------
 def test_supervision_lists_signed_notes_awaiting_co_signature(
-    supervisor, therapist, colleague, active_client
+    supervisor, therapist, colleague, active_client, signed_in
 ):
     waiting = past_session(active_client, days_ago=10)
     signed(waiting, therapist)
     draft(past_session(active_client, days_ago=5))
     cosigned = past_session(active_client, days_ago=3)
-    services.note_cosign(note=signed(cosigned, therapist), user=supervisor)
+    services.note_cosign(note=signed(cosigned, therapist), actor=supervisor)
     bobs = active_relationship(colleague, full_name="Omar Farouk", email="omar@example.com")
     signed(past_session(bobs), colleague)  # bob has no supervisor
 
@@ -958,7 +1033,7 @@ def test_supervision_lists_signed_notes_awaiting_co_signature(
     assert "Omar Farouk" not in html
 
 
-def test_supervision_is_empty_for_another_supervisor(practice, therapist, active_client):
+def test_supervision_is_empty_for_another_supervisor(practice, therapist, active_client, signed_in):
     from tests.factories import staff
 
     signed(past_session(active_client), therapist)
@@ -971,7 +1046,7 @@ def test_supervision_is_empty_for_another_supervisor(practice, therapist, active
 
 
 @pytest.mark.parametrize("persona", ["therapist", "practice_admin", "client_user"])
-def test_supervision_is_only_for_supervisors(request, persona):
+def test_supervision_is_only_for_supervisors(request, persona, signed_in):
     assert signed_in(request.getfixturevalue(persona)).get("/supervision/").status_code == 404
 
 
@@ -987,11 +1062,17 @@ def test_a_refused_form_that_shows_the_note_again_is_audited_as_a_read(
 
     session = visit_services.session_schedule(
         relationship=active_client,
+        actor=active_client.therapist,
         starts_at=timezone.now() - timedelta(days=2),
         duration_minutes=50,
         modality="in_person",
     )
-    visit_services.note_save_draft(session=session, note_format="soap", content={"plan": "x"})
+    visit_services.note_save_draft(
+        session=session,
+        actor=session.relationship.therapist,
+        note_format="soap",
+        content={"plan": "x"},
+    )
     client.force_login(therapist)
     before = AuditEvent.objects.filter(action="note.view").count()
 

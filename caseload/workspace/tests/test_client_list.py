@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from caseload.clients import services
 from caseload.clients.models import CareRelationship
@@ -37,14 +36,8 @@ def list_item(response: Any, name: str) -> str:
     raise AssertionError(f"{name} is not in the list")
 
 
-def signed_in(user: Any) -> Client:
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
 # Scope ------------------------------------------------------------------------------------
-def test_therapist_sees_only_own_clients(therapist, colleague, outsider, active_client):
+def test_therapist_sees_only_own_clients(therapist, colleague, outsider, active_client, signed_in):
     pending_relationship(colleague, full_name="Bob's Client", email="bobs@example.com")
     pending_relationship(outsider, full_name="Charlie's Client", email="charlies@example.com")
 
@@ -54,7 +47,9 @@ def test_therapist_sees_only_own_clients(therapist, colleague, outsider, active_
     assert names_in_list(response) == ["Maya Patel"]
 
 
-def test_colleague_and_outsider_do_not_see_alices_clients(colleague, outsider, active_client):
+def test_colleague_and_outsider_do_not_see_alices_clients(
+    colleague, outsider, active_client, signed_in
+):
     for user in (colleague, outsider):
         response = signed_in(user).get("/clients/")
         assert response.status_code == 200
@@ -63,7 +58,7 @@ def test_colleague_and_outsider_do_not_see_alices_clients(colleague, outsider, a
 
 
 def test_supervisor_sees_supervisees_clients_but_not_others(
-    supervisor, therapist, colleague, active_client
+    supervisor, therapist, colleague, active_client, signed_in
 ):
     pending_relationship(colleague, full_name="Bob's Client", email="bobs@example.com")
 
@@ -74,7 +69,7 @@ def test_supervisor_sees_supervisees_clients_but_not_others(
     assert "Alice Rivera" in list_item(response, "Maya Patel")
 
 
-def test_ended_relationships_are_not_listed(therapist, active_client):
+def test_ended_relationships_are_not_listed(therapist, active_client, signed_in):
     services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
     assert names_in_list(signed_in(therapist).get("/clients/")) == []
@@ -82,7 +77,7 @@ def test_ended_relationships_are_not_listed(therapist, active_client):
 
 
 # Search -----------------------------------------------------------------------------------
-def test_search_is_case_and_accent_insensitive(therapist, active_client):
+def test_search_is_case_and_accent_insensitive(therapist, active_client, signed_in):
     pending_relationship(therapist, full_name="Sofía Núñez", email="SN@example.com")
     browser = signed_in(therapist)
 
@@ -93,7 +88,7 @@ def test_search_is_case_and_accent_insensitive(therapist, active_client):
     assert names_in_list(browser.get("/clients/", {"q": "nobody"})) == []
 
 
-def test_search_by_email(therapist, active_client):
+def test_search_by_email(therapist, active_client, signed_in):
     pending_relationship(therapist, full_name="Sofía Núñez", email="sn@example.com")
 
     response = signed_in(therapist).get("/clients/", {"q": "MAYA@EXAMPLE"})
@@ -101,7 +96,9 @@ def test_search_by_email(therapist, active_client):
     assert names_in_list(response) == ["Maya Patel"]
 
 
-def test_child_matches_by_guardian_name_and_email(therapist, active_client, child_client):
+def test_child_matches_by_guardian_name_and_email(
+    therapist, active_client, child_client, signed_in
+):
     browser = signed_in(therapist)
 
     assert names_in_list(browser.get("/clients/", {"q": "sam okafor"})) == ["Ava Okafor"]
@@ -109,14 +106,14 @@ def test_child_matches_by_guardian_name_and_email(therapist, active_client, chil
     assert names_in_list(browser.get("/clients/", {"q": "ava"})) == ["Ava Okafor"]
 
 
-def test_search_with_sql_wildcards_is_literal(therapist, active_client):
+def test_search_with_sql_wildcards_is_literal(therapist, active_client, signed_in):
     response = signed_in(therapist).get("/clients/", {"q": "%"})
 
     assert response.status_code == 200
     assert names_in_list(response) == []
 
 
-def test_search_query_is_shown_back_escaped(therapist, active_client):
+def test_search_query_is_shown_back_escaped(therapist, active_client, signed_in):
     response = signed_in(therapist).get("/clients/", {"q": "<script>x</script>"})
 
     html = response.content.decode()
@@ -125,7 +122,7 @@ def test_search_query_is_shown_back_escaped(therapist, active_client):
 
 
 # Filter -----------------------------------------------------------------------------------
-def test_active_and_archived_filter(therapist, active_client):
+def test_active_and_archived_filter(therapist, active_client, signed_in):
     archived = pending_relationship(therapist, full_name="Zed Archived", email="zed@example.com")
     services.relationship_archive(relationship=archived, actor=archived.therapist)
     browser = signed_in(therapist)
@@ -138,14 +135,14 @@ def test_active_and_archived_filter(therapist, active_client):
 
 
 @pytest.mark.parametrize("value", ["ended", "ARCHIVED", "", "active;drop table", "client__email"])
-def test_unknown_filter_is_400(therapist, active_client, value):
+def test_unknown_filter_is_400(therapist, active_client, value, signed_in):
     response = signed_in(therapist).get("/clients/", {"filter": value})
 
     assert response.status_code == 400
 
 
 # Badges -----------------------------------------------------------------------------------
-def test_badges_pending_awaiting_and_active(therapist, colleague, active_client):
+def test_badges_pending_awaiting_and_active(therapist, colleague, active_client, signed_in):
     pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
     account("existing@example.com", "Erin Existing")
     pending_relationship(therapist, full_name="Erin Existing", email="existing@example.com")
@@ -160,7 +157,7 @@ def test_badges_pending_awaiting_and_active(therapist, colleague, active_client)
 
 
 def test_archived_client_with_reconnection_request_shows_awaiting_approval(
-    therapist, active_client
+    therapist, active_client, signed_in
 ):
     services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     services.relationship_restore(relationship=active_client, actor=active_client.therapist)
@@ -170,7 +167,7 @@ def test_archived_client_with_reconnection_request_shows_awaiting_approval(
     assert ">Awaiting approval<" in list_item(response, "Maya Patel")
 
 
-def test_not_delivered_badge_after_smtp_failure(settings, therapist, run_tasks):
+def test_not_delivered_badge_after_smtp_failure(settings, therapist, run_tasks, signed_in):
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -191,7 +188,7 @@ def test_not_delivered_badge_after_smtp_failure(settings, therapist, run_tasks):
 
 
 # htmx -------------------------------------------------------------------------------------
-def test_htmx_list_request_returns_only_the_list_partial(therapist, active_client):
+def test_htmx_list_request_returns_only_the_list_partial(therapist, active_client, signed_in):
     response = signed_in(therapist).get(
         "/clients/", {"q": "maya"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="client-list"
     )
@@ -204,7 +201,7 @@ def test_htmx_list_request_returns_only_the_list_partial(therapist, active_clien
     assert names_in_list(response) == ["Maya Patel"]
 
 
-def test_plain_request_returns_the_whole_page(therapist, active_client):
+def test_plain_request_returns_the_whole_page(therapist, active_client, signed_in):
     html = signed_in(therapist).get("/clients/").content.decode()
 
     assert "<html" in html
@@ -245,8 +242,7 @@ def _make_clients(therapist: Any, count: int, start: int = 0) -> None:
 LIST_PAGE_QUERIES = 7
 
 
-def _count_list_queries(user: Any, django_assert_num_queries: Any) -> int:
-    browser = signed_in(user)
+def _count_list_queries(browser: Any, django_assert_num_queries: Any) -> int:
     browser.get("/clients/")  # warm up: the first request stores session activity
     with django_assert_num_queries(LIST_PAGE_QUERIES) as captured:
         response = browser.get("/clients/")
@@ -256,20 +252,20 @@ def _count_list_queries(user: Any, django_assert_num_queries: Any) -> int:
 
 @pytest.mark.parametrize("persona", ["therapist", "supervisor"])
 def test_list_query_count_is_constant(
-    practice, therapist, supervisor, django_assert_num_queries, persona
+    practice, therapist, supervisor, django_assert_num_queries, persona, signed_in
 ):
     user = {"therapist": therapist, "supervisor": supervisor}[persona]
     _make_clients(therapist, 2)
-    with_two = _count_list_queries(user, django_assert_num_queries)
+    with_two = _count_list_queries(signed_in(user), django_assert_num_queries)
 
     _make_clients(therapist, 18, start=100)
     assert CareRelationship.objects.filter(therapist=therapist).count() == 20
-    with_twenty = _count_list_queries(user, django_assert_num_queries)
+    with_twenty = _count_list_queries(signed_in(user), django_assert_num_queries)
 
     assert with_two == with_twenty == LIST_PAGE_QUERIES
 
 
-def test_list_for_another_supervisor_is_empty(practice, therapist, active_client):
+def test_list_for_another_supervisor_is_empty(practice, therapist, active_client, signed_in):
     other = staff(practice, "supervisor", email="other-sup@example.com")
 
     assert names_in_list(signed_in(other).get("/clients/")) == []

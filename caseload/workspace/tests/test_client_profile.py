@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client as Browser
 from django.utils import timezone
 
 from caseload.audit.models import AuditEvent
@@ -18,12 +17,6 @@ from tests.html import field_errors, redirect_target
 from tests.html import post_form_actions as post_forms
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
 
 
 def url(relationship: CareRelationship, section: str = "") -> str:
@@ -47,7 +40,7 @@ PERSONAL = {
 
 
 # Who may open it --------------------------------------------------------------------------
-def test_owner_opens_the_profile_with_its_forms(therapist, active_client):
+def test_owner_opens_the_profile_with_its_forms(therapist, active_client, signed_in):
     response = signed_in(therapist).get(url(active_client))
 
     html = response.content.decode()
@@ -69,7 +62,7 @@ def test_owner_opens_the_profile_with_its_forms(therapist, active_client):
         assert title in html
 
 
-def test_supervisor_gets_a_read_only_page(supervisor, active_client):
+def test_supervisor_gets_a_read_only_page(supervisor, active_client, signed_in):
     services.relationship_update_details(
         relationship=active_client,
         section="personal",
@@ -93,7 +86,7 @@ def test_supervisor_gets_a_read_only_page(supervisor, active_client):
 @pytest.mark.parametrize(
     "persona", ["colleague", "outsider", "practice_admin", "client_user", "guardian_user"]
 )
-def test_everyone_else_gets_404(request, active_client, child_client, persona):
+def test_everyone_else_gets_404(request, active_client, child_client, persona, signed_in):
     user = request.getfixturevalue(persona)
     browser = signed_in(user)
 
@@ -107,7 +100,7 @@ def test_everyone_else_gets_404(request, active_client, child_client, persona):
     )
 
 
-def test_unknown_id_is_404(therapist):
+def test_unknown_id_is_404(therapist, signed_in):
     assert (
         signed_in(therapist).get("/clients/00000000-0000-4000-8000-000000000000/").status_code
         == 404
@@ -121,14 +114,16 @@ def test_anonymous_is_sent_to_sign_in(client, active_client):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_removed_client_is_404_for_the_therapist(therapist, active_client):
+def test_removed_client_is_404_for_the_therapist(therapist, active_client, signed_in):
     services.relationship_remove(relationship=active_client, actor=active_client.therapist)
 
     assert signed_in(therapist).get(url(active_client)).status_code == 404
 
 
 # What it shows ----------------------------------------------------------------------------
-def test_awaiting_consent_shows_only_name_email_and_state(therapist, colleague, client_user):
+def test_awaiting_consent_shows_only_name_email_and_state(
+    therapist, colleague, client_user, signed_in
+):
     # Maya is alice's client with details alice recorded; bob now asks to connect.
     alices = CareRelationship.objects.get(client__account=client_user)
     services.relationship_update_details(
@@ -156,7 +151,7 @@ def test_awaiting_consent_shows_only_name_email_and_state(therapist, colleague, 
     assert "Secret Lane" not in html
 
 
-def test_new_therapist_starts_with_an_empty_record(therapist, colleague, client_user):
+def test_new_therapist_starts_with_an_empty_record(therapist, colleague, client_user, signed_in):
     alices = CareRelationship.objects.get(client__account=client_user)
     services.relationship_update_details(
         relationship=alices,
@@ -173,7 +168,7 @@ def test_new_therapist_starts_with_an_empty_record(therapist, colleague, client_
     assert "Secret Lane" not in html
 
 
-def test_htmx_profile_request_returns_the_partial(therapist, active_client):
+def test_htmx_profile_request_returns_the_partial(therapist, active_client, signed_in):
     response = signed_in(therapist).get(
         url(active_client), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="client-profile"
     )
@@ -186,14 +181,14 @@ def test_htmx_profile_request_returns_the_partial(therapist, active_client):
     assert "Maya Patel" in html
 
 
-def test_plain_profile_request_includes_the_list(therapist, active_client):
+def test_plain_profile_request_includes_the_list(therapist, active_client, signed_in):
     html = signed_in(therapist).get(url(active_client)).content.decode()
 
     assert "<html" in html
     assert 'id="client-list"' in html
 
 
-def test_open_client_is_marked_current_in_the_list(therapist, active_client):
+def test_open_client_is_marked_current_in_the_list(therapist, active_client, signed_in):
     pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
 
     html = signed_in(therapist).get(url(active_client)).content.decode()
@@ -202,7 +197,7 @@ def test_open_client_is_marked_current_in_the_list(therapist, active_client):
     assert current == [url(active_client)]
 
 
-def test_archived_profile_shows_the_archived_list(therapist, active_client):
+def test_archived_profile_shows_the_archived_list(therapist, active_client, signed_in):
     pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
     services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
@@ -215,7 +210,7 @@ def test_archived_profile_shows_the_archived_list(therapist, active_client):
     assert url(active_client, "personal") not in post_forms(html)
 
 
-def test_pending_profile_shows_invitation_and_resend(therapist):
+def test_pending_profile_shows_invitation_and_resend(therapist, signed_in):
     relationship = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
 
     html = signed_in(therapist).get(url(relationship)).content.decode()
@@ -225,7 +220,7 @@ def test_pending_profile_shows_invitation_and_resend(therapist):
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_every_view_writes_an_audit_event(therapist, supervisor, active_client, htmx):
+def test_every_view_writes_an_audit_event(therapist, supervisor, active_client, htmx, signed_in):
     headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "client-profile"} if htmx else {}
     for user in (therapist, supervisor, therapist):
         signed_in(user).get(url(active_client), **headers)
@@ -237,14 +232,14 @@ def test_every_view_writes_an_audit_event(therapist, supervisor, active_client, 
     assert [event.actor_role for event in events] == ["therapist", "supervisor", "therapist"]
 
 
-def test_denied_view_writes_no_client_view_event(colleague, active_client):
+def test_denied_view_writes_no_client_view_event(colleague, active_client, signed_in):
     signed_in(colleague).get(url(active_client))
 
     assert not AuditEvent.objects.filter(action="client.view").exists()
 
 
 # Section forms ----------------------------------------------------------------------------
-def test_personal_information_saves(therapist, active_client):
+def test_personal_information_saves(therapist, active_client, signed_in):
     response = signed_in(therapist).post(url(active_client, "personal"), PERSONAL)
 
     fresh = CareRelationship.objects.get(pk=active_client.pk)
@@ -259,7 +254,7 @@ def test_personal_information_saves(therapist, active_client):
     assert "Springfield" not in str(event.detail)
 
 
-def test_htmx_section_post_returns_the_section(therapist, active_client):
+def test_htmx_section_post_returns_the_section(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         url(active_client, "personal"), PERSONAL, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="personal"
     )
@@ -285,7 +280,7 @@ def test_htmx_section_post_returns_the_section(therapist, active_client):
     ],
 )
 def test_refused_personal_information_changes_nothing(
-    therapist, active_client, data, field, message
+    therapist, active_client, data, field, message, signed_in
 ):
     before = snapshot(active_client)
 
@@ -298,7 +293,7 @@ def test_refused_personal_information_changes_nothing(
     assert not AuditEvent.objects.filter(action="client.update_personal").exists()
 
 
-def test_birth_date_tomorrow_is_refused(therapist, active_client):
+def test_birth_date_tomorrow_is_refused(therapist, active_client, signed_in):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
 
     response = signed_in(therapist).post(
@@ -309,7 +304,7 @@ def test_birth_date_tomorrow_is_refused(therapist, active_client):
     assert CareRelationship.objects.get(pk=active_client.pk).date_of_birth is None
 
 
-def test_emergency_contact_saves_and_refuses_bad_email(therapist, active_client):
+def test_emergency_contact_saves_and_refuses_bad_email(therapist, active_client, signed_in):
     browser = signed_in(therapist)
     good = {
         "emergency_name": "Raj Patel",
@@ -332,7 +327,7 @@ def test_emergency_contact_saves_and_refuses_bad_email(therapist, active_client)
     assert snapshot(active_client) == saved
 
 
-def test_htmx_refused_section_returns_the_section_with_errors(therapist, active_client):
+def test_htmx_refused_section_returns_the_section_with_errors(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         url(active_client, "emergency"),
         {"emergency_email": "nope"},
@@ -345,7 +340,7 @@ def test_htmx_refused_section_returns_the_section_with_errors(therapist, active_
     assert field_errors(response, "emergency_email") == ["Enter a valid email address."]
 
 
-def test_preferences_change_billing_type_and_messaging(therapist, active_client):
+def test_preferences_change_billing_type_and_messaging(therapist, active_client, signed_in):
     response = signed_in(therapist).post(
         url(active_client, "preferences"), {"billing_type": "not_billed"}
     )
@@ -356,7 +351,7 @@ def test_preferences_change_billing_type_and_messaging(therapist, active_client)
     assert fresh.messaging_enabled is False  # an unticked checkbox is "off"
 
 
-def test_preferences_refuse_unknown_or_missing_billing_type(therapist, active_client):
+def test_preferences_refuse_unknown_or_missing_billing_type(therapist, active_client, signed_in):
     browser = signed_in(therapist)
     before = snapshot(active_client)
 
@@ -369,7 +364,7 @@ def test_preferences_refuse_unknown_or_missing_billing_type(therapist, active_cl
     assert snapshot(active_client) == before
 
 
-def test_preferences_without_billing(practice, therapist, active_client):
+def test_preferences_without_billing(practice, therapist, active_client, signed_in):
     practice.billing_enabled = False
     practice.save()
 
@@ -383,7 +378,9 @@ def test_preferences_without_billing(practice, therapist, active_client):
     assert fresh.messaging_enabled is False
 
 
-def test_section_post_ignores_fields_of_other_sections(therapist, colleague, active_client):
+def test_section_post_ignores_fields_of_other_sections(
+    therapist, colleague, active_client, signed_in
+):
     """SECURITY A4: only the section's own fields are written."""
     signed_in(therapist).post(
         url(active_client, "personal"),
@@ -407,7 +404,9 @@ def test_section_post_ignores_fields_of_other_sections(therapist, colleague, act
 @pytest.mark.parametrize(
     "persona", ["supervisor", "colleague", "outsider", "practice_admin", "client_user"]
 )
-def test_section_post_by_anyone_but_the_owner_is_404(request, active_client, section, persona):
+def test_section_post_by_anyone_but_the_owner_is_404(
+    request, active_client, section, persona, signed_in
+):
     before = snapshot(active_client)
     browser = signed_in(request.getfixturevalue(persona))
 
@@ -418,12 +417,12 @@ def test_section_post_by_anyone_but_the_owner_is_404(request, active_client, sec
 
 
 @pytest.mark.parametrize("section", ["personal", "emergency", "preferences"])
-def test_section_get_is_405(therapist, active_client, section):
+def test_section_get_is_405(therapist, active_client, section, signed_in):
     assert signed_in(therapist).get(url(active_client, section)).status_code == 405
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_archived_client_details_cannot_be_changed(therapist, active_client, htmx):
+def test_archived_client_details_cannot_be_changed(therapist, active_client, htmx, signed_in):
     services.relationship_archive(relationship=active_client, actor=active_client.therapist)
     before = snapshot(active_client)
     headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "personal"} if htmx else {}
@@ -438,7 +437,7 @@ def test_archived_client_details_cannot_be_changed(therapist, active_client, htm
     assert "Restore this client before changing their record." in html
 
 
-def test_awaiting_consent_details_answer_404(therapist):
+def test_awaiting_consent_details_answer_404(therapist, signed_in):
     """A client awaiting approval has no record to write to: every record URL is 404."""
     account("erin@example.com", "Erin Existing")
     relationship = pending_relationship(
@@ -452,7 +451,7 @@ def test_awaiting_consent_details_answer_404(therapist):
     assert snapshot(relationship) == before
 
 
-def test_two_clients_do_not_share_details(therapist, active_client):
+def test_two_clients_do_not_share_details(therapist, active_client, signed_in):
     other = active_relationship(therapist, full_name="Noor Haddad", email="noor@example.com")
 
     signed_in(therapist).post(url(active_client, "personal"), PERSONAL)

@@ -154,9 +154,9 @@ class Command(BaseCommand):
     def _clinical_record(self, relationship: Any, therapist: User) -> None:
         """Maya's record: diagnoses, a medication, history and a few months of sessions."""
         clinical_services.diagnosis_add(
-            relationship=relationship, code="F41.1", onset_date=date(2025, 3, 1)
+            relationship=relationship, code="F41.1", onset_date=date(2025, 3, 1), actor=therapist
         )
-        clinical_services.diagnosis_add(relationship=relationship, code="F33.1")
+        clinical_services.diagnosis_add(relationship=relationship, code="F33.1", actor=therapist)
         clinical_services.medication_save(
             relationship=relationship,
             values={
@@ -166,13 +166,15 @@ class Command(BaseCommand):
                 "prescriber": "Dr. Amy Chen",
                 "start_date": date(2025, 4, 10),
             },
+            actor=therapist,
         )
-        clinical_services.summary_update(
+        clinical_services.clinical_summary_update(
             relationship=relationship,
             presenting_concerns="Persistent worry about work and health; poor sleep; low mood "
             "on most days for the past three months.",
             mental_health_history="One prior depressive episode at 24, treated with CBT. "
             "No hospitalisations.",
+            actor=therapist,
         )
         zone = ZoneInfo(relationship.practice.time_zone)
         today = timezone.localdate(timezone=zone)
@@ -186,9 +188,10 @@ class Command(BaseCommand):
                 starts_at=starts_at,
                 duration_minutes=50,
                 modality="telehealth" if weeks_ago % 2 else "in_person",
+                actor=therapist,
             )
             visit_services.session_update(
-                session=session, values={"status": "completed", "mood_score": mood}
+                session=session, values={"status": "completed", "mood_score": mood}, actor=therapist
             )
             if weeks_ago == 1:
                 continue  # last week's note is still to write: it shows as needing attention
@@ -201,14 +204,15 @@ class Command(BaseCommand):
                     "assessment": "Gradual improvement in anxiety symptoms with CBT skills.",
                     "plan": "Continue worry-time exercise; review sleep diary next session.",
                 },
+                actor=therapist,
             )
-            visit_services.note_sign(note=note, user=therapist)
+            visit_services.note_sign(note=note, actor=therapist)
         # A plan generated from the knowledge base, due for review soon (shows the badge).
         plan_input = build_plan_input(relationship, start_date=today - timedelta(days=80))
         options = PlanOptions(length="medium", tone="professional", format="structured")
         plan_services.plan_create(
             relationship=relationship,
-            user=therapist,
+            actor=therapist,
             html=KnowledgeBaseGenerator().generate(plan_input, options),
             effective_date=today - timedelta(days=80),
             review_date=today + timedelta(days=10),
@@ -220,6 +224,7 @@ class Command(BaseCommand):
             starts_at=datetime.combine(today + timedelta(days=3), time(10, 0), tzinfo=zone),
             duration_minutes=50,
             modality="in_person",
+            actor=therapist,
         )
 
     def _documents(self, relationship: Any, therapist: User, child: Any) -> None:
@@ -236,16 +241,18 @@ class Command(BaseCommand):
             return {f"q{n}": str(value) for n, value in enumerate(values, 1)}
 
         def complete(key: str, days_ago: int, values: dict[str, str], **sign: Any) -> None:
-            (document,) = document_services.assign_documents(
-                relationship=relationship, versions=[library[key]], due_date=None, by=therapist
+            (document,) = document_services.document_assign(
+                relationship=relationship, versions=[library[key]], due_date=None, actor=therapist
             )
-            document_services.submit_document(document=document, by=client, answers=values, **sign)
+            document_services.document_submit(
+                document=document, actor=client, answers=values, **sign
+            )
             when = timezone.now() - timedelta(days=days_ago)
             AssignedDocument.objects.filter(pk=document.pk).update(
                 assigned_at=when - timedelta(days=1), submitted_at=when
             )
             if days_ago > 3:
-                document_services.mark_reviewed(document=document, by=therapist)
+                document_services.document_mark_reviewed(document=document, actor=therapist)
 
         intake = {
             "date_of_birth": "1991-06-14",
@@ -263,15 +270,15 @@ class Command(BaseCommand):
         for days_ago, phq9, gad7 in ((42, 16, 15), (28, 13, 12), (14, 10, 9), (2, 8, 7)):
             complete("phq9", days_ago, answers(9, phq9))
             complete("gad7", days_ago, answers(7, gad7))
-        document_services.assign_documents(
+        document_services.document_assign(
             relationship=relationship,
             versions=[library["consent"]],
             due_date=timezone.localdate() + timedelta(days=7),
-            by=therapist,
+            actor=therapist,
         )
         child.refresh_from_db()
-        document_services.assign_documents(
-            relationship=child, versions=[library["gad7"]], due_date=None, by=therapist
+        document_services.document_assign(
+            relationship=child, versions=[library["gad7"]], due_date=None, actor=therapist
         )
 
     def _messages(self, maya: Any, ava: Any, therapist: User) -> None:
@@ -282,7 +289,7 @@ class Command(BaseCommand):
 
         def message(relationship: Any, sender: User, text: str, ago: timedelta) -> Message:
             sent = messaging_services.message_send(
-                relationship=relationship, sender=sender, text=text
+                relationship=relationship, actor=sender, text=text
             )
             Message.objects.filter(pk=sent.pk).update(created_at=now - ago)
             return sent
@@ -294,7 +301,7 @@ class Command(BaseCommand):
             "on most days, but Sunday was hard.",
             timedelta(days=3, hours=5),
         )
-        messaging_services.messages_mark_read(relationship=maya, reader=therapist)
+        messaging_services.message_mark_read(relationship=maya, actor=therapist)
         message(
             maya,
             therapist,
@@ -302,7 +309,7 @@ class Command(BaseCommand):
             "made Sunday harder when we meet on Thursday.",
             timedelta(days=3, hours=2),
         )
-        messaging_services.messages_mark_read(relationship=maya, reader=client)
+        messaging_services.message_mark_read(relationship=maya, actor=client)
         message(
             maya,
             client,
