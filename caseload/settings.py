@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "caseload.workspace.context_processors.navigation",
+                "caseload.portal.context_processors.account_practice",
             ],
         },
     },

@@ -142,7 +142,7 @@ def _signed(world: World) -> dict[str, Any]:
 
 
 def _clinical(world: World) -> str:
-    return _detail(world) + "#clinical"
+    return _detail(world) + "clinical/"
 
 
 def _draft_page(world: World) -> str:
@@ -174,7 +174,7 @@ def _template(world: World) -> dict[str, Any]:
 
 
 def _messaging(world: World) -> str:
-    return _detail(world) + "#messaging"
+    return _detail(world) + "messaging/"
 
 
 def _conversation(world: World) -> dict[str, Any]:
@@ -203,7 +203,7 @@ TABLE: dict[str, Route] = {
         "GET",
         {
             "anonymous": Redirect("/accounts/login/"),
-            **dict.fromkeys(CLINICIANS, Redirect("/clients/")),
+            **dict.fromkeys(CLINICIANS, OK),
             "practice_admin": Redirect("/practice/"),
             **dict.fromkeys(PORTAL, Redirect("/portal/")),
         },
@@ -214,26 +214,35 @@ TABLE: dict[str, Route] = {
     "workspace:index": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
     "clients:add": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
     "workspace:detail": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client),
+    # Profile tabs: the owner and the supervisor read them; everyone else meets a 404.
+    **{
+        f"workspace:{tab}": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client)
+        for tab in ("clinical", "sessions", "plans", "documents", "messaging")
+    },
     "workspace:personal": Route(
         "POST",
-        _only({"therapist": Redirect(lambda w: _detail(w) + "#personal")}),
+        _only({"therapist": Redirect(lambda w: _detail(w) + "personal/")}),
         _client,
         {"gender": "x"},
     ),
     "workspace:emergency": Route(
         "POST",
-        _only({"therapist": Redirect(lambda w: _detail(w) + "#emergency")}),
+        _only({"therapist": Redirect(lambda w: _detail(w) + "emergency/")}),
         _client,
         {"emergency_name": "x"},
     ),
     "workspace:preferences": Route(
         "POST",
-        _only({"therapist": Redirect(lambda w: _detail(w) + "#preferences")}),
+        _only({"therapist": Redirect(lambda w: _detail(w) + "preferences/")}),
         _client,
         {"billing_type": "insurance"},
     ),
-    "clients:archive": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
-    "clients:restore": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
+    "clients:archive": Route(
+        "POST", _only({"therapist": Redirect(lambda w: _detail(w) + "preferences/")}), _client
+    ),
+    "clients:restore": Route(
+        "POST", _only({"therapist": Redirect(lambda w: _detail(w) + "preferences/")}), _client
+    ),
     "clients:resend": Route("POST", _only({"therapist": Redirect(_detail)}), _client),
     "clients:remove": Route("GET", _only({"therapist": OK}), _client),
     # Clinical Information -----------------------------------------------------------------
@@ -285,7 +294,16 @@ TABLE: dict[str, Route] = {
         "POST", _only({"supervisor": Redirect(_signed_page)}), _signed, {"comment": "x"}
     ),
     # Treatment Plans ----------------------------------------------------------------------
+    "visits:session_history": Route(
+        "GET",
+        _only(
+            dict.fromkeys(("therapist", "supervisor"), Redirect(lambda w: _detail(w) + "sessions/"))
+        ),
+        _client,
+    ),
+    "documents:earlier": Route("GET", _only({"therapist": OK, "supervisor": OK}), _client),
     "plans:new": Route("GET", _only({"therapist": OK}), _client),
+    "plans:create": Route("GET", _only({"therapist": OK}), _client),
     "plans:generate": Route(
         "POST",
         _only({"therapist": Redirect(lambda w: _detail(w) + "plans/drafts/", prefix=True)}),
@@ -315,7 +333,7 @@ TABLE: dict[str, Route] = {
     # Documents ----------------------------------------------------------------------------
     "documents:assign": Route(
         "POST",
-        _only({"therapist": Redirect(lambda w: _detail(w) + "#documents")}),
+        _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
         _client,
         lambda w: {"templates": str(w.done_document.version.template.public_id)},
     ),
@@ -332,7 +350,7 @@ TABLE: dict[str, Route] = {
     ),
     "documents:document_remind": Route(
         "POST",
-        _only({"therapist": Redirect(lambda w: _detail(w) + "#documents")}),
+        _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
         _open_document,
     ),
     "document_templates:list": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
@@ -575,7 +593,14 @@ def test_route_as_persona(browser_for, world, key, persona):
     assert response.status_code != 403
 
 
-@pytest.mark.parametrize("key", [key for key, route in TABLE.items() if route.method == "POST"])
+#: Routes that answer GET too: the details tabs are shown by GET and saved by POST.
+GET_AND_POST = {"workspace:personal", "workspace:emergency", "workspace:preferences"}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [key for key, route in TABLE.items() if route.method == "POST" and key not in GET_AND_POST],
+)
 def test_post_routes_refuse_get(browser_for, world, key):
     """GET never changes state: POST-only routes answer 405 to GET (SECURITY V2)."""
     route = TABLE[key]
@@ -686,6 +711,18 @@ AWAITING_ALLOWED = {
     "clients:resend",
     "clients:remove",
 }
+
+
+@pytest.mark.parametrize("key", sorted(GET_AND_POST))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_details_tabs_open_by_get_for_the_owner_and_supervisor_only(
+    browser_for, world, key, persona
+):
+    url = reverse(key, kwargs=_client(world))
+    response = browser_for(persona).get(url)
+
+    expected = {"anonymous": 302, "therapist": OK, "supervisor": OK}.get(persona, NOT_FOUND)
+    assert response.status_code == expected, f"{persona} on {url}"
 
 
 def _awaiting_clients(therapist: Any) -> dict[str, CareRelationship]:

@@ -75,7 +75,7 @@ class PersonalInformationForm(forms.ModelForm[CareRelationship]):
 
     class Meta:
         model = CareRelationship
-        fields = ["phone", "date_of_birth", "gender", "address"]
+        fields = ["phone", "date_of_birth", "pronouns", "gender", "address"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 

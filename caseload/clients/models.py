@@ -127,6 +127,7 @@ class CareRelationship(models.Model):
     phone = models.CharField(max_length=32, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=60, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True, help_text="e.g. she/her, they/them")
     address = models.TextField(blank=True)
 
     # Emergency Contact (MC-6)

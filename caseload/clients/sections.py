@@ -14,11 +14,8 @@ from typing import Any
 
 from django.db.models import Expression, Subquery
 
-from caseload.accounts.models import User
-from caseload.clients.models import CareRelationship
-from caseload.lib.http import AuditContext
-
-SectionContext = Callable[[User, CareRelationship, AuditContext], dict[str, Any]]
+#: `(viewer, relationship, audit_context)`; a paged section's context also takes `before=`.
+SectionContext = Callable[..., dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -30,12 +27,18 @@ class ProfileSection:
     Only sections shown are computed; a section whose read is audited audits it there.
     """
 
-    key: str
-    title: str
+    key: str  # the tab's URL segment and URL name: /clients/<id>/<key>/, `workspace:<key>`
+    title: str  # the tab's name, as the brief words it
     template: str
     context: SectionContext
     #: Shown only when the record can be read (not while a client is awaiting approval).
     needs_record: bool = True
+    #: What the Overview tab shows of this section: a small context (one key, named
+    #: `<key>_overview`) and its template, which links to the section's tab.
+    overview: SectionContext | None = None
+    overview_template: str = ""
+    #: The tab's history is paged: `context` also takes `before=` (the cursor from the URL).
+    paged: bool = False
 
 
 @dataclass(frozen=True)

@@ -422,7 +422,7 @@ def relationship_remove(
     return relationship
 
 
-PERSONAL_FIELDS = ("phone", "date_of_birth", "gender", "address")
+PERSONAL_FIELDS = ("phone", "date_of_birth", "pronouns", "gender", "address")
 EMERGENCY_FIELDS = (
     "emergency_name",
     "emergency_relationship",

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.clients import services
-from caseload.clients.access import get_relationship_for_user
+from caseload.clients.access import access_for, get_relationship_for_user
 from caseload.clients.forms import (
     AddClientForm,
     RemoveClientForm,
@@ -91,7 +91,11 @@ def _lifecycle_action(
         messages.error(request, str(error))
     else:
         messages.success(request, _lifecycle_message(action, relationship))
-    return redirect_to(request, reverse("workspace:detail", args=[relationship.public_id]))
+    # Back to the Preferences tab, where these actions live; to the profile card while the
+    # client is awaiting approval (a restore request or a connection request).
+    awaiting = access_for(request.user, relationship).awaiting_approval
+    tab = "workspace:detail" if awaiting or action == "resend" else "workspace:preferences"
+    return redirect_to(request, reverse(tab, args=[relationship.public_id]))
 
 
 def _lifecycle_message(action: str, relationship: CareRelationship) -> str:

@@ -15,9 +15,11 @@ from caseload.clinical.forms import (
     MedicationForm,
 )
 from caseload.clinical.models import Medication
-from caseload.clinical.selectors import summary_for
+from caseload.clinical.selectors import diagnosis_overview, summary_for
+from caseload.lib.http import AuditContext
 
 SECTION_TEMPLATE = "clinical/partials/_clinical_section.html"
+OVERVIEW_TEMPLATE = "clinical/partials/_overview_clinical.html"
 
 
 def medication_auto_id(medication: Medication) -> str:
@@ -28,7 +30,8 @@ def medication_auto_id(medication: Medication) -> str:
 def clinical_context(
     viewer: User, relationship: CareRelationship, forms: dict[str, Form] | None = None
 ) -> dict[str, Any]:
-    """Everything the Clinical Information section shows; shared with the profile page.
+    """Everything the Clinical Information tab shows, read first: the record as text; its
+    forms (bound ones keep what was typed and their errors) open on demand.
 
     `relationship` came through the access gate: `relationship.access` says who may edit.
     """
@@ -72,12 +75,28 @@ def clinical_context(
     }
 
 
+def clinical_overview(
+    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+) -> dict[str, Any]:
+    """The Overview card: the primary diagnosis and the count of other active ones."""
+    overview = diagnosis_overview(relationship)
+    return {
+        "clinical_overview": {
+            "primary": overview.primary,
+            "other_active": overview.other_active,
+            "can_add": relationship.access.can_write,
+        }
+    }
+
+
 SECTIONS = [
     ProfileSection(
         "clinical",
         "Clinical Information",
         SECTION_TEMPLATE,
         lambda viewer, relationship, audit_context: clinical_context(viewer, relationship),
+        overview=clinical_overview,
+        overview_template=OVERVIEW_TEMPLATE,
     )
 ]
 ATTENTION: list[AttentionSignal] = []

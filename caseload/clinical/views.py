@@ -41,8 +41,7 @@ def _section_response(
     if forms:  # errors, without JavaScript: the section on a page of its own
         context = clinical_context(request.user, relationship, forms)
         return render(request, "clinical/section_page.html", context)
-    url = reverse("workspace:detail", args=[relationship.public_id])
-    return redirect_to(request, f"{url}#clinical")
+    return redirect_to(request, reverse("workspace:clinical", args=[relationship.public_id]))
 
 
 def _refused(

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from caseload.accounts.models import User
@@ -20,6 +21,7 @@ from caseload.clients.services import account_holder
 from caseload.documents.fields import FieldType, display_answer
 from caseload.documents.library import LIBRARY_ORDER
 from caseload.documents.models import (
+    OPEN_STATES,
     SUBMITTED_STATES,
     AssignedDocument,
     DocumentSignature,
@@ -27,11 +29,161 @@ from caseload.documents.models import (
     DocumentTemplate,
     TemplateVersion,
 )
+from caseload.documents.scoring import SCALES
 
 
 def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
+    """Every document of the relationship, newest first (pages show `documents_page`)."""
     return relationship.documents.select_related("version", "signature").order_by(
         "-assigned_at", "-pk"
+    )
+
+
+#: How many documents the Documents tab shows at a time ("Show earlier" loads as many again).
+PAGE_SIZE = 20
+
+
+class UnknownCursor(ValueError):
+    """A paging cursor (`before`) that names no document of this client."""
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """At most PAGE_SIZE documents, newest first, and the cursor of the page after them."""
+
+    documents: list[AssignedDocument]
+    #: The oldest document shown, when there are older ones: `?before=` loads them.
+    earlier: UUID | None
+    #: The page starts with the newest document (no `before` was asked for).
+    is_latest: bool
+
+
+def documents_page(relationship: CareRelationship, *, before: UUID | None = None) -> DocumentPage:
+    """The newest PAGE_SIZE documents, or the PAGE_SIZE assigned before the document `before`.
+
+    Keyset paging on (assigned_at, pk), newest first: two queries at most, whatever the
+    number of documents. `before` must be a document of this client (UnknownCursor if not)."""
+    queryset = documents_for(relationship)
+    if before is not None:
+        anchor = relationship.documents.filter(public_id=before).values("assigned_at", "pk").first()
+        if anchor is None:
+            raise UnknownCursor("That document is not in this client's record.")
+        queryset = queryset.filter(
+            Q(assigned_at__lt=anchor["assigned_at"])
+            | Q(assigned_at=anchor["assigned_at"], pk__lt=anchor["pk"])
+        )
+    rows = list(queryset[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    shown = rows[:PAGE_SIZE]
+    return DocumentPage(
+        documents=shown,
+        earlier=shown[-1].public_id if more else None,
+        is_latest=before is None,
+    )
+
+
+#: Submitted and not yet reviewed: the therapist has something to read.
+TO_REVIEW = (DocumentStatus.COMPLETED, DocumentStatus.SIGNED)
+
+
+def to_review_subquery() -> Coalesce:
+    """Per-relationship count of documents to review (correlated to `OuterRef("pk")`)."""
+    to_review = (
+        AssignedDocument.objects.filter(relationship=OuterRef("pk"), status__in=TO_REVIEW)
+        .values("relationship")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(to_review, output_field=IntegerField()), 0)
+
+
+def flagged_exists() -> Exists:
+    """A document to review needs immediate attention (PHQ-9 item 9), per relationship."""
+    return Exists(
+        AssignedDocument.objects.filter(
+            relationship=OuterRef("pk"), flagged=True, status__in=TO_REVIEW
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """A questionnaire's latest total, its severity band, and how far it moved since the first."""
+
+    key: str
+    name: str
+    latest: int
+    severity: str
+    latest_at: datetime
+    first: int
+    count: int
+
+    @property
+    def change(self) -> int | None:
+        """Latest minus first; None with a single score (nothing to compare)."""
+        return self.latest - self.first if self.count > 1 else None
+
+    @property
+    def change_text(self) -> str:
+        change = self.change
+        if change is None:
+            return "the only score so far"
+        if change == 0:
+            return f"unchanged since the first score of {self.first}"
+        direction = "down" if change < 0 else "up"
+        return f"{direction} {abs(change)} since the first score of {self.first}"
+
+
+@dataclass(frozen=True)
+class DocumentsOverview:
+    to_review: int
+    flagged: bool  # a document to review needs immediate attention
+    scores: list[ScoreSummary]  # PHQ-9, then GAD-7: those with a score
+
+
+def _scored(scale: str) -> QuerySet[AssignedDocument]:
+    return AssignedDocument.objects.filter(
+        relationship=OuterRef("pk"), score__isnull=False, version__scoring=scale
+    )
+
+
+def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
+    """The Overview's Documents card in one query, whatever the number of documents: the
+    count to review, the attention flag, and each questionnaire's first and latest score
+    (correlated subqueries, each reading one row or a count)."""
+    annotations: dict[str, Any] = {"to_review": to_review_subquery(), "flagged": flagged_exists()}
+    for key in SCALES:
+        first = _scored(key).order_by("submitted_at", "pk")
+        latest = _scored(key).order_by("-submitted_at", "-pk")
+        count = _scored(key).values("relationship").annotate(n=Count("pk")).values("n")
+        annotations |= {
+            f"{key}_count": Coalesce(Subquery(count, output_field=IntegerField()), 0),
+            f"{key}_first": Subquery(first.values("score")[:1]),
+            f"{key}_latest": Subquery(latest.values("score")[:1]),
+            f"{key}_severity": Subquery(latest.values("severity")[:1]),
+            f"{key}_at": Subquery(latest.values("submitted_at")[:1]),
+        }
+    row = (
+        CareRelationship.objects.filter(pk=relationship.pk)
+        .annotate(**annotations)
+        .values(*annotations)
+        .get()
+    )
+    scores = [
+        ScoreSummary(
+            key=key,
+            name=scale.name,
+            latest=row[f"{key}_latest"],
+            severity=row[f"{key}_severity"],
+            latest_at=row[f"{key}_at"],
+            first=row[f"{key}_first"],
+            count=row[f"{key}_count"],
+        )
+        for key, scale in SCALES.items()
+        if row[f"{key}_count"] and row[f"{key}_at"] is not None
+    ]
+    return DocumentsOverview(
+        to_review=row["to_review"], flagged=bool(row["flagged"]), scores=scores
     )
 
 
@@ -216,27 +368,59 @@ def _portal_row(row: dict[str, Any]) -> PortalDocument:
     )
 
 
-def portal_documents(user: User) -> list[PortalDocument]:
-    rows = (
-        _portal_documents(user)
-        .order_by("relationship__client__full_name", "-assigned_at", "-pk")
-        .values(*PORTAL_DOCUMENT_FIELDS)
-    )
-    return [_portal_row(row) for row in rows]
+#: How many completed documents the portal shows at a time ("Show earlier" for more).
+PORTAL_COMPLETED_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)
 class PortalDocuments:
     to_complete: list[PortalDocument]
+    #: At most PORTAL_COMPLETED_PAGE_SIZE, the latest submitted first, grouped by client.
     completed: list[PortalDocument]
+    #: How many documents were completed in all (the first page's count).
+    completed_count: int = 0
+    #: The oldest completed document shown, when there are older ones: `?before=` loads them.
+    earlier: UUID | None = None
+    #: The completed documents start with the latest (no `before` was asked for).
+    is_latest: bool = True
 
 
-def portal_documents_split(user: User) -> PortalDocuments:
-    """Documents still to fill in first; what was submitted after, for the record."""
-    documents = portal_documents(user)
+def portal_documents_split(user: User, *, before: UUID | None = None) -> PortalDocuments:
+    """Documents still to fill in first (a handful: a template is assigned again only once
+    completed); then the latest completed ones, for the record, a page at a time.
+
+    Four queries at most whatever the history: open documents, a page of completed ones
+    (keyset on submitted_at, pk; `before` must be one of them, UnknownCursor if not), their
+    count, and the cursor's row."""
+    documents = _portal_documents(user)
+    to_complete = (
+        documents.filter(status__in=OPEN_STATES)
+        .order_by("relationship__client__full_name", "-assigned_at", "-pk")
+        .values(*PORTAL_DOCUMENT_FIELDS)
+    )
+    completed = documents.filter(status__in=SUBMITTED_STATES)
+    count = completed.count() if before is None else 0
+    if before is not None:
+        anchor = completed.filter(public_id=before).values("submitted_at", "pk").first()
+        if anchor is None:
+            raise UnknownCursor("That document is not one you completed.")
+        completed = completed.filter(
+            Q(submitted_at__lt=anchor["submitted_at"])
+            | Q(submitted_at=anchor["submitted_at"], pk__lt=anchor["pk"])
+        )
+    rows = list(
+        completed.order_by("-submitted_at", "-pk").values(*PORTAL_DOCUMENT_FIELDS)[
+            : PORTAL_COMPLETED_PAGE_SIZE + 1
+        ]
+    )
+    page = [_portal_row(row) for row in rows[:PORTAL_COMPLETED_PAGE_SIZE]]
     return PortalDocuments(
-        to_complete=[d for d in documents if d.is_open],
-        completed=[d for d in documents if not d.is_open],
+        to_complete=[_portal_row(row) for row in to_complete],
+        # Grouped by client for the page (a guardian's children); the latest first in each.
+        completed=sorted(page, key=lambda document: document.client_name),
+        completed_count=count,
+        earlier=page[-1].public_id if len(rows) > PORTAL_COMPLETED_PAGE_SIZE else None,
+        is_latest=before is None,
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,10 +31,11 @@ from caseload.documents.forms import (
     initial_from_specs,
 )
 from caseload.documents.models import AssignedDocument, DocumentTemplate
-from caseload.documents.sections import documents_context
+from caseload.documents.sections import document_rows_context, documents_context, parse_cursor
 from caseload.documents.selectors import (
     DocumentPdf,
     PortalDocument,
+    UnknownCursor,
     answer_rows,
     assign_choices,
     chosen_versions,
@@ -66,8 +67,7 @@ def _section_response(
     if assign_form is not None:  # errors, without JavaScript: the section on its own page
         context = documents_context(request.user, relationship, assign_form)
         return render(request, "documents/section_page.html", context)
-    url = reverse("workspace:detail", args=[relationship.public_id])
-    return redirect_to(request, f"{url}#documents")
+    return redirect_to(request, reverse("workspace:documents", args=[relationship.public_id]))
 
 
 @require_POST
@@ -94,6 +94,27 @@ def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
         return _section_response(request, relationship)
     messages.success(request, _assigned_message(relationship, len(documents)))
     return _section_response(request, relationship)
+
+
+@require_GET
+@clinician_required
+def document_rows(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """The rows of "Show earlier documents" (htmx): the page after `?before=` (without it,
+    the newest), then its own control. Without JavaScript the same link opens the Documents
+    tab with that page."""
+    relationship = get_relationship_for_user(request.user, client_id)
+    before = parse_cursor(request.GET.get("before"))
+    context = document_rows_context(relationship, before=before)
+    audit_record(
+        action="client.view",
+        actor=request.user,
+        audit_context=request.audit_context,
+        client=relationship.client,
+        practice=relationship.practice,
+        obj=relationship,
+        detail={"tab": "documents", "before": str(before) if before else None},
+    )
+    return render(request, "documents/partials/_document_rows.html", context)
 
 
 def _assigned_message(relationship: CareRelationship, count: int) -> str:
@@ -375,9 +396,13 @@ def template_archive(request: AuthenticatedHttpRequest, template_id: UUID) -> Ht
 @require_GET
 @portal_user_required
 def portal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(
-        request, "documents/portal_list.html", {"documents": portal_documents_split(request.user)}
-    )
+    """Documents to complete, then the latest completed; `?before=` the earlier completed."""
+    before = parse_cursor(request.GET.get("before"))
+    try:
+        documents = portal_documents_split(request.user, before=before)
+    except UnknownCursor:
+        return HttpResponseBadRequest("Unknown document.")
+    return render(request, "documents/portal_list.html", {"documents": documents})
 
 
 def _portal_page(

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -121,28 +121,103 @@ class MessageView:
         return not self.is_own and self.read_at is None
 
 
+def _message_view(row: dict[str, object], viewer_side: Side) -> MessageView:
+    return MessageView(
+        public_id=row["public_id"],  # type: ignore[arg-type]
+        sender_name=str(row["sender__full_name"] or row["sender__email"]),
+        is_own=row["sender_side"] == viewer_side,
+        text=str(row["text"]),
+        created_at=row["created_at"],  # type: ignore[arg-type]
+        read_at=row["read_at"],  # type: ignore[arg-type]
+    )
+
+
+class UnknownCursor(ValueError):
+    """A paging cursor (`before` / `after`) that names no message of this conversation."""
+
+
+def _relationship_id(relationship: CareRelationship | int) -> int:
+    return relationship if isinstance(relationship, int) else relationship.pk
+
+
 def conversation_messages(
     relationship: CareRelationship | int, viewer_side: Side, *, after: UUID | None = None
 ) -> list[MessageView]:
-    """The conversation oldest → newest; with `after`, only what came after that message."""
-    relationship_id = relationship if isinstance(relationship, int) else relationship.pk
+    """The conversation oldest → newest; with `after`, only what came after that message
+    (what a page that is open asks for when the live channel says something changed).
+
+    Without `after` this is the whole conversation: pages show `conversation_page` instead.
+    `after` must be a message of this conversation (UnknownCursor otherwise)."""
+    relationship_id = _relationship_id(relationship)
     queryset: QuerySet[Message] = Message.objects.filter(relationship_id=relationship_id)
     if after is not None:
         anchor = queryset.filter(public_id=after).values_list("pk", flat=True).first()
-        if anchor is not None:
-            queryset = queryset.filter(pk__gt=anchor)
+        if anchor is None:
+            raise UnknownCursor("That message is not in this conversation.")
+        queryset = queryset.filter(pk__gt=anchor)
     rows = queryset.order_by("created_at", "pk").values(*MESSAGE_FIELDS)
-    return [
-        MessageView(
-            public_id=row["public_id"],
-            sender_name=row["sender__full_name"] or row["sender__email"],
-            is_own=row["sender_side"] == viewer_side,
-            text=row["text"],
-            created_at=row["created_at"],
-            read_at=row["read_at"],
+    return [_message_view(row, viewer_side) for row in rows]
+
+
+#: How many messages a conversation shows at a time ("Show earlier" loads as many again).
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """At most PAGE_SIZE messages, oldest → newest, and the cursor of the page before them."""
+
+    messages: list[MessageView]
+    #: The oldest message shown, when there are older ones: `?before=` loads them.
+    earlier: UUID | None
+    #: The page ends with the newest message (no `before` was asked for).
+    is_latest: bool
+
+
+def conversation_page(
+    relationship: CareRelationship | int, viewer_side: Side, *, before: UUID | None = None
+) -> MessagePage:
+    """The newest PAGE_SIZE messages, or the PAGE_SIZE before the message `before`.
+
+    Keyset paging on (created_at, pk), read newest first through the conversation index:
+    two queries at most, whatever the length of the conversation. `before` must be a
+    message of this conversation (UnknownCursor otherwise)."""
+    queryset: QuerySet[Message] = Message.objects.filter(
+        relationship_id=_relationship_id(relationship)
+    )
+    if before is not None:
+        anchor = queryset.filter(public_id=before).values("created_at", "pk").first()
+        if anchor is None:
+            raise UnknownCursor("That message is not in this conversation.")
+        queryset = queryset.filter(
+            Q(created_at__lt=anchor["created_at"])
+            | Q(created_at=anchor["created_at"], pk__lt=anchor["pk"])
         )
-        for row in rows
-    ]
+    rows = list(queryset.order_by("-created_at", "-pk").values(*MESSAGE_FIELDS)[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    shown = [_message_view(row, viewer_side) for row in reversed(rows[:PAGE_SIZE])]
+    return MessagePage(
+        messages=shown,
+        earlier=shown[0].public_id if more else None,
+        is_latest=before is None,
+    )
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """The conversation at a glance, for the profile's Overview: counts and a date only."""
+
+    unread: int
+    last_message_at: datetime | None
+
+
+def conversation_summary(relationship: CareRelationship, reader_side: Side) -> ConversationSummary:
+    """Unread messages to the reader's side and when the last message was sent: one query."""
+    found = Message.objects.filter(relationship=relationship).aggregate(
+        unread=Count("pk", filter=Q(sender_side=reader_side.other, read_at__isnull=True)),
+        last=Max("created_at"),
+    )
+    return ConversationSummary(unread=int(found["unread"] or 0), last_message_at=found["last"])
 
 
 # The portal -----------------------------------------------------------------------------

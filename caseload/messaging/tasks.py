@@ -29,7 +29,7 @@ def send_message_notification(notification_id: int, attempt: int = 1) -> str:
         return "skipped: conversation ended"
     to_therapist = notification.recipient_side == Side.THERAPIST
     link_path = (
-        reverse("workspace:detail", args=[relationship.public_id]) + "#messaging"
+        reverse("workspace:messaging", args=[relationship.public_id])
         if to_therapist
         else reverse("messaging:portal_conversation", args=[relationship.public_id])
     )

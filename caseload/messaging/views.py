@@ -25,11 +25,16 @@ from caseload.messaging.sections import (
     audit_message_list,
     audit_portal_message_list,
     client_conversation,
+    parse_cursor,
     staff_conversation,
 )
 from caseload.messaging.selectors import (
+    MessagePage,
+    MessageView,
+    UnknownCursor,
     availability,
     conversation_messages,
+    conversation_page,
     get_portal_conversation,
     get_portal_relationship,
 )
@@ -45,28 +50,71 @@ def _therapist_relationship(request: AuthenticatedHttpRequest, client_id: UUID) 
     return get_relationship_for_user(request.user, client_id, write=True)
 
 
+def _items(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship | int, side: Side
+) -> MessagePage | list[MessageView]:
+    """What a fetch of list items asks for: `?after=` the newer messages (the live channel's
+    catch-up), `?before=` the page before a message ("Show earlier"), neither the newest page.
+    UnknownCursor (a ValueError) for a malformed or unknown message."""
+    after, before = request.GET.get("after"), request.GET.get("before")
+    if after and before:
+        raise UnknownCursor("Either after or before, not both.")
+    if after:
+        return conversation_messages(relationship, side, after=UUID(after))
+    return conversation_page(relationship, side, before=UUID(before) if before else None)
+
+
+def _render_items(
+    request: HttpRequest,
+    found: MessagePage | list[MessageView],
+    *,
+    time_zone: str,
+    messages_url: str,
+    page_url: str,
+) -> HttpResponse:
+    """The messages as list items; a page starts with its "Show earlier" control."""
+    page = found if isinstance(found, MessagePage) else None
+    return render(
+        request,
+        "messaging/partials/_message_page.html",
+        {
+            "messages_shown": page.messages if page else found,
+            "earlier": page.earlier if page else None,
+            "time_zone": time_zone,
+            "messages_url": messages_url,
+            "page_url": page_url,
+        },
+    )
+
+
+def _shown(found: MessagePage | list[MessageView]) -> list[MessageView]:
+    return found.messages if isinstance(found, MessagePage) else found
+
+
 @require_GET
 @clinician_required
 def staff_messages(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    """The messages of a conversation as list items; with ?after=, only the newer ones."""
+    """The messages of a conversation as list items (see `_items` for which)."""
     relationship = _therapist_relationship(request, client_id)
     if not availability(relationship).can_read:
         raise Http404("No conversation.")
     try:
-        after = _parse_uuid(request.GET.get("after"))
+        found = _items(request, relationship, Side.THERAPIST)
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
-    shown = conversation_messages(relationship, Side.THERAPIST, after=after)
     audit_message_list(
         actor=request.user,
         relationship=relationship,
-        shown=shown,
+        shown=_shown(found),
         audit_context=request.audit_context,
     )
-    return render(
+    args = [relationship.public_id]
+    return _render_items(
         request,
-        "messaging/partials/_message_items.html",
-        {"messages_shown": shown, "time_zone": relationship.practice.time_zone},
+        found,
+        time_zone=relationship.practice.time_zone,
+        messages_url=reverse("messaging:messages", args=args),
+        page_url=_profile_url(relationship),
     )
 
 
@@ -90,7 +138,7 @@ def _send(
 
 
 def _profile_url(relationship: CareRelationship) -> str:
-    return reverse("workspace:detail", args=[relationship.public_id]) + "#messaging"
+    return reverse("workspace:messaging", args=[relationship.public_id])
 
 
 @require_POST
@@ -154,11 +202,15 @@ def _mark_read(
 
 # The portal -------------------------------------------------------------------------------
 def _portal_page(
-    request: AuthenticatedHttpRequest, conversation_id: UUID, form: MessageForm | None = None
+    request: AuthenticatedHttpRequest,
+    conversation_id: UUID,
+    form: MessageForm | None = None,
+    *,
+    before: UUID | None = None,
 ) -> HttpResponse:
     relationship_id, summary = get_portal_conversation(request.user, conversation_id)
     conversation = client_conversation(
-        request.user, relationship_id, summary, form, request.audit_context
+        request.user, relationship_id, summary, form, request.audit_context, before=before
     )
     if request.htmx:
         return _render_conversation(request, conversation)
@@ -172,7 +224,9 @@ def _portal_page(
 @require_GET
 @portal_user_required
 def portal_conversation(request: AuthenticatedHttpRequest, conversation_id: UUID) -> HttpResponse:
-    return _portal_page(request, conversation_id)
+    """The newest messages; `?before=` the page before a message (no JavaScript)."""
+    before = parse_cursor(request.GET.get("before"))
+    return _portal_page(request, conversation_id, before=before)
 
 
 @require_GET
@@ -180,20 +234,22 @@ def portal_conversation(request: AuthenticatedHttpRequest, conversation_id: UUID
 def portal_messages(request: AuthenticatedHttpRequest, conversation_id: UUID) -> HttpResponse:
     relationship_id, summary = get_portal_conversation(request.user, conversation_id)
     try:
-        after = _parse_uuid(request.GET.get("after"))
+        found = _items(request, relationship_id, Side.CLIENT)
     except ValueError:
         return HttpResponseBadRequest("Unknown message.")
-    shown = conversation_messages(relationship_id, Side.CLIENT, after=after)
     audit_portal_message_list(
         actor=request.user,
         conversation_id=conversation_id,
-        shown=shown,
+        shown=_shown(found),
         audit_context=request.audit_context,
     )
-    return render(
+    args = [conversation_id]
+    return _render_items(
         request,
-        "messaging/partials/_message_items.html",
-        {"messages_shown": shown, "time_zone": summary.time_zone},
+        found,
+        time_zone=summary.time_zone,
+        messages_url=reverse("messaging:portal_messages", args=args),
+        page_url=reverse("messaging:portal_conversation", args=args),
     )
 
 

@@ -11,22 +11,36 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
-from caseload.plans.forms import GenerateForm
+from caseload.lib.http import AuditContext
 from caseload.plans.models import TreatmentPlan
-from caseload.plans.selectors import EXPIRY_WARNING_DAYS, plan_status, plans_for
+from caseload.plans.selectors import EXPIRY_WARNING_DAYS, current_plan, plan_status, plans_for
+
+SECTION_TEMPLATE = "plans/partials/_plans_section.html"
+OVERVIEW_TEMPLATE = "plans/partials/_overview_plans.html"
 
 
 def plans_context(viewer: User, relationship: CareRelationship) -> dict[str, Any]:
-    """The Treatment Plans section of the profile (shared with the profile page).
+    """The Treatment Plans tab: every plan with its status, and "Create Treatment Plan",
+    which asks how to start (write it myself, or generate with AI).
 
     `relationship` came through the access gate: `relationship.access` says who may edit.
     """
     today = timezone.localdate()
     plans = [{"plan": plan, "status": plan_status(plan, today)} for plan in plans_for(relationship)]
+    return {"plans": plans, "plans_can_edit": relationship.access.can_write}
+
+
+def plans_overview(
+    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+) -> dict[str, Any]:
+    """The Overview card: the current plan's review date and its state (one query)."""
+    plan = current_plan(relationship)
     return {
-        "plans": plans,
-        "plans_can_edit": relationship.access.can_write,
-        "generate_form": GenerateForm(),
+        "plans_overview": {
+            "plan": plan,
+            "status": plan_status(plan) if plan else None,
+            "can_create": relationship.access.can_write,
+        }
     }
 
 
@@ -60,7 +74,9 @@ SECTIONS = [
     ProfileSection(
         "plans",
         "Treatment Plans",
-        "plans/partials/_plans_section.html",
+        SECTION_TEMPLATE,
         lambda viewer, relationship, audit_context: plans_context(viewer, relationship),
+        overview=plans_overview,
+        overview_template=OVERVIEW_TEMPLATE,
     )
 ]

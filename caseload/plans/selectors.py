@@ -57,6 +57,11 @@ def plans_for(relationship: CareRelationship) -> QuerySet[TreatmentPlan]:
     )
 
 
+def current_plan(relationship: CareRelationship) -> TreatmentPlan | None:
+    """The plan in force: the latest by effective date (as the client list's badge reads it)."""
+    return plans_for(relationship).first()
+
+
 def needs_review_q(today: date | None = None) -> Q:
     """Plans expired or expiring within 14 days (needs attention, TP-5)."""
     today = today or timezone.localdate()

@@ -8,6 +8,7 @@ base = "<uuid:client_id>/plans/"
 plan = base + "<uuid:plan_id>/"
 
 urlpatterns = [
+    path(base + "create/", views.plan_create_choice, name="create"),
     path(base + "new/", views.plan_new, name="new"),
     path(base + "generate/", views.plan_generate, name="generate"),
     path(base + "drafts/<uuid:generation_id>/", views.generation_status, name="generation"),

@@ -113,7 +113,7 @@ def _save(
 @require_http_methods(["GET", "POST"])
 @clinician_required
 def plan_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    """TP-1 "Create Treatment Plan": an empty editor, or a finished draft (?draft=<id>)."""
+    """The editor of a new plan: empty ("Write it myself"), or a finished draft (?draft=<id>)."""
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     if request.method == "POST":
         form = PlanEditorForm(request.POST)
@@ -173,23 +173,37 @@ def plan_edit(request: AuthenticatedHttpRequest, client_id: UUID, plan_id: UUID)
     )
 
 
+@require_GET
+@clinician_required
+def plan_create_choice(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """TP-1 "Create Treatment Plan" asks first: write it myself, or generate with AI."""
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
+    return _choice_page(request, relationship, GenerateForm())
+
+
+def _choice_page(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship, form: GenerateForm
+) -> HttpResponse:
+    context = {"relationship": relationship, "generate_form": form}
+    return render(request, "plans/create.html", context)
+
+
 @require_POST
 @clinician_required
 def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
-    """TP-2 "Generate with AI": queue the draft and show its progress."""
+    """TP-2 "Generate with AI": queue the draft and show its progress.
+
+    Posted by the choice page (a new plan) and by the editor (a new version of `plan`).
+    A refused request for a new plan comes back to the choice page with what was chosen.
+    """
     relationship = get_relationship_for_user(request.user, client_id, write=True)
     form = GenerateForm(request.POST)
-    plan = None
-    if request.POST.get("plan"):
-        try:
-            plan = get_plan(relationship, UUID(request.POST["plan"]))
-        except ValueError:
-            raise Http404("No such plan.") from None
+    plan = _posted_plan(request, relationship)
     if not form.is_valid():
+        if plan is None:
+            return _choice_page(request, relationship, form)
         messages.error(request, "Choose a length, a tone and a format.")
-        return redirect_to(
-            request, reverse("workspace:detail", args=[relationship.public_id]) + "#plans"
-        )
+        return redirect_to(request, reverse("workspace:plans", args=[relationship.public_id]))
     try:
         generation = services.plan_generation_request(
             relationship=relationship,
@@ -199,13 +213,25 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
             audit_context=request.audit_context,
         )
     except services.PlanError as error:
+        if plan is None:
+            form.add_error(None, str(error))
+            return _choice_page(request, relationship, form)
         messages.error(request, str(error))
-        return redirect_to(
-            request, reverse("workspace:detail", args=[relationship.public_id]) + "#plans"
-        )
+        return redirect_to(request, reverse("workspace:plans", args=[relationship.public_id]))
     return redirect_to(
         request, reverse("plans:generation", args=[relationship.public_id, generation.public_id])
     )
+
+
+def _posted_plan(
+    request: AuthenticatedHttpRequest, relationship: CareRelationship
+) -> TreatmentPlan | None:
+    if not request.POST.get("plan"):
+        return None
+    try:
+        return get_plan(relationship, UUID(request.POST["plan"]))
+    except ValueError:
+        raise Http404("No such plan.") from None
 
 
 @require_GET

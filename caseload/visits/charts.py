@@ -7,6 +7,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
+#: A trend chart draws the latest this many points of each series, however long the history.
+CHART_POINTS = 26
+
 
 @dataclass(frozen=True)
 class ChartPoint:
@@ -109,7 +112,10 @@ def trend_charts(
     moods: list[tuple[datetime, int]],
     scores: dict[str, list[tuple[datetime, int, str]]],
 ) -> list[TrendChart]:
-    """Mood from sessions and questionnaire totals as aligned charts on one time axis (DOC-4)."""
+    """Mood from sessions and questionnaire totals as aligned charts on one time axis (DOC-4).
+    Each series is cut to its latest CHART_POINTS: the chart doesn't grow with the history."""
+    moods = sorted(moods)[-CHART_POINTS:]
+    scores = {key: sorted(points)[-CHART_POINTS:] for key, points in scores.items()}
     moments = [moment for moment, _ in moods] + [
         moment for points in scores.values() for moment, _, _ in points
     ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import BadRequest
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -15,32 +18,65 @@ from caseload.clients.sections import AttentionSignal, ProfileSection
 from caseload.lib.http import AuditContext
 from caseload.visits.charts import trend_charts
 from caseload.visits.models import NoteStatus, ProgressNote, TherapySession
-from caseload.visits.selectors import sessions_for, unsigned_past_sessions_q
+from caseload.visits.selectors import (
+    mood_series,
+    past_sessions_page,
+    sessions_overview,
+    unsigned_past_sessions_q,
+    upcoming_sessions,
+)
 
 #: Questionnaire totals to chart beside mood, by scoring key: (when, total, severity).
 Scores = dict[str, list[tuple[datetime, int, str]]]
+
+
+def session_cursor(raw: str | None) -> UUID | None:
+    """The `?before=` of "Show earlier": a session's public id. Anything else is a 400."""
+    if not raw:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise BadRequest("Unknown page of sessions.") from None
 
 
 def sessions_context(
     user: User,
     relationship: CareRelationship,
     scores: Scores | None = None,
+    *,
+    before: str | None = None,
 ) -> dict[str, Any]:
-    """The Sessions & Notes section of the profile. `scores` are questionnaire totals to chart
-    beside mood (the workspace passes them from documents: visits doesn't import it)."""
+    """The Sessions & Notes tab: the next few sessions, a page of past sessions (newest first,
+    older than the session `before` when given) and the latest scores as charts. Its queries
+    don't grow with the history. `scores` are questionnaire totals to chart beside mood (the
+    workspace passes them from documents: visits doesn't import it)."""
     now = timezone.now()
-    sessions = list(sessions_for(relationship))
-    upcoming = sorted((s for s in sessions if s.starts_at >= now), key=lambda s: s.starts_at)
-    past = [s for s in sessions if s.starts_at < now]
-    moods = [(s.starts_at, s.mood_score) for s in sessions if s.mood_score is not None]
+    zone = relationship.practice.time_zone
+    upcoming = upcoming_sessions(relationship, now=now)
+    history = past_sessions_page(relationship, before=session_cursor(before), now=now)
+    more_from = upcoming.more_from
     return {
         "relationship": relationship,
         "sessions_can_edit": relationship.access.can_write,
-        "upcoming_sessions": upcoming,
-        "past_sessions": past,
-        "trend_charts": trend_charts(moods, scores or {}),
-        "practice_zone": relationship.practice.time_zone,
+        "sessions_in_agenda": relationship.access.is_owner,  # the agenda lists one's own
+        "upcoming_sessions": upcoming.sessions,
+        "upcoming_more_on": (
+            timezone.localtime(more_from.starts_at, ZoneInfo(zone)).date() if more_from else None
+        ),
+        "past_sessions": history.sessions,
+        "earlier_cursor": history.earlier,
+        "history_is_earlier_page": bool(before),
+        "trend_charts": trend_charts(mood_series(relationship), scores or {}),
+        "practice_zone": zone,
     }
+
+
+def sessions_overview_context(
+    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+) -> dict[str, Any]:
+    """The Overview card: next session, last session, notes due (three queries)."""
+    return {"sessions_overview": sessions_overview(relationship)}
 
 
 def _notes_due() -> Coalesce:
@@ -70,14 +106,24 @@ ATTENTION = [
 
 
 def _sessions_section(
-    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+    viewer: User,
+    relationship: CareRelationship,
+    audit_context: AuditContext,
+    *,
+    before: str | None = None,
 ) -> dict[str, Any]:
     """Without questionnaire scores: the workspace replaces this with one that passes them."""
-    return sessions_context(viewer, relationship)
+    return sessions_context(viewer, relationship, before=before)
 
 
 SECTIONS = [
     ProfileSection(
-        "sessions", "Sessions & Notes", "visits/partials/_sessions_section.html", _sessions_section
+        "sessions",
+        "Sessions & Notes",
+        "visits/partials/_sessions_section.html",
+        _sessions_section,
+        overview=sessions_overview_context,
+        overview_template="visits/partials/_overview_sessions.html",
+        paged=True,
     )
 ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
+from caseload.visits.charts import CHART_POINTS
 from caseload.visits.models import (
     NOTE_SECTIONS,
     NoteAddendum,
@@ -26,6 +27,10 @@ from caseload.visits.models import (
 
 #: Sessions that need a signed note once they are in the past.
 NOTE_EXPECTED = (SessionStatus.SCHEDULED, SessionStatus.COMPLETED)
+#: Past sessions shown per page of a client's history ("Show earlier" loads the next page).
+PAGE_SIZE = 20
+#: Upcoming sessions listed on the client's tab; the agenda has the rest.
+UPCOMING_SHOWN = 10
 
 
 def get_session_for_relationship(relationship: CareRelationship, public_id: UUID) -> TherapySession:
@@ -40,11 +45,94 @@ def get_session_for_relationship(relationship: CareRelationship, public_id: UUID
     return session
 
 
-def sessions_for(relationship: CareRelationship) -> QuerySet[TherapySession]:
-    return (
-        TherapySession.objects.filter(relationship=relationship)
-        .select_related("note")
-        .order_by("-starts_at")
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of a client's past sessions, newest first."""
+
+    sessions: list[TherapySession]
+    #: The cursor of the next (earlier) page: the last shown session's public id; None at the end.
+    earlier: UUID | None
+
+
+def past_sessions_page(
+    relationship: CareRelationship,
+    *,
+    before: UUID | None = None,
+    now: datetime | None = None,
+    size: int = PAGE_SIZE,
+) -> SessionPage:
+    """Past sessions newest first, `size` at a time, older than the session `before` (keyset:
+    its start time, then its id). A cursor that isn't one of this client's sessions is 404."""
+    rows = TherapySession.objects.filter(
+        relationship=relationship, starts_at__lt=now or timezone.now()
+    )
+    if before is not None:
+        anchor = (
+            TherapySession.objects.filter(relationship=relationship, public_id=before)
+            .values_list("starts_at", "pk")
+            .first()
+        )
+        if anchor is None:
+            raise Http404("No such session.")
+        starts_at, pk = anchor
+        rows = rows.filter(Q(starts_at__lt=starts_at) | Q(starts_at=starts_at, pk__lt=pk))
+    found = list(rows.select_related("note").order_by("-starts_at", "-pk")[: size + 1])
+    shown = found[:size]
+    return SessionPage(shown, shown[-1].public_id if len(found) > size else None)
+
+
+@dataclass(frozen=True)
+class UpcomingSessions:
+    sessions: list[TherapySession]  # soonest first
+    #: The first session not shown (the agenda opens on its week); None when all are shown.
+    more_from: TherapySession | None
+
+
+def upcoming_sessions(
+    relationship: CareRelationship, *, now: datetime | None = None, limit: int = UPCOMING_SHOWN
+) -> UpcomingSessions:
+    found = list(
+        TherapySession.objects.filter(
+            relationship=relationship, starts_at__gte=now or timezone.now()
+        ).order_by("starts_at", "pk")[: limit + 1]
+    )
+    return UpcomingSessions(found[:limit], found[limit] if len(found) > limit else None)
+
+
+def mood_series(
+    relationship: CareRelationship, *, limit: int = CHART_POINTS
+) -> list[tuple[datetime, int]]:
+    """The latest `limit` mood scores, oldest first (what the chart draws)."""
+    rows = (
+        TherapySession.objects.filter(relationship=relationship, mood_score__isnull=False)
+        .order_by("-starts_at", "-pk")
+        .values_list("starts_at", "mood_score")[:limit]
+    )
+    return [(starts_at, mood) for starts_at, mood in reversed(rows) if mood is not None]
+
+
+@dataclass(frozen=True)
+class SessionsOverview:
+    """The client's sessions at a glance (the Overview tab's card)."""
+
+    next_session: TherapySession | None  # not cancelled
+    last_session: TherapySession | None  # whatever its status
+    notes_due: int
+
+
+def sessions_overview(
+    relationship: CareRelationship, *, now: datetime | None = None
+) -> SessionsOverview:
+    """Three queries, whatever the history."""
+    now = now or timezone.now()
+    sessions = TherapySession.objects.filter(relationship=relationship)
+    return SessionsOverview(
+        next_session=sessions.filter(starts_at__gte=now)
+        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
+        .order_by("starts_at", "pk")
+        .first(),
+        last_session=sessions.filter(starts_at__lt=now).order_by("-starts_at", "-pk").first(),
+        notes_due=sessions.filter(unsigned_past_sessions_q(now)).count(),
     )
 
 

@@ -6,6 +6,7 @@ app_name = "visits"
 
 urlpatterns = [
     path("<uuid:client_id>/sessions/new/", views.session_new, name="session_new"),
+    path("<uuid:client_id>/sessions/earlier/", views.session_history, name="session_history"),
     path("<uuid:client_id>/sessions/<uuid:session_id>/", views.session_detail, name="session"),
     path(
         "<uuid:client_id>/sessions/<uuid:session_id>/outcome/",

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,10 +30,12 @@ from caseload.visits.forms import (
     SessionOutcomeForm,
 )
 from caseload.visits.models import NoteFormat, ProgressNote, TherapySession
+from caseload.visits.sections import session_cursor
 from caseload.visits.selectors import (
     get_session_for_relationship,
     note_for_session,
     notes_awaiting_cosignature,
+    past_sessions_page,
     session_note,
     therapist_agenda,
 )
@@ -77,13 +79,42 @@ def session_new(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRespo
             local = timezone.localtime(session.starts_at, zone)
             messages.success(request, f"Session scheduled for {local:%A %d %B at %H:%M}.")
             return redirect_to(
-                request, reverse("workspace:detail", args=[relationship.public_id]) + "#sessions"
+                request, reverse("workspace:sessions", args=[relationship.public_id])
             )
     return render(
         request,
         "visits/session_new.html",
         {"relationship": relationship, "form": form, "overlaps": overlaps, "zone": zone},
     )
+
+
+@require_GET
+@clinician_required
+def session_history(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """The Sessions & Notes tab's "Show earlier": the next page of past sessions, as table rows
+    htmx puts in place of the button. Without htmx, the tab at that page."""
+    relationship = get_relationship_for_user(request.user, client_id)
+    before = session_cursor(request.GET.get("before"))
+    tab_url = reverse("workspace:sessions", args=[relationship.public_id])
+    if not request.htmx:
+        return redirect(f"{tab_url}?before={before}" if before else tab_url)
+    page = past_sessions_page(relationship, before=before)
+    audit_record(
+        action="client.view",
+        actor=request.user,
+        audit_context=request.audit_context,
+        client=relationship.client,
+        obj=relationship,
+        detail={"tab": "sessions", "before": str(before or "")},
+    )
+    context = {
+        "relationship": relationship,
+        "past_sessions": page.sessions,
+        "earlier_cursor": page.earlier,
+        "practice_zone": relationship.practice.time_zone,
+        "appended": True,  # focus moves to the first row shown
+    }
+    return render(request, "visits/partials/_sessions_section.html#history_rows", context)
 
 
 def _session_page(

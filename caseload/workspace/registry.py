@@ -23,14 +23,18 @@ from caseload.workspace import details
 
 
 def _sessions_with_scores(
-    viewer: User, relationship: CareRelationship, audit_context: AuditContext
+    viewer: User,
+    relationship: CareRelationship,
+    audit_context: AuditContext,
+    *,
+    before: str | None = None,
 ) -> dict[str, Any]:
     """Sessions & Notes charts questionnaire totals (documents) beside mood (visits)."""
     scores = {
         key: [(point.when, point.score, point.severity) for point in points]
         for key, points in score_series(relationship).items()
     }
-    return visits.sessions_context(viewer, relationship, scores)
+    return visits.sessions_context(viewer, relationship, scores, before=before)
 
 
 PROFILE_SECTIONS: tuple[ProfileSection, ...] = (
@@ -50,3 +54,10 @@ ATTENTION_SIGNALS: tuple[AttentionSignal, ...] = (
     *documents.ATTENTION,
     *messaging.ATTENTION,
 )
+
+#: The default tab: the client at a glance, composed of each section's `overview`.
+OVERVIEW = "overview"
+SECTIONS_BY_KEY = {section.key: section for section in PROFILE_SECTIONS}
+#: Tabs that are the care core's own details: a GET shows the tab, a POST saves it.
+DETAIL_TABS = ("personal", "emergency", "preferences")
+FEATURE_TABS = tuple(key for key in SECTIONS_BY_KEY if key not in DETAIL_TABS)

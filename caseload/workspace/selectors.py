@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
+from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.access import access_for, relationships_visible_to, restore_pending
 from caseload.clients.models import CareRelationship, CareState, search_key
+from caseload.visits.models import SessionStatus, TherapySession
 from caseload.workspace.registry import ATTENTION_SIGNALS
+
+#: Rows per page of the My Clients list; "Show more" brings the next page.
+PAGE_SIZE = 50
+#: The highest page number the list accepts (50,000 clients): beyond it is a bad request.
+MAX_PAGE = 1000
 
 
 class ListFilter(StrEnum):
@@ -20,16 +29,106 @@ class ListFilter(StrEnum):
     ARCHIVED = "archived"
 
 
+class ListSort(StrEnum):
+    NAME = "name"
+    NEXT = "next"
+    RECENT = "recent"
+
+
 LIST_STATES: dict[ListFilter, tuple[str, ...]] = {
     ListFilter.ACTIVE: (CareState.INVITED, CareState.AWAITING_CONSENT, CareState.ACTIVE),
     ListFilter.ARCHIVED: (CareState.ARCHIVED,),
 }
 
+SORT_LABELS: dict[ListSort, str] = {
+    ListSort.NAME: "Name",
+    ListSort.NEXT: "Next session",
+    ListSort.RECENT: "Recently seen",
+}
+
+#: A past session with one of these statuses is one the client came to ("last seen").
+SEEN_STATUSES = (SessionStatus.SCHEDULED, SessionStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class SortLink:
+    sort: ListSort
+    label: str
+    query: str
+    current: bool
+
 
 @dataclass(frozen=True)
 class ClientListParams:
+    """What the list shows: search, filter, sort and page (parsed through an allow-list)."""
+
     query: str = ""
     filter: ListFilter = ListFilter.ACTIVE
+    sort: ListSort = ListSort.NAME
+    page: int = 1
+
+    def querystring(
+        self, *, sort: ListSort | None = None, page: int = 1, search: bool = True
+    ) -> str:
+        """The list's query string for these params (defaults left out): "" or "?…"."""
+        pairs: list[tuple[str, str]] = []
+        if search and self.query:
+            pairs.append(("q", self.query))
+        if self.filter != ListFilter.ACTIVE:
+            pairs.append(("filter", self.filter.value))
+        chosen = sort or self.sort
+        if chosen != ListSort.NAME:
+            pairs.append(("sort", chosen.value))
+        if page > 1:
+            pairs.append(("page", str(page)))
+        return f"?{urlencode(pairs)}" if pairs else ""
+
+    @property
+    def sort_links(self) -> list[SortLink]:
+        """One link per sort, keeping the search and the filter (back to the first page)."""
+        return [
+            SortLink(sort, label, self.querystring(sort=sort), sort == self.sort)
+            for sort, label in SORT_LABELS.items()
+        ]
+
+    @property
+    def list_query(self) -> str:
+        """This list from its first page (the way back from a profile)."""
+        return self.querystring()
+
+    @property
+    def profile_query(self) -> str:
+        """What a profile link carries so the list beside it stays as it is (without JS)."""
+        return self.querystring(search=False)
+
+    @property
+    def next_page_query(self) -> str:
+        return self.querystring(page=self.page + 1)
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """One page of the list and how many clients the search and filter match in all."""
+
+    params: ClientListParams
+    rows: list[CareRelationship]
+    total: int
+
+    @property
+    def first(self) -> int:
+        return (self.params.page - 1) * PAGE_SIZE + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+    @property
+    def has_more(self) -> bool:
+        return self.last < self.total
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.last, 0)
 
 
 def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationship]:
@@ -39,29 +138,75 @@ def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationsh
     return queryset
 
 
-def client_list(user: User, params: ClientListParams) -> QuerySet[CareRelationship]:
-    """The sidebar list: a constant number of queries whatever the number of clients."""
-    queryset = with_badges(
-        relationships_visible_to(user)
-        .filter(state__in=LIST_STATES[params.filter])
-        .select_related(
-            "client", "client__guardianship", "therapist", "therapist__membership__supervisor"
-        )
-        .annotate(restore_pending=restore_pending())
-        .order_by("client__full_name", "pk")
-    )
+def next_session_at(now: datetime) -> Subquery:
+    """Annotation: when the client's next scheduled session starts (None if none is booked)."""
+    upcoming = TherapySession.objects.filter(
+        relationship=OuterRef("pk"), status=SessionStatus.SCHEDULED, starts_at__gte=now
+    ).order_by("starts_at")
+    return Subquery(upcoming.values("starts_at")[:1], output_field=DateTimeField())
+
+
+def last_seen_at(now: datetime) -> Subquery:
+    """Annotation: when the client's most recent past session (not cancelled) started."""
+    past = TherapySession.objects.filter(
+        relationship=OuterRef("pk"), status__in=SEEN_STATUSES, starts_at__lt=now
+    ).order_by("-starts_at")
+    return Subquery(past.values("starts_at")[:1], output_field=DateTimeField())
+
+
+SORT_ORDER: dict[ListSort, tuple[Any, ...]] = {
+    ListSort.NAME: ("client__full_name", "pk"),
+    ListSort.NEXT: (F("next_session_at").asc(nulls_last=True), "client__full_name", "pk"),
+    ListSort.RECENT: (F("last_seen_at").desc(nulls_last=True), "client__full_name", "pk"),
+}
+
+
+def _matching(user: User, params: ClientListParams) -> QuerySet[CareRelationship]:
+    """The relationships the filter and the search select (no annotations: cheap to count)."""
+    queryset = relationships_visible_to(user).filter(state__in=LIST_STATES[params.filter])
     if params.query:
         queryset = queryset.filter(client__search_text__contains=search_key(params.query))
     return queryset
 
 
+def client_list(user: User, params: ClientListParams) -> QuerySet[CareRelationship]:
+    """The whole list in its sort order, badges and next/last session annotated: one query
+    whatever the number of clients. `params.page` is ignored here (see `client_page`)."""
+    now = timezone.now()
+    return with_badges(
+        _matching(user, params)
+        .select_related(
+            "client", "client__guardianship", "therapist", "therapist__membership__supervisor"
+        )
+        .annotate(
+            restore_pending=restore_pending(),
+            next_session_at=next_session_at(now),
+            last_seen_at=last_seen_at(now),
+        )
+        .order_by(*SORT_ORDER[params.sort])
+    )
+
+
+def client_count(user: User, params: ClientListParams) -> int:
+    """How many clients the filter and the search match ("24 active")."""
+    return _matching(user, params).count()
+
+
 def client_rows(user: User, params: ClientListParams) -> list[CareRelationship]:
-    """The list's rows, each with the access the gate would give (`row.access`), so the
-    badges ask it ("is this my client?") instead of comparing ids in the template."""
-    rows = list(client_list(user, params))
+    """The rows of `params.page`, each with the access the gate would give (`row.access`), so
+    the badges ask it ("is this my client?") instead of comparing ids in the template."""
+    offset = (params.page - 1) * PAGE_SIZE
+    rows = list(client_list(user, params)[offset : offset + PAGE_SIZE])
     for row in rows:
         row.access = access_for(user, row)
     return rows
+
+
+def client_page(user: User, params: ClientListParams) -> ClientPage:
+    """One page of the list and the total: two queries, whatever the size of the caseload."""
+    return ClientPage(
+        params=params, rows=client_rows(user, params), total=client_count(user, params)
+    )
 
 
 def attach_badges(relationship: CareRelationship) -> CareRelationship:
@@ -75,8 +220,7 @@ def attach_badges(relationship: CareRelationship) -> CareRelationship:
 
 def whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
     """MC-2: derived from data, never stored ticks."""
-    profile = reverse("workspace:detail", args=[relationship.public_id])
-    return [
+    items = [
         {
             "label": "Schedule the first session",
             "url": reverse("visits:session_new", args=[relationship.public_id]),
@@ -84,12 +228,13 @@ def whats_next(relationship: CareRelationship) -> list[dict[str, Any]]:
         },
         {
             "label": "Assign intake documents",
-            "url": f"{profile}#documents",
+            "url": reverse("workspace:documents", args=[relationship.public_id]),
             "done": relationship.documents.exists(),
         },
         {
             "label": "Set up a treatment plan",
-            "url": reverse("plans:new", args=[relationship.public_id]),
+            "url": reverse("plans:create", args=[relationship.public_id]),
             "done": relationship.treatment_plans.exists(),
         },
     ]
+    return items if not all(item["done"] for item in items) else []

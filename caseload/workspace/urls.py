@@ -1,28 +1,20 @@
 from django.urls import path
 
 from caseload.workspace import views
+from caseload.workspace.registry import DETAIL_TABS, FEATURE_TABS
 
 app_name = "workspace"
 
 urlpatterns = [
     path("", views.client_index, name="index"),
     path("<uuid:client_id>/", views.client_detail, name="detail"),
-    path(
-        "<uuid:client_id>/personal/",
-        views.client_update_section,
-        {"section": "personal"},
-        name="personal",
+    # One URL per profile tab, named after it (`workspace:sessions` …): bookmarkable.
+    *(
+        path(f"<uuid:client_id>/{tab}/", views.client_tab, {"tab": tab}, name=tab)
+        for tab in FEATURE_TABS
     ),
-    path(
-        "<uuid:client_id>/emergency/",
-        views.client_update_section,
-        {"section": "emergency"},
-        name="emergency",
-    ),
-    path(
-        "<uuid:client_id>/preferences/",
-        views.client_update_section,
-        {"section": "preferences"},
-        name="preferences",
+    *(
+        path(f"<uuid:client_id>/{tab}/", views.client_details, {"section": tab}, name=tab)
+        for tab in DETAIL_TABS
     ),
 ]

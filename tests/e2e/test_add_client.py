@@ -32,6 +32,7 @@ def test_adult_client_is_added_invited_signs_up_and_the_pending_badge_clears(
     page: Page, new_context: Callable[..., BrowserContext], therapist: Any, run_tasks: Any
 ) -> None:
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     expect(page).to_have_url(re.compile(r"/clients/$"))
     dialog = open_add_client_modal(page)
     dialog.get_by_label("Full name", exact=True).fill("Nora Quinn")
@@ -71,6 +72,7 @@ def test_bad_input_in_the_modal_shows_each_field_error_there_and_creates_nothing
     page: Page, therapist: Any
 ) -> None:
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     # Keyboard only: open the modal from its button, type, submit with Enter.
     opener = page.get_by_role("link", name="Add a New Client")
     opener.focus()
@@ -116,6 +118,7 @@ def test_child_client_is_added_with_a_guardian_who_signs_up_and_sees_the_childs_
     page: Page, new_context: Callable[..., BrowserContext], therapist: Any, run_tasks: Any
 ) -> None:
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     dialog = open_add_client_modal(page)
     expect(dialog.get_by_label("Guardian's email")).to_be_hidden()
     dialog.get_by_label("Child Account").check()
@@ -158,6 +161,7 @@ def test_existing_account_gets_a_connection_request_and_the_profile_opens_once_a
     active_relationship(colleague, full_name="Lena Ortiz", email="lena@example.com")
 
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     dialog = open_add_client_modal(page)
     dialog.get_by_label("Full name", exact=True).fill("Lena Ortiz")
     dialog.get_by_label("Email", exact=True).fill("LENA@example.com")

@@ -43,6 +43,7 @@ def test_search_and_filter_narrow_the_list_in_place_and_a_click_opens_a_bookmark
     page: Page, therapist: Any, caseload: dict[str, Any]
 ) -> None:
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     expect(client_names(page)).to_have_text(["Ava Okafor", "Maya Patel", "Sofía Márquez"])
     mark_page(page)
 
@@ -90,6 +91,7 @@ def test_search_filter_and_profile_links_work_without_javascript(
 ) -> None:
     page = new_context(java_script_enabled=False).new_page()
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     page.get_by_role("searchbox", name="Search by name or email").fill("SOFIA")
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"/clients/\?q=SOFIA&filter=active$"))

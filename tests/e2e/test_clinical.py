@@ -24,7 +24,7 @@ def _icd10_index_built() -> None:
 
 
 def open_clinical(page: Page, relationship: Any) -> Any:
-    page.goto(f"/clients/{relationship.public_id}/")
+    page.goto(f"/clients/{relationship.public_id}/clinical/")
     page.wait_for_load_state()  # htmx is set up (deferred scripts ran)
     return page.get_by_role("region", name="Clinical Information")
 
@@ -33,15 +33,21 @@ def test_diagnosis_is_found_by_words_picked_and_added_as_primary_in_place(
     page: Page, therapist: Any, active_client: Any
 ) -> None:
     sign_in(page, therapist.email)
+    page.goto("/clients/")  # sign-in lands on the home page
     expect(page).to_have_url(re.compile(r"/clients/$"))
     mark_page(page)
-    # The profile opens in place from the list; its sections work once swapped in.
+    # The profile opens in place from the list, then its tab; its sections work once swapped in.
     page.get_by_role("complementary", name="Client list").get_by_role(
         "link", name=re.compile("Maya Patel")
     ).click()
+    page.get_by_role("navigation", name="Profile").get_by_role(
+        "link", name="Clinical Information"
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/clinical/$"))
     clinical = page.get_by_role("region", name="Clinical Information")
     expect(clinical).to_contain_text("No diagnoses yet.")
 
+    clinical.locator("summary", has_text="Add diagnosis").click()
     field = clinical.get_by_label("Diagnosis", exact=True)
     field.press_sequentially("generalized anx", delay=20)
     suggestions = clinical.get_by_role("listbox", name="Matching ICD-10-CM codes")
@@ -71,6 +77,7 @@ def test_a_category_is_refused_on_the_field_then_a_second_diagnosis_becomes_prim
     clinical = open_clinical(page, active_client)
     mark_page(page)
 
+    clinical.locator("summary", has_text="Add diagnosis").click()
     field = clinical.get_by_label("Diagnosis", exact=True)
     field.fill("F33")
     clinical.get_by_role("button", name="Add diagnosis").click()
@@ -115,7 +122,7 @@ def test_medication_history_and_removal_in_place(
     clinical = open_clinical(page, active_client)
     mark_page(page)
 
-    clinical.get_by_text("Add a medication").click()
+    clinical.locator("summary", has_text="Add medication").click()
     clinical.get_by_label("Dose").fill("50 mg")
     clinical.get_by_role("button", name="Add medication").click()
     name = clinical.get_by_label("Name")
@@ -127,6 +134,7 @@ def test_medication_history_and_removal_in_place(
     clinical.get_by_role("button", name="Add medication").click()
     expect(clinical.get_by_role("row", name=re.compile("Sertraline"))).to_contain_text("50 mg")
 
+    clinical.get_by_text("Edit presenting concerns and history").click()
     clinical.get_by_label("Presenting concerns").fill("Worry about work, poor sleep.")
     clinical.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").first).to_contain_text("Saved")

@@ -20,7 +20,13 @@ PHQ9_ANSWERS = ["Several days"] * 3 + ["More than half the days"] * 3 + ["Nearly
 
 
 def documents_section(page: Page) -> Any:
+    """The Documents tab's section (on the Overview, "Documents" is also the overview card)."""
     return page.get_by_role("region", name="Documents")
+
+
+def open_tab(page: Page, client_id: Any, tab: str = "") -> None:
+    """Open a tab of the client's profile by its URL ("" is the Overview)."""
+    page.goto(f"/clients/{client_id}/{tab}/" if tab else f"/clients/{client_id}/")
 
 
 def answer(page: Page, question: str, choice: str) -> None:
@@ -39,17 +45,21 @@ def test_assign_fill_sign_review_and_download(
 ) -> None:
     from django.core import mail
 
-    # The therapist assigns the intake form and the PHQ-9 from the profile.
+    # The therapist assigns the intake form and the PHQ-9 from the profile's Documents tab.
     sign_in(page, therapist.email)
-    page.goto(f"/clients/{active_client.public_id}/")
+    open_tab(page, active_client.public_id)
     section = documents_section(page)
     whats_next = page.get_by_role("region", name="What's next")
     expect(
         whats_next.get_by_role("listitem").filter(has_text="Assign intake documents")
     ).not_to_contain_text("(done)")
+    open_tab(page, active_client.public_id, "documents")
+    # Read first: the assign form opens on demand.
+    expect(section.get_by_label("Intake form")).to_be_hidden()
+    section.get_by_text("Assign documents").click()
     section.get_by_label("Intake form").check()
     section.get_by_label("PHQ-9 (Patient Health Questionnaire)").check()
-    section.get_by_role("button", name="Assign").click()
+    section.get_by_role("button", name="Assign", exact=True).click()
     expect(page.locator("#messages")).to_contain_text("Assigned 2 documents")
     expect(section.get_by_role("row", name=re.compile("Intake form"))).to_contain_text("Assigned")
     expect(section.get_by_role("row", name=re.compile("PHQ-9"))).to_contain_text("Assigned")
@@ -121,14 +131,16 @@ def test_assign_fill_sign_review_and_download(
     )
     expect(entry).to_contain_text("Needs immediate attention")
     expect(entry).to_contain_text("2 documents to review")
-    page.goto(f"/clients/{active_client.public_id}/")
+    open_tab(page, active_client.public_id)
     expect(
         whats_next.get_by_role("listitem").filter(has_text="Assign intake documents")
     ).to_contain_text("(done)")
+    open_tab(page, active_client.public_id, "sessions")
+    expect(page.locator("#phq9-chart-summary")).to_contain_text("latest 16")
+    open_tab(page, active_client.public_id, "documents")
     phq9_row = documents_section(page).get_by_role("row", name=re.compile("PHQ-9"))
     expect(phq9_row).to_contain_text("16")
     expect(phq9_row).to_contain_text("Moderately severe")
-    expect(page.locator("#phq9-chart-summary")).to_contain_text("latest 16")
     phq9_row.get_by_role("link", name=re.compile("PHQ-9")).click()
     expect(page.get_by_role("heading", name="Score")).to_be_visible()
     expect(page.locator(".score-line")).to_have_text(re.compile(r"16\s+—\s+Moderately severe"))
@@ -138,7 +150,7 @@ def test_assign_fill_sign_review_and_download(
     expect(page.get_by_role("button", name="Mark reviewed")).to_have_count(0)
 
     # The signed intake: signature block, integrity check and the PDF.
-    page.goto(f"/clients/{active_client.public_id}/")
+    open_tab(page, active_client.public_id, "documents")
     documents_section(page).get_by_role("link", name="Intake form").click()
     expect(page.get_by_role("region", name="Signature")).to_contain_text(
         "Signed electronically by Maya Patel"
@@ -207,9 +219,10 @@ def test_a_form_built_in_the_builder_is_assigned_and_filled(
         "Exhausted"
     )
 
-    page.goto(f"/clients/{active_client.public_id}/")
+    open_tab(page, active_client.public_id, "documents")
+    documents_section(page).get_by_text("Assign documents").click()
     documents_section(page).get_by_label("Sleep diary").check()
-    documents_section(page).get_by_role("button", name="Assign").click()
+    documents_section(page).get_by_role("button", name="Assign", exact=True).click()
     expect(
         documents_section(page).get_by_role("row", name=re.compile("Sleep diary"))
     ).to_contain_text("Assigned")

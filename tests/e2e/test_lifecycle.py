@@ -32,7 +32,7 @@ def test_a_client_who_never_signed_up_is_archived_then_restored_directly(
         therapist, full_name="Sofía Márquez", email="sofia@example.com"
     )
     sign_in(page, therapist.email)
-    page.goto(profile_url(relationship))
+    page.goto(profile_url(relationship) + "preferences/")
     preferences = page.get_by_role("region", name="Preferences")
     preferences.get_by_role("button", name="Archive").click()
 
@@ -64,7 +64,7 @@ def test_a_signed_up_client_is_archived_and_comes_back_only_after_approving_a_ne
     run_tasks: Any,
 ) -> None:
     sign_in(page, therapist.email)
-    page.goto(profile_url(active_client))
+    page.goto(profile_url(active_client) + "preferences/")
     preferences = page.get_by_role("region", name="Preferences")
     preferences.get_by_role("button", name="Archive").click()
     expect(page.get_by_role("radio", name="Archived")).to_be_checked()
@@ -106,7 +106,7 @@ def test_remove_asks_for_confirmation_then_the_profile_is_gone(
 ) -> None:
     url = profile_url(active_client)
     sign_in(page, therapist.email)
-    page.goto(url)
+    page.goto(url + "preferences/")
     page.get_by_role("region", name="Preferences").get_by_role("link", name="Remove").click()
     expect(page.get_by_role("heading", name="Remove Maya Patel?")).to_be_visible()
 

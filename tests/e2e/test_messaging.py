@@ -38,6 +38,7 @@ def test_therapist_and_client_exchange_messages_live_and_the_unread_badge_follow
     client_page = new_context(base_url=asgi_live_server.url).new_page()
     sign_in(therapist_page, therapist.email)
     sign_in(client_page, client_user.email)
+    therapist_page.goto("/clients/")
     badge = therapist_page.get_by_role("complementary", name="Client list").locator(
         f'[data-unread-for="{active_client.public_id}"]'
     )
@@ -55,8 +56,14 @@ def test_therapist_and_client_exchange_messages_live_and_the_unread_badge_follow
     expect(client_page.locator("[data-read-state]")).to_have_text(["Sent", "Sent"])
     assert_not_reloaded(therapist_page)
 
-    # The therapist opens Maya's profile in place and scrolls to Messaging: seen, so read.
+    # The therapist opens Maya's profile in place and then its Messaging tab: seen, so read.
     therapist_page.get_by_role("link", name=re.compile("Maya Patel")).click()
+    therapist_page.get_by_role("navigation", name="Profile").get_by_role(
+        "link", name="Messaging"
+    ).click()
+    expect(therapist_page).to_have_url(
+        re.compile(rf"/clients/{active_client.public_id}/messaging/$")
+    )
     messaging = therapist_page.locator("#messaging")
     messaging.scroll_into_view_if_needed()
     expect(conversation(therapist_page)).to_contain_text("Could we move Thursday's session?")
@@ -103,13 +110,18 @@ def test_a_message_stays_unread_until_the_conversation_is_on_screen(
     client_user: Any,
     active_client: Any,
 ) -> None:
-    """Loaded into the page is not read: the Messaging section must be scrolled into view."""
+    """Loaded into the page is not read: the conversation must be scrolled into view.
+
+    A short window keeps the Messaging tab's conversation below the fold when it opens.
+    """
     from caseload.messaging import services
 
     services.message_send(relationship=active_client, actor=client_user, text="Hello Alice")
-    page = new_context(base_url=asgi_live_server.url).new_page()
+    page = new_context(
+        base_url=asgi_live_server.url, viewport={"width": 1280, "height": 300}
+    ).new_page()
     sign_in(page, therapist.email)
-    page.goto(f"/clients/{active_client.public_id}/")
+    page.goto(f"/clients/{active_client.public_id}/messaging/")
     badge = page.get_by_role("complementary", name="Client list").locator(
         f'[data-unread-for="{active_client.public_id}"]'
     )

@@ -50,7 +50,8 @@ def client_with_record(active_client: Any, run_tasks: Any) -> Any:
 
 
 def open_profile(page: Page, relationship: Any) -> Locator:
-    page.goto(f"/clients/{relationship.public_id}/")
+    """The client's Treatment Plans tab (the Overview's card is also a region of that name)."""
+    page.goto(f"/clients/{relationship.public_id}/plans/")
     page.wait_for_load_state()  # htmx is set up (deferred scripts ran)
     return page.get_by_role("region", name="Treatment Plans")
 
@@ -74,17 +75,20 @@ def test_generated_plan_is_edited_versioned_compared_restored_and_exported(
     sign_in(page, therapist.email)
     plans = open_profile(page, relationship)
 
-    # Generate with AI: three clearly grouped choices, each explained.
-    plans.get_by_text("Generate with AI").click()
-    length = plans.get_by_role("group", name="Length")
+    # Create Treatment Plan offers a choice; Generate with AI: three clearly grouped choices,
+    # each explained.
+    plans.get_by_role("link", name="Create Treatment Plan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create Treatment Plan")
+    generate = page.get_by_role("region", name="Generate with AI")
+    length = generate.get_by_role("group", name="Length")
     expect(length.get_by_role("radio", name="Medium")).to_be_checked()  # the defaults
     expect(length.get_by_role("radio", name="Long")).to_have_accessible_description(
         re.compile("rationale")
     )
     length.get_by_role("radio", name="Long").check()
-    plans.get_by_role("group", name="Tone").get_by_role("radio", name="Conversational").check()
-    plans.get_by_role("group", name="Format").get_by_role("radio", name="Bullet Points").check()
-    plans.get_by_role("button", name="Generate draft").click()
+    generate.get_by_role("group", name="Tone").get_by_role("radio", name="Conversational").check()
+    generate.get_by_role("group", name="Format").get_by_role("radio", name="Bullet Points").check()
+    generate.get_by_role("button", name="Generate draft").click()
 
     # The draft is being made in the background: the page says so, and keeps asking.
     expect(page).to_have_url(re.compile(r"/plans/drafts/[0-9a-f-]+/$"))
@@ -221,13 +225,19 @@ def test_plan_written_by_hand_marks_whats_next_done_and_shows_its_expiry(
     page: Page, therapist: Any, active_client: Any
 ) -> None:
     sign_in(page, therapist.email)
-    plans = open_profile(page, active_client)
+    page.goto(f"/clients/{active_client.public_id}/")  # What's next is on the Overview
     whats_next = page.get_by_role("region", name="What's next")
     step = whats_next.get_by_role("listitem").filter(has_text="Set up a treatment plan")
     expect(step).not_to_contain_text("(done)")
+    plans = open_profile(page, active_client)
     expect(plans).to_contain_text("No treatment plan yet.")
 
     plans.get_by_role("link", name="Create Treatment Plan").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create Treatment Plan")
+    page.get_by_role("region", name="Write it myself").get_by_role(
+        "link", name="Write it myself"
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/plans/new/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Create Treatment Plan")
     editor = plan_editor(page)
     expect(editor).to_be_visible()
@@ -272,12 +282,15 @@ def test_plan_written_by_hand_marks_whats_next_done_and_shows_its_expiry(
     expect(page.get_by_role("button", name="Compare versions")).to_have_count(0)
 
     page.get_by_role("link", name="← Maya Patel").click()
-    whats_next = page.get_by_role("region", name="What's next")
-    step = whats_next.get_by_role("listitem").filter(has_text="Set up a treatment plan")
-    expect(step).to_contain_text("(done)")
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/plans/$"))
     plans = page.get_by_role("region", name="Treatment Plans")
     expect(plans.get_by_role("link", name="Plan for anxiety")).to_be_visible()
     expect(plans).to_contain_text("Expires soon")
+
+    page.goto(f"/clients/{active_client.public_id}/")  # What's next is on the Overview
+    whats_next = page.get_by_role("region", name="What's next")
+    step = whats_next.get_by_role("listitem").filter(has_text="Set up a treatment plan")
+    expect(step).to_contain_text("(done)")
 
     version = PlanVersion.objects.get()
     assert version.source == "manual"

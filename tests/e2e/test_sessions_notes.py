@@ -54,12 +54,12 @@ def test_therapist_schedules_records_the_outcome_writes_signs_and_amends_a_soap_
 ) -> None:
     yesterday = datetime.now(NEW_YORK) - timedelta(days=1)
     sign_in(page, therapist.email)
-    page.goto(f"/clients/{active_client.public_id}/")
+    page.goto(f"/clients/{active_client.public_id}/sessions/")
     sessions_region(page).get_by_role("link", name="Schedule a session").click()
     expect(page.get_by_text("America/New_York")).to_be_visible()
     schedule_in_form(page, yesterday, "10:00")
 
-    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/#sessions$"))
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/sessions/$"))
     expect(page.get_by_role("status").first).to_contain_text("Session scheduled for")
     history = sessions_region(page).get_by_role("table")
     label = f"{yesterday:%a} {yesterday.day} {yesterday:%b %Y}, 10:00"
@@ -107,6 +107,7 @@ def test_therapist_schedules_records_the_outcome_writes_signs_and_amends_a_soap_
     assert NoteAddendum.objects.get().note == stored
 
     page.get_by_role("link", name=re.compile("Maya Patel")).first.click()
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/sessions/$"))
     row = sessions_region(page).get_by_role("row", name=re.compile(re.escape(label)))
     expect(row).to_contain_text("Signed")
     expect(row).to_contain_text("6")
@@ -125,17 +126,19 @@ def test_scheduling_from_whats_next_ticks_the_item(
     item.get_by_role("link", name="Schedule the first session").click()
     schedule_in_form(page, next_week, "16:30", modality="Telehealth")
 
-    expect(page).to_have_url(re.compile(r"#sessions$"))
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/sessions/$"))
+    upcoming = sessions_region(page).get_by_role("list")
+    expect(upcoming).to_contain_text(
+        f"{next_week:%a} {next_week.day} {next_week:%b %Y}, 16:30 · 50 min · Telehealth"
+    )
+
+    page.goto(f"/clients/{active_client.public_id}/")  # What's next is on the Overview
     item = (
         page.get_by_role("region", name="What's next")
         .get_by_role("listitem")
         .filter(has_text="Schedule the first session")
     )
     expect(item).to_contain_text("(done)")
-    upcoming = sessions_region(page).get_by_role("list")
-    expect(upcoming).to_contain_text(
-        f"{next_week:%a} {next_week.day} {next_week:%b %Y}, 16:30 · 50 min · Telehealth"
-    )
 
 
 def test_overlapping_time_is_warned_about_and_can_be_scheduled_anyway(
@@ -161,7 +164,7 @@ def test_overlapping_time_is_warned_about_and_can_be_scheduled_anyway(
     assert TherapySession.objects.filter(relationship=active_client).count() == 0
 
     page.get_by_role("button", name="Schedule anyway").click()
-    expect(page).to_have_url(re.compile(r"#sessions$"))
+    expect(page).to_have_url(re.compile(rf"/clients/{active_client.public_id}/sessions/$"))
     assert TherapySession.objects.filter(relationship=active_client).count() == 1
 
 
@@ -331,7 +334,7 @@ def test_mood_chart_shows_one_point_per_scored_session_with_a_summary(
         past_session(active_client, days_ago=days_ago, mood=mood)
     past_session(active_client, days_ago=3)  # not scored: no point
     sign_in(page, therapist.email)
-    page.goto(f"/clients/{active_client.public_id}/")
+    page.goto(f"/clients/{active_client.public_id}/sessions/")
 
     chart = sessions_region(page).get_by_role("img", name=re.compile("Mood over time"))
     expect(chart).to_be_visible()

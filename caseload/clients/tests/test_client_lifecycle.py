@@ -56,7 +56,7 @@ def test_archive_moves_client_to_archived_and_revokes_invitation(therapist, pend
     response = browser.post(url(pending, "archive"))
 
     assert response.status_code == 302
-    assert response["Location"] == url(pending)
+    assert response["Location"] == url(pending, "preferences")  # where Archive and Restore are
     assert state(pending) == CareState.ARCHIVED
     assert Invitation.objects.get(pk=invitation.pk).revoked_at is not None
     page = browser.get(response["Location"]).content.decode()
@@ -69,7 +69,7 @@ def test_archive_moves_client_to_archived_and_revokes_invitation(therapist, pend
 def test_htmx_archive_answers_with_an_redirect_to(active_client, therapist, signed_in):
     response = signed_in(therapist).post(url(active_client, "archive"), HTTP_HX_REQUEST="true")
 
-    assert url(active_client) == redirect_target(response)
+    assert url(active_client, "preferences") == redirect_target(response)
     assert state(active_client) == CareState.ARCHIVED
 
 

@@ -29,6 +29,11 @@ def profile(relationship: CareRelationship) -> str:
     return f"/clients/{relationship.public_id}/"
 
 
+def tab(relationship: CareRelationship) -> str:
+    """The Clinical Information tab (`workspace:clinical`)."""
+    return f"{profile(relationship)}clinical/"
+
+
 def diagnoses_url(relationship: CareRelationship, diagnosis: Diagnosis | None = None) -> str:
     base = f"{profile(relationship)}diagnoses/"
     return f"{base}{diagnosis.public_id}/" if diagnosis else base
@@ -53,6 +58,17 @@ def section_html(response: Any, element_id: str = "clinical") -> str:
 def clinical_text(response: Any) -> str:
     """The section's visible text, tags removed and whitespace collapsed."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", section_html(response))).split())
+
+
+def details_tag(html: str, name: str) -> str:
+    """The opening tag of the `<details class="edit-on-demand …">` whose classes hold `name`."""
+    match = re.search(r'<details class="edit-on-demand(?: [\w-]+)* ' + name + r"\b[^>]*>", html)
+    assert match, f"no edit-on-demand details {name!r}"
+    return match.group(0)
+
+
+def is_open(tag: str) -> bool:
+    return re.search(r"\sopen[\s>=]", tag) is not None
 
 
 def actions(*names: str) -> list[str]:
@@ -82,7 +98,7 @@ def record(therapist: User, active_client: CareRelationship) -> CareRelationship
 
 # What the profile shows -------------------------------------------------------------------
 def test_therapist_sees_the_record_with_its_forms(therapist, record, signed_in):
-    response = signed_in(therapist).get(profile(record))
+    response = signed_in(therapist).get(tab(record))
 
     assert response.status_code == 200
     text = clinical_text(response)
@@ -107,7 +123,7 @@ def test_therapist_sees_the_record_with_its_forms(therapist, record, signed_in):
 
 
 def test_supervisor_reads_the_record_without_any_form(supervisor, record, signed_in):
-    response = signed_in(supervisor).get(profile(record))
+    response = signed_in(supervisor).get(tab(record))
 
     assert response.status_code == 200
     text = clinical_text(response)
@@ -123,10 +139,88 @@ def test_supervisor_reads_the_record_without_any_form(supervisor, record, signed
 
 
 def test_new_record_says_nothing_was_recorded(therapist, active_client, signed_in):
-    text = clinical_text(signed_in(therapist).get(profile(active_client)))
+    text = clinical_text(signed_in(therapist).get(tab(active_client)))
 
     assert "No diagnoses yet." in text
     assert "No medications recorded." in text
+
+
+# Read first, edit on demand ----------------------------------------------------------------
+FORMS = ("diagnosis-add", "row-edit", "add-medication", "edit-history")
+
+
+def test_the_tab_reads_first_with_every_form_closed(therapist, record, signed_in):
+    response = signed_in(therapist).get(tab(record))
+
+    html = section_html(response)
+    for name in FORMS:
+        assert not is_open(details_tag(html, name)), name
+    # The history is text, outside any form; its form opens with "Edit".
+    history = html.split('class="readonly facts history"', 1)[1].split("</dl>", 1)[0]
+    assert "Worry about work most days." in history
+    assert "One depressive episode in 2019." in history
+    edit = html.split(details_tag(html, "edit-history"), 1)[1].split("</details>", 1)[0]
+    assert "<summary" in edit and ">Edit<" in edit
+    assert summary_url(record) in edit
+    for label in ("Add diagnosis", "Add medication"):
+        assert f'<summary class="button">{label}</summary>' in html
+
+
+def test_the_icd10_picker_is_inside_the_add_diagnosis_form(therapist, active_client, signed_in):
+    html = section_html(signed_in(therapist).get(tab(active_client)))
+
+    add = html.split(details_tag(html, "diagnosis-add"), 1)[1].split("</details>", 1)[0]
+    picker = add.split('class="field icd-picker"', 1)[1]
+    assert 'hx-get="/clinical/icd10/"' in picker
+    assert 'id="icd-results"' in picker
+    assert diagnoses_url(active_client) in add
+
+
+def test_a_refused_diagnosis_opens_its_form_with_what_was_typed(
+    therapist, active_client, signed_in
+):
+    response = signed_in(therapist).post(diagnoses_url(active_client), {"code": "F41"}, **HTMX)
+
+    html = section_html(response)
+    assert is_open(details_tag(html, "diagnosis-add"))
+    assert 'value="F41"' in html.split(details_tag(html, "diagnosis-add"), 1)[1]
+    for name in ("add-medication", "edit-history"):
+        assert not is_open(details_tag(html, name)), name
+
+
+def test_a_refused_diagnosis_without_javascript_opens_its_form(therapist, active_client, signed_in):
+    response = signed_in(therapist).post(diagnoses_url(active_client), {"code": "F41"})
+
+    html = section_html(response)
+    assert is_open(details_tag(html, "diagnosis-add"))
+    assert f'href="{tab(active_client)}"' in response.content.decode()  # back to the tab
+
+
+def test_a_refused_history_opens_its_form_and_keeps_the_text(therapist, record, signed_in):
+    too_long = "x" * 20001
+
+    response = signed_in(therapist).post(
+        summary_url(record),
+        {"presenting_concerns": too_long, "mental_health_history": "Kept."},
+        **HTMX,
+    )
+
+    html = section_html(response)
+    assert is_open(details_tag(html, "edit-history"))
+    assert field_errors(response, "presenting_concerns")
+    assert "Kept.</textarea>" in html
+    assert ClinicalSummary.objects.get().presenting_concerns == "Worry about work most days."
+
+
+def test_a_saved_change_closes_the_form_again(therapist, record, signed_in):
+    response = signed_in(therapist).post(
+        medications_url(record), {"name": "Bupropion", "dose": "150 mg"}, **HTMX
+    )
+
+    html = section_html(response)
+    for name in FORMS:
+        assert not is_open(details_tag(html, name)), name
+    assert 'value="150 mg"' not in html.split(details_tag(html, "add-medication"), 1)[1]
 
 
 # ICD-10-CM search ---------------------------------------------------------------------------
@@ -283,7 +377,7 @@ def test_plain_post_adds_and_goes_back_to_the_section(therapist, active_client, 
     response = browser.post(diagnoses_url(active_client), {"code": "F41.1"})
 
     assert response.status_code == 302
-    assert response["Location"] == profile(active_client) + "#clinical"
+    assert response["Location"] == tab(active_client)
     assert Diagnosis.objects.filter(code="F41.1").exists()
     followed = browser.get(response["Location"])
     assert "Added F41.1 Generalized anxiety disorder." in followed.content.decode()
@@ -366,7 +460,7 @@ def test_plain_post_remove_goes_back_to_the_section(therapist, record, signed_in
     response = signed_in(therapist).post(diagnoses_url(record, f33) + "remove/")
 
     assert response.status_code == 302
-    assert response["Location"] == profile(record) + "#clinical"
+    assert response["Location"] == tab(record)
     assert not record.diagnoses.filter(code="F33.1").exists()
 
 
@@ -379,7 +473,7 @@ def test_medication_without_a_name_is_refused_on_the_field(therapist, active_cli
     assert field_errors(response, "name") == ["Enter the medication's name."]
     html = response.content.decode()
     assert 'value="10 mg"' in html
-    assert '<details class="add-medication" open>' in html  # the form stays open
+    assert is_open(details_tag(html, "add-medication"))  # the form stays open
     assert not Medication.objects.exists()
     assert actions("medication.add") == []
 
@@ -426,7 +520,7 @@ def test_medication_is_removed(therapist, record, signed_in):
 def test_each_medication_row_has_an_edit_form_filled_in(therapist, record, signed_in):
     medication = record.medications.get()
 
-    response = signed_in(therapist).get(profile(record))
+    response = signed_in(therapist).get(tab(record))
 
     assert medications_url(record, medication) in post_form_actions(response)
     row = section_html(response).split(f'data-medication="{medication.public_id}"')[1]
@@ -463,7 +557,7 @@ def test_medication_edit_errors_show_on_that_rows_fields(therapist, record, sign
 
     prefix = f"medication_{medication.public_id.hex[:8]}_"
     assert field_errors(response, prefix + "name") == ["Enter the medication's name."]
-    assert '<details class="row-edit" open>' in section_html(response)
+    assert is_open(details_tag(section_html(response), "row-edit"))
     response = signed_in(therapist).post(
         medications_url(record, medication),
         {"name": "Sertraline", "start_date": "2024-05-01", "stop_date": "2024-04-01"},
@@ -502,7 +596,7 @@ def test_summary_plain_post_goes_back_to_the_section(therapist, active_client, s
     )
 
     assert response.status_code == 302
-    assert response["Location"] == profile(active_client) + "#clinical"
+    assert response["Location"] == tab(active_client)
     assert ClinicalSummary.objects.get().mental_health_history == "None."
 
 
@@ -579,7 +673,7 @@ def test_archived_record_is_read_only_and_refuses_changes_with_a_message(
     browser = signed_in(therapist)
     before = _record_state(record)
 
-    page = browser.get(profile(record))
+    page = browser.get(tab(record))
     section = section_html(page)
     assert "F41.1" in section
     assert "<form" not in section

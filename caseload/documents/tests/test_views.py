@@ -34,6 +34,11 @@ def profile(relationship):
     return f"/clients/{relationship.public_id}/"
 
 
+def tab(relationship, key="documents"):
+    """A tab of the profile: Documents unless told."""
+    return f"/clients/{relationship.public_id}/{key}/"
+
+
 def page(document):
     return f"/clients/{document.relationship.public_id}/documents/{document.public_id}/"
 
@@ -70,7 +75,7 @@ def test_assigning_from_the_profile(therapist, active_client, library, signed_in
     )
 
     assert response.status_code == 302
-    assert response["Location"] == f"{profile(active_client)}#documents"
+    assert response["Location"] == tab(active_client)
     documents = AssignedDocument.objects.filter(relationship=active_client)
     assert sorted(d.version.title for d in documents) == [
         "Intake form",
@@ -161,7 +166,7 @@ def test_whats_next_ticks_intake_documents_once_assigned(
 
     pattern = (
         r'<li class="(done)?">[^<]*<span class="tick"[^>]*>[^<]*</span>\s*'
-        r'<a href="[^"]*#documents">Assign intake documents</a>'
+        r'<a href="[^"]*/documents/">Assign intake documents</a>'
     )
     assert re.search(pattern, before).group(1) is None
     assert re.search(pattern, after).group(1) == "done"
@@ -177,7 +182,7 @@ def test_the_profile_lists_documents_with_status_and_score(
     submit(phq9, client_user, answers_for("phq9", 16))
     services.document_save_progress(document=gad7, actor=client_user, answers={"q1": "1"})
 
-    response = signed_in(therapist).get(profile(active_client))
+    response = signed_in(therapist).get(tab(active_client))
 
     assert response.status_code == 200
     assert section_row(response, phq9).startswith("PHQ-9 (Patient Health Questionnaire) Completed")
@@ -193,7 +198,7 @@ def test_the_supervisor_sees_the_section_without_assign_or_remind(
 ):
     document = assign_one(active_client, library["phq9"])
 
-    response = signed_in(supervisor).get(profile(active_client))
+    response = signed_in(supervisor).get(tab(active_client))
 
     assert "Assigned" in section_row(response, document)
     assert "Send reminder" not in section_row(response, document)
@@ -226,7 +231,7 @@ def test_a_flagged_phq9_says_it_needs_immediate_attention(
     )
 
     html = signed_in(therapist).get(page(document)).content.decode()
-    section = signed_in(therapist).get(profile(active_client))
+    section = signed_in(therapist).get(tab(active_client))
 
     assert "<strong>2</strong> — Minimal" in html
     assert "Needs immediate attention: item 9" in html
@@ -477,7 +482,7 @@ def test_the_profile_charts_phq9_and_gad7_beside_mood(
     )
     AssignedDocument.objects.filter(pk=document.pk).update(submitted_at=_at(25))
 
-    response = signed_in(therapist).get(profile(active_client))
+    response = signed_in(therapist).get(tab(active_client, "sessions"))
 
     first, last = (f"{timezone.localtime(_at(d)):%d %b %Y}" for d in (40, 10))
     assert text_by_id(response, "mood-chart-summary") == [
@@ -516,7 +521,7 @@ def test_the_profile_charts_phq9_and_gad7_beside_mood(
 def test_no_questionnaire_charts_without_scores(therapist, active_client, library, signed_in):
     assign(active_client, library["phq9"], library["gad7"])
 
-    response = signed_in(therapist).get(profile(active_client))
+    response = signed_in(therapist).get(tab(active_client, "sessions"))
 
     assert text_by_id(response, "phq9-chart-summary") is None
     assert text_by_id(response, "gad7-chart-summary") is None

@@ -330,7 +330,7 @@ class TestNotifications:
 
         (email,) = notification_emails()
         assert email.to == [therapist.email]
-        assert f"/clients/{active_client.public_id}/#messaging" in email.body
+        assert f"/clients/{active_client.public_id}/messaging/" in email.body
 
     def test_a_guardian_is_notified_for_their_child(
         self, child_client, therapist, guardian_user, run_tasks

@@ -137,6 +137,89 @@
   });
 })();
 
+// My Clients: arrow keys move through the list (Enter opens: they are links), from the
+// search box too; Home/End jump to the ends. "Show more" and a sort link keep the focus
+// where it was once htmx has swapped the list. Without this file the list is plain links.
+(function () {
+  "use strict";
+
+  function listLinks() {
+    return Array.prototype.slice.call(
+      document.querySelectorAll("#client-list [data-client-link], #client-list [data-list-more]")
+    );
+  }
+
+  function moveTo(link) {
+    if (!link) { return; }
+    link.focus();
+    link.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    var target = event.target;
+    var fromSearch = target.id === "client-search-input";
+    if (!fromSearch && !(target.matches && target.matches("#client-list [data-client-link], #client-list [data-list-more]"))) { return; }
+    var links = listLinks();
+    if (!links.length) { return; }
+    var index = links.indexOf(target);
+    var next = null;
+    if (event.key === "ArrowDown") {
+      next = fromSearch ? links[0] : links[Math.min(index + 1, links.length - 1)];
+    } else if (fromSearch) {
+      return; // the search box keeps its own Up, Home and End
+    } else if (event.key === "ArrowUp") {
+      next = index > 0 ? links[index - 1] : document.getElementById("client-search-input");
+    } else if (event.key === "Home") {
+      next = links[0];
+    } else if (event.key === "End") {
+      next = links[links.length - 1];
+    } else {
+      return;
+    }
+    event.preventDefault();
+    moveTo(next);
+  });
+
+  // Before htmx replaces the list or "Show more": what had the focus, to put it back after.
+  var restore = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    restore = null;
+    if (!target || document.activeElement !== elt) { return; }
+    if (target.id === "client-list-more") {
+      restore = { more: document.querySelectorAll("#client-list [data-client-link]").length };
+    } else if (target.id === "client-list" && elt.hasAttribute("data-sort-link")) {
+      restore = { sort: elt.getAttribute("data-sort-link") };
+    }
+  });
+
+  // On a phone a client opened from the list replaces it (CSS): start that screen at the
+  // top, where "← My Clients" is, not where the list was scrolled to.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    var sidebar = document.querySelector(".client-sidebar");
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-client-link") && sidebar &&
+        window.getComputedStyle(sidebar).display === "none") {
+      window.scrollTo(0, 0);
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var wanted = restore;
+    restore = null;
+    if (!wanted) { return; }
+    if (wanted.sort) {
+      moveTo(document.querySelector('#client-list [data-sort-link="' + wanted.sort + '"]'));
+    } else {
+      // The first of the rows just added, else the next "Show more".
+      var rows = document.querySelectorAll("#client-list [data-client-link]");
+      moveTo(rows[wanted.more] || document.querySelector("#client-list [data-list-more]"));
+    }
+  });
+})();
+
 // ICD-10-CM picker: choosing a suggestion fills the code field.
 (function () {
   "use strict";

@@ -108,7 +108,11 @@
   }
 
   function refresh(conversation) {
-    if (!listOf(conversation)) { return; }  // nothing readable here (e.g. not signed up yet)
+    var list = listOf(conversation);
+    if (!list) { return; }  // nothing readable here (e.g. not signed up yet)
+    // An earlier page (opened by a "Show earlier" link without JavaScript) doesn't grow at
+    // its end: the newest messages are a "Show the latest messages" link away.
+    if (list.hasAttribute("data-earlier-page")) { return; }
     if (conversation.caseloadLoading) { conversation.caseloadAgain = true; return; }
     conversation.caseloadLoading = true;
     var url = conversation.getAttribute("data-messages-url");
@@ -195,6 +199,36 @@
       var text = conversation.querySelector(".message-form textarea");
       if (text) { text.focus(); }
     });
+  });
+
+  // "Show earlier messages" ----------------------------------------------------------------
+  // htmx replaces the control with the page before it (its own control, then the messages),
+  // above the messages on screen: keep those where they were, and don't read the older ones
+  // out as if they had just arrived. Focus moves to the new control (htmx: same id), or to
+  // the list once the first message is shown.
+  var earlier = null;
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail || {};
+    var target = detail.target;
+    var control = detail.shouldSwap && target && target.hasAttribute &&
+      target.hasAttribute("data-show-earlier") ? target : null;
+    var list = control ? control.closest("[data-message-list]") : null;
+    earlier = list ? { list: list, fromEnd: list.scrollHeight - list.scrollTop, live: list.getAttribute("aria-live") } : null;
+    if (earlier) { list.setAttribute("aria-live", "off"); }
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!earlier) { return; }
+    var done = earlier;
+    earlier = null;
+    done.list.scrollTop = done.list.scrollHeight - done.fromEnd;
+    if (!done.list.querySelector("[data-show-earlier]") && document.activeElement === document.body) {
+      done.list.focus({ preventScroll: true });  // the first message: nothing earlier to show
+    }
+    window.setTimeout(function () {
+      if (done.live) { done.list.setAttribute("aria-live", done.live); }
+    }, 0);
   });
 
   // The live channel -----------------------------------------------------------------------

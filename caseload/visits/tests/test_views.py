@@ -41,6 +41,10 @@ def profile(relationship: CareRelationship) -> str:
     return f"/clients/{relationship.public_id}/"
 
 
+def sessions_tab(relationship: CareRelationship) -> str:
+    return f"{profile(relationship)}sessions/"
+
+
 def new_url(relationship: CareRelationship) -> str:
     return f"{profile(relationship)}sessions/new/"
 
@@ -123,7 +127,7 @@ def test_time_typed_in_practice_zone_is_stored_in_utc_and_shown_back_local(
     )
 
     assert response.status_code == 302
-    assert response["Location"] == profile(active_client) + "#sessions"
+    assert response["Location"] == sessions_tab(active_client)
     session = TherapySession.objects.get()
     assert session.starts_at == datetime(day.year, month, 15, utc_hour, 30, tzinfo=UTC)
     assert (session.duration_minutes, session.modality) == (50, "telehealth")
@@ -744,7 +748,7 @@ def test_profile_lists_upcoming_and_past_sessions_with_note_status_and_mood(
     signed(done, therapist)
     missed = past_session(active_client, days_ago=7)
 
-    response = signed_in(therapist).get(profile(active_client))
+    response = signed_in(therapist).get(sessions_tab(active_client))
 
     section = section_html(response, "sessions")
     upcoming_part, history = section.split("History", 1)
@@ -765,7 +769,7 @@ def test_profile_lists_upcoming_and_past_sessions_with_note_status_and_mood(
 def test_supervisor_sees_sessions_without_the_schedule_button(supervisor, active_client, signed_in):
     session = past_session(active_client)
 
-    section = section_html(signed_in(supervisor).get(profile(active_client)), "sessions")
+    section = section_html(signed_in(supervisor).get(sessions_tab(active_client)), "sessions")
 
     assert page_url(active_client, session) in section
     assert new_url(active_client) not in section
@@ -790,7 +794,7 @@ def test_mood_chart_draws_one_point_per_score_with_a_text_summary(
         )
     past_session(active_client, days_ago=3)  # no mood: no point
 
-    section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
+    section = section_html(signed_in(therapist).get(sessions_tab(active_client)), "sessions")
 
     svg = section.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert 'role="img"' in section.split("<svg", 1)[1].split(">", 1)[0]
@@ -812,7 +816,7 @@ def test_mood_chart_dates_are_the_practice_days(therapist, active_client, signed
         values={"status": "completed", "mood_score": 4},
     )
 
-    section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
+    section = section_html(signed_in(therapist).get(sessions_tab(active_client)), "sessions")
 
     summary = chart_summary(section)
     assert f"from {day:%d %b %Y} to {day:%d %b %Y}" in summary
@@ -822,7 +826,7 @@ def test_mood_chart_dates_are_the_practice_days(therapist, active_client, signed
 def test_no_chart_without_mood_scores(therapist, active_client, signed_in):
     past_session(active_client)
 
-    section = section_html(signed_in(therapist).get(profile(active_client)), "sessions")
+    section = section_html(signed_in(therapist).get(sessions_tab(active_client)), "sessions")
 
     assert "<svg" not in section
 

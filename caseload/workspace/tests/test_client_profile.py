@@ -40,15 +40,25 @@ PERSONAL = {
 
 
 # Who may open it --------------------------------------------------------------------------
-def test_owner_opens_the_profile_with_its_forms(therapist, active_client, signed_in):
-    response = signed_in(therapist).get(url(active_client))
+def test_owner_opens_the_profile_on_the_overview_with_every_tab(
+    therapist, active_client, signed_in
+):
+    browser = signed_in(therapist)
+    response = browser.get(url(active_client))
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "Maya Patel" in html
     assert "maya@example.com" in html
-    for section in ("personal", "emergency", "preferences", "archive"):
-        assert url(active_client, section) in post_forms(html)
+    assert 'aria-current="page">Overview</a>' in html
+    for section in ("clinical", "personal", "emergency", "preferences", "sessions", "plans"):
+        assert f'href="{url(active_client, section)}"' in html
+    for section in ("personal", "emergency", "preferences"):
+        tab = browser.get(url(active_client, section)).content.decode()
+        assert url(active_client, section) in post_forms(tab), section
+    assert url(active_client, "archive") in post_forms(
+        browser.get(url(active_client, "preferences")).content.decode()
+    )
     for title in (
         "Clinical Information",
         "Personal Information",
@@ -162,7 +172,7 @@ def test_new_therapist_starts_with_an_empty_record(therapist, colleague, client_
     bobs = pending_relationship(colleague, full_name="Maya Patel", email="maya@example.com")
     services.invitation_accept(invitation=bobs.invitations.get(), actor=client_user)
 
-    html = signed_in(colleague).get(url(bobs)).content.decode()
+    html = signed_in(colleague).get(url(bobs, "personal")).content.decode()
 
     assert url(bobs, "personal") in post_forms(html)
     assert "Secret Lane" not in html
@@ -201,13 +211,13 @@ def test_archived_profile_shows_the_archived_list(therapist, active_client, sign
     pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
     services.relationship_archive(relationship=active_client, actor=active_client.therapist)
 
-    html = signed_in(therapist).get(url(active_client)).content.decode()
+    html = signed_in(therapist).get(url(active_client, "preferences")).content.decode()
 
     listing = html.split('id="client-list"')[1].split("</ul>")[0]
     assert "Maya Patel" in listing
     assert "Pat Pending" not in listing
     assert url(active_client, "restore") in post_forms(html)
-    assert url(active_client, "personal") not in post_forms(html)
+    assert url(active_client, "preferences") not in post_forms(html)
 
 
 def test_pending_profile_shows_invitation_and_resend(therapist, signed_in):
@@ -244,7 +254,7 @@ def test_personal_information_saves(therapist, active_client, signed_in):
 
     fresh = CareRelationship.objects.get(pk=active_client.pk)
     assert response.status_code == 302
-    assert response["Location"] == url(active_client) + "#personal"
+    assert response["Location"] == url(active_client, "personal")
     assert fresh.phone == "+1 415-555-0132"
     assert fresh.date_of_birth == datetime.date(1990, 4, 3)
     assert fresh.gender == "Woman"
@@ -417,8 +427,25 @@ def test_section_post_by_anyone_but_the_owner_is_404(
 
 
 @pytest.mark.parametrize("section", ["personal", "emergency", "preferences"])
-def test_section_get_is_405(therapist, active_client, section, signed_in):
-    assert signed_in(therapist).get(url(active_client, section)).status_code == 405
+def test_section_get_shows_its_tab_read_first(therapist, active_client, section, signed_in):
+    response = signed_in(therapist).get(url(active_client, section))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'aria-current="page">' in html
+    assert '<details class="edit-on-demand">' in html  # the form opens on demand (Edit)
+    assert '<details class="edit-on-demand" open>' not in html
+
+
+def test_a_refused_save_keeps_the_form_open_with_its_error(therapist, active_client, signed_in):
+    response = signed_in(therapist).post(
+        url(active_client, "personal"), {**PERSONAL, "date_of_birth": "2999-01-01"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<details class="edit-on-demand" open>' in html
+    assert snapshot(active_client)["date_of_birth"] is None
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -431,9 +458,9 @@ def test_archived_client_details_cannot_be_changed(therapist, active_client, htm
     response = browser.post(url(active_client, "personal"), PERSONAL, **headers)
 
     assert response.status_code == (200 if htmx else 302)
-    assert redirect_target(response) == url(active_client)
+    assert redirect_target(response) == url(active_client, "personal")
     assert snapshot(active_client) == before
-    html = browser.get(url(active_client)).content.decode()
+    html = browser.get(url(active_client, "personal")).content.decode()
     assert "Restore this client before changing their record." in html
 
 

@@ -16,7 +16,7 @@ def test_demo_practice_has_clients_in_every_state_and_a_clinical_record(db):
     )
     assert states == {"active": 5, "invited": 3, "awaiting_consent": 2, "archived": 2}
     assert CareRelationship.objects.filter(client__is_child=True).count() == 2
-    assert TherapySession.objects.count() == 7
+    assert TherapySession.objects.count() == 8  # six past, one today, one in three days
     assert ProgressNote.objects.filter(status="signed").count() == 5
 
 

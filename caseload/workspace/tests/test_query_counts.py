@@ -82,3 +82,51 @@ def test_the_client_list_costs_the_same_for_3_and_60_clients(
     many = _queries(lambda: browser.get(url))
 
     assert many == few
+
+
+@pytest.mark.parametrize(
+    "tab",
+    [
+        "",
+        "clinical",
+        "personal",
+        "emergency",
+        "preferences",
+        "sessions",
+        "plans",
+        "documents",
+        "messaging",
+    ],
+)
+def test_each_profile_tab_costs_the_same_for_5_and_500_sessions(
+    therapist: Any, active_client: Any, signed_in: Any, tab: str
+) -> None:
+    from tests.factories import active_relationship
+
+    large = active_relationship(therapist, full_name="Long History", email="long@example.com")
+    _grow_history(active_client, sessions=5, messages=5)
+    _grow_history(large, sessions=500, messages=100)
+    browser = signed_in(therapist)
+
+    def page(relationship: Any) -> int:
+        url = f"/clients/{relationship.public_id}/" + (f"{tab}/" if tab else "")
+        browser.get(url)  # warm
+        return _queries(lambda: browser.get(url))
+
+    assert page(large) == page(active_client)
+
+
+def test_only_the_tab_shown_is_read_and_audited(
+    therapist: Any, active_client: Any, signed_in: Any
+) -> None:
+    from caseload.audit.models import AuditEvent
+
+    MessageFactory.create_batch(3, relationship=active_client)
+    browser = signed_in(therapist)
+
+    browser.get(f"/clients/{active_client.public_id}/sessions/")
+    assert not AuditEvent.objects.filter(action="message.list").exists()
+    browser.get(f"/clients/{active_client.public_id}/messaging/")
+    assert AuditEvent.objects.filter(action="message.list").count() == 1
+    views = AuditEvent.objects.filter(action="client.view").order_by("pk")
+    assert [event.detail["tab"] for event in views] == ["sessions", "messaging"]

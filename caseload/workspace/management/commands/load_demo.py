@@ -152,7 +152,28 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
 
     def _clinical_record(self, relationship: Any, therapist: User) -> None:
-        """Maya's record: diagnoses, a medication, history and a few months of sessions."""
+        """Maya's record: details, diagnoses, a medication, history and months of sessions."""
+        services.relationship_update_details(
+            relationship=relationship,
+            section="personal",
+            values={
+                "phone": "+1 212 555 0147",
+                "date_of_birth": date(1991, 6, 14),
+                "pronouns": "she/her",
+                "address": "24 Orchard Street, Apt 3B\nNew York, NY 10002",
+            },
+            actor=therapist,
+        )
+        services.relationship_update_details(
+            relationship=relationship,
+            section="emergency",
+            values={
+                "emergency_name": "Ravi Patel",
+                "emergency_relationship": "Brother",
+                "emergency_phone": "+1 212 555 0199",
+            },
+            actor=therapist,
+        )
         clinical_services.diagnosis_add(
             relationship=relationship, code="F41.1", onset_date=date(2025, 3, 1), actor=therapist
         )
@@ -225,6 +246,15 @@ class Command(BaseCommand):
             duration_minutes=50,
             modality="in_person",
             actor=therapist,
+        )
+        # Today's session (for the home page), late enough in the day to be still to come.
+        visit_services.session_schedule(
+            relationship=relationship,
+            starts_at=datetime.combine(today, time(23, 0), tzinfo=zone),
+            duration_minutes=30,
+            modality="telehealth",
+            actor=therapist,
+            allow_overlap=True,
         )
 
     def _documents(self, relationship: Any, therapist: User, child: Any) -> None:
