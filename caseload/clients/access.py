@@ -66,6 +66,18 @@ def record_closed_reason(relationship: CareRelationship) -> str | None:
     return None
 
 
+def write_refusal(actor: User, relationship: CareRelationship, *, not_owner: str) -> str | None:
+    """The one rule for a service about to write a record: why `actor` may not, or None.
+
+    Only the client's own therapist writes (`not_owner` says so in the feature's words), and
+    only while the record is open. The gate decided this for a view already; a service called
+    from anywhere else is held to the same rule.
+    """
+    if not access_for(actor, relationship).is_owner:
+        return not_owner
+    return record_closed_reason(relationship)
+
+
 def ensure_record_open(relationship: CareRelationship) -> None:
     """The one "record is open" rule every service applies before it writes."""
     reason = record_closed_reason(relationship)

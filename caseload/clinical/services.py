@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import access_for, record_closed_reason
+from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
 from caseload.clinical import icd10
 from caseload.clinical.models import ClinicalSummary, Diagnosis, DiagnosisStatus, Medication
@@ -28,11 +28,11 @@ class ClinicalRecordError(Exception):
 def _ensure_writable(actor: User, relationship: CareRelationship) -> None:
     """Only the client's own therapist writes, and only while the record is open (the care
     core's rule). The gate said so already; a service called from elsewhere is held to it."""
-    if not access_for(actor, relationship).is_owner:
-        raise ClinicalRecordError("Only the client's therapist can change their record.")
-    reason = record_closed_reason(relationship)
-    if reason is not None:
-        raise ClinicalRecordError(reason)
+    refusal = write_refusal(
+        actor, relationship, not_owner="Only the client's therapist can change their record."
+    )
+    if refusal is not None:
+        raise ClinicalRecordError(refusal)
 
 
 def _refuse_future(value: date | None, field: str) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import access_for, record_closed_reason
+from caseload.clients.access import access_for, write_refusal
 from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.services import account_holder
 from caseload.documents.content import (
@@ -154,11 +154,11 @@ def document_assign(
         .select_related("client__guardianship__account", "client__account")
         .get(pk=relationship.pk)
     )
-    closed = record_closed_reason(relationship)
-    if closed is not None:
-        raise DocumentError(closed)
-    if not access_for(actor, relationship).is_owner:
-        raise DocumentError("Only the client's therapist assigns documents.")
+    refusal = write_refusal(
+        actor, relationship, not_owner="Only the client's therapist assigns documents."
+    )
+    if refusal is not None:
+        raise DocumentError(refusal)
     if not versions:
         raise DocumentError("Choose at least one document.", field="templates")
     if due_date is not None and due_date < timezone.localdate():

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.sessions.backends.base import SessionBase
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
+from django.utils.cache import patch_cache_control
 
 from caseload.lib.http import AuditContext, _request_id, current_request_id
 
@@ -74,3 +75,62 @@ class SessionTimeoutMiddleware:
             if BACKGROUND_HEADER not in request.META:
                 session["caseload_last_activity"] = now
         return self.get_response(request)
+
+
+#: C0 control characters other than tab, newline and carriage return (NUL among them):
+#: PostgreSQL refuses NUL in text, and none of them belongs in anything a person types.
+CONTROL_CHARACTERS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+CONTROL_CHARACTERS[127] = None
+
+
+def without_control_characters(value: str) -> str:
+    return value.translate(CONTROL_CHARACTERS)
+
+
+class StripControlCharactersMiddleware:
+    """Every text input, in one place: control characters are taken out of form posts and
+    query strings before any view or form sees them (a NUL byte was a 500 on PostgreSQL)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.GET = self._cleaned(request.GET)  # type: ignore[assignment]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            request.POST = self._cleaned(request.POST)  # type: ignore[assignment]
+        return self.get_response(request)
+
+    @staticmethod
+    def _cleaned(data: QueryDict) -> QueryDict:
+        if not any(
+            value != without_control_characters(value)
+            for values in data.lists()
+            for value in values[1]
+        ):
+            return data
+        cleaned = QueryDict(mutable=True)
+        for key, values in data.lists():
+            cleaned.setlist(
+                without_control_characters(key), [without_control_characters(v) for v in values]
+            )
+        cleaned._mutable = False
+        return cleaned
+
+
+class NoStoreMiddleware:
+    """Nothing about a client stays in a browser's or a proxy's cache: every response to a
+    signed-in person, and every PDF, is `Cache-Control: no-store`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if signed_in or response.get("Content-Type", "").startswith("application/pdf"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -7,9 +7,35 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+
+def static_file(name: str) -> Path | None:
+    """The file behind a static URL's name, under any storage.
+
+    With the manifest storage (production) `{% static %}` gives a hashed name such as
+    `caseload/plan-print.3f2a….css`, which the finders (they look in the apps' sources) don't
+    know: look in the collected files first, then map the hashed name back to its source.
+    """
+    name = name.split("?", 1)[0].split("#", 1)[0]
+    if ".." in Path(name).parts:
+        return None
+    root = getattr(settings, "STATIC_ROOT", None)
+    if root:
+        collected = Path(root, name)
+        if collected.is_file():
+            return collected
+    unhashed = {hashed: source for source, hashed in _hashed_names().items()}.get(name, name)
+    found = finders.find(unhashed)
+    return Path(found) if isinstance(found, str) else None
+
+
+def _hashed_names() -> dict[str, str]:
+    hashed = getattr(staticfiles_storage, "hashed_files", None)
+    return dict(hashed) if hashed else {}
 
 
 class StaticFilesOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
@@ -19,9 +45,9 @@ class StaticFilesOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is
         prefix = "/" + settings.STATIC_URL.strip("/") + "/"
         path = url.removeprefix("file://")
         if path.startswith(prefix):
-            found = finders.find(path.removeprefix(prefix))
-            if isinstance(found, str):
-                return super().fetch(Path(found).as_uri(), headers)
+            found = static_file(path.removeprefix(prefix))
+            if found is not None:
+                return super().fetch(found.as_uri(), headers)
         raise ValueError(f"PDF rendering may not fetch {url!r}")
 
 

@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import access_for, record_closed_reason
+from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.plans.models import (
@@ -36,11 +36,13 @@ class PlanError(Exception):
 def _ensure_writable(actor: User, relationship: CareRelationship) -> None:
     """Only the client's own therapist writes, and only while the record is open (the care
     core's rule). The gate said so already; a service called from elsewhere is held to it."""
-    if not access_for(actor, relationship).is_owner:
-        raise PlanError("Only the client's therapist can change their treatment plans.")
-    reason = record_closed_reason(relationship)
-    if reason is not None:
-        raise PlanError(reason)
+    refusal = write_refusal(
+        actor,
+        relationship,
+        not_owner="Only the client's therapist can change their treatment plans.",
+    )
+    if refusal is not None:
+        raise PlanError(refusal)
 
 
 def _clean(html: str) -> str:

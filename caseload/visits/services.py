@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import access_for, is_supervisor_of, record_closed_reason
+from caseload.clients.access import (
+    is_supervisor_of,
+    write_refusal,
+)
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.visits.models import (
@@ -50,11 +53,9 @@ class OverlapWarning(Exception):
 
 def _ensure_writable(relationship: CareRelationship, actor: User, refusal: str) -> None:
     """The record is open (the care core's rule) and the actor is the client's own therapist."""
-    reason = record_closed_reason(relationship)
+    reason = write_refusal(actor, relationship, not_owner=refusal)
     if reason is not None:
         raise VisitError(reason)
-    if not access_for(actor, relationship).is_owner:
-        raise VisitError(refusal)
 
 
 def _check_session_values(

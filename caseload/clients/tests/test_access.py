@@ -106,3 +106,16 @@ def test_messaging_open_agrees_with_what_messaging_lets_the_therapist_send(
 
     assert gated.access.messaging_open == availability(gated).can_send
     assert gated.access.messaging_open == (change == "none")
+
+
+def test_write_refusal_names_the_owner_rule_then_the_record_rule(
+    therapist: Any, supervisor: Any, active_client: Any
+) -> None:
+    from caseload.clients.access import write_refusal
+
+    assert write_refusal(therapist, active_client, not_owner="Not yours.") is None
+    assert write_refusal(supervisor, active_client, not_owner="Not yours.") == "Not yours."
+    archived = services.relationship_archive(relationship=active_client, actor=therapist)
+    assert write_refusal(therapist, archived, not_owner="Not yours.") == (
+        "Restore this client before changing their record."
+    )
