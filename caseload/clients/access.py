@@ -103,8 +103,10 @@ def access_for(user: User, relationship: CareRelationship) -> RecordAccess:
     `awaiting_approval` comes from the gate's annotation when present, else one query.
     """
     awaiting = getattr(relationship, "restore_pending", None)
-    if awaiting is None:
-        awaiting = _restore_invitations().filter(relationship=relationship).exists()
+    if awaiting is None:  # only an archived record can wait for a reconnection
+        awaiting = relationship.state == CareState.ARCHIVED and (
+            _restore_invitations().filter(relationship=relationship).exists()
+        )
     awaiting = bool(awaiting) or relationship.state == CareState.AWAITING_CONSENT
     is_owner = relationship.therapist_id == user.pk
     record_open = relationship.state in RECORD_OPEN_STATES and not awaiting
@@ -129,12 +131,7 @@ def _has_account_holder(relationship: CareRelationship) -> bool:
 
 
 def _restore_invitations() -> QuerySet[Invitation]:
-    return Invitation.objects.filter(
-        kind=InvitationKind.CONNECTION,
-        accepted_at__isnull=True,
-        declined_at__isnull=True,
-        revoked_at__isnull=True,
-    )
+    return Invitation.objects.outstanding().filter(kind=InvitationKind.CONNECTION)
 
 
 def restore_pending() -> Exists:

@@ -182,13 +182,14 @@ class InvitationKind(models.TextChoices):
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
-    def usable(self) -> InvitationQuerySet:
+    def outstanding(self) -> InvitationQuerySet:
+        """Neither accepted, declined nor withdrawn (it may have expired)."""
         return self.filter(
-            accepted_at__isnull=True,
-            declined_at__isnull=True,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
+            accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
         )
+
+    def usable(self) -> InvitationQuerySet:
+        return self.outstanding().filter(expires_at__gt=timezone.now())
 
 
 class Invitation(models.Model):

@@ -6,6 +6,4 @@ from caseload.clients.models import CareRelationship, Invitation
 
 
 def outstanding_invitation(relationship: CareRelationship) -> Invitation | None:
-    return relationship.invitations.filter(
-        accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
-    ).first()
+    return relationship.invitations.outstanding().first()

@@ -89,9 +89,7 @@ def _issue_invitation(relationship: CareRelationship, kind: str) -> Invitation:
 
 
 def _revoke_outstanding(relationship: CareRelationship) -> None:
-    relationship.invitations.filter(
-        accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    relationship.invitations.outstanding().update(revoked_at=timezone.now())
 
 
 def _open_relationship(therapist: User, client: Client) -> CareRelationship | None:
@@ -202,11 +200,7 @@ def invitation_resend(
 ) -> Invitation:
     """Send the outstanding invitation again with a fresh link (the old link stops working)."""
     _ensure_owner(actor, relationship)
-    invitation = (
-        relationship.invitations.select_for_update()
-        .filter(accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True)
-        .first()
-    )
+    invitation = relationship.invitations.select_for_update().outstanding().first()
     if invitation is None:
         raise ClientServiceError("There is no invitation waiting to be accepted.")
     invitation.rotate_token()
@@ -382,9 +376,7 @@ def relationship_restore(
         _issue_invitation(relationship, InvitationKind.SIGNUP)
         action = "client.restore"
     else:
-        if relationship.invitations.filter(
-            accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
-        ).exists():
+        if relationship.invitations.outstanding().exists():
             raise ClientServiceError("A reconnection request is already waiting for the client.")
         _issue_invitation(relationship, InvitationKind.CONNECTION)
         action = "client.restore_requested"

@@ -78,12 +78,7 @@ SECTIONS = [
 
 
 def _outstanding() -> Any:
-    return Invitation.objects.filter(
-        relationship=OuterRef("pk"),
-        accepted_at__isnull=True,
-        declined_at__isnull=True,
-        revoked_at__isnull=True,
-    )
+    return Invitation.objects.outstanding().filter(relationship=OuterRef("pk"))
 
 
 ATTENTION = [
