@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "django_tasks_db",
+    "caseload.worker",
     "caseload.accounts",
     "caseload.practices",
     "caseload.clients",
@@ -287,8 +288,12 @@ else:
     }
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
+# An email handed to the mail server this long ago with no outcome recorded: its worker died
+# mid-send; the invitation shows "not delivered — retrying" until the task runs again.
+EMAIL_HANDOFF_STALE_SECONDS = env_int("EMAIL_HANDOFF_STALE_SECONDS", 90)
 
-# Background tasks: the database queue, served by `manage.py db_worker --queue-name '*'`.
+# Background tasks: the database queue, served by `manage.py run_worker --queue-name '*'`
+# (db_worker with leases and reconnection, decision 0020).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
 
 INVITATION_VALID_DAYS = 14

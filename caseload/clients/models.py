@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from caseload.lib.email import DeliveryStatus
+from caseload.lib.email import DeliveryStatus, is_undelivered
 
 if TYPE_CHECKING:
     from caseload.clients.access import RecordAccess
@@ -223,6 +223,10 @@ class Invitation(models.Model):
     )
     delivery_attempts = models.PositiveIntegerField(default=0)
     delivery_error = models.CharField(max_length=300, blank=True)
+    # The email's Message-ID, the same for every attempt, and when it was last handed to the
+    # mail server: written before the hand-off (send_tracked).
+    delivery_message_id = models.CharField(max_length=255, blank=True)
+    delivery_handed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     objects = InvitationQuerySet.as_manager()
@@ -273,4 +277,4 @@ class Invitation(models.Model):
 
     @property
     def delivery_problem(self) -> bool:
-        return self.delivery_status in (DeliveryStatus.RETRYING, DeliveryStatus.FAILED)
+        return is_undelivered(self)

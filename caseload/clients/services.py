@@ -206,6 +206,7 @@ def invitation_resend(
     invitation.rotate_token()
     invitation.delivery_status = DeliveryStatus.QUEUED
     invitation.delivery_error = ""
+    invitation.delivery_message_id = ""  # a new link is a new email
     invitation.sent_count += 1
     invitation.save(
         update_fields=[
@@ -214,6 +215,7 @@ def invitation_resend(
             "expires_at",
             "delivery_status",
             "delivery_error",
+            "delivery_message_id",
             "sent_count",
         ]
     )

@@ -3,6 +3,9 @@
 A task is enqueued in the same transaction as the record it belongs to, so either both exist
 or neither. On a mail-server failure the task re-enqueues itself with exponential backoff;
 the last attempt re-raises so the failure is visible in the task results and the logs.
+
+A task whose worker died is run again (`caseload.worker`), so a tracked send may run twice:
+see `send_tracked` for how that stays one email under one Message-ID, with a trace.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from email.utils import make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import models
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.tasks import Task
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,6 +32,9 @@ class DeliveryStatus(models.TextChoices):
     """Where an email tracked by `send_tracked` stands (invitations, message notices)."""
 
     QUEUED = "queued", "Queued"
+    # Handed to the mail server, outcome not yet recorded. Still so after a while: the worker
+    # died mid-send, and its task will be run again.
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     RETRYING = "retrying", "Not delivered — retrying"
     FAILED = "failed", "Not delivered"
@@ -55,8 +63,8 @@ def send_with_retry(
     task: Task[..., Any],
     attempt: int,
     send: Callable[[], object],
-    on_retry: Callable[[str], None] = lambda error: None,
-    on_give_up: Callable[[str], None] = lambda error: None,
+    on_retry: Callable[[str], object] = lambda error: None,
+    on_give_up: Callable[[str], object] = lambda error: None,
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
 ) -> bool:
@@ -78,6 +86,32 @@ def send_with_retry(
     return True
 
 
+def undelivered() -> Q:
+    """Tracked records whose email is not out: being retried, failed, or handed to the mail
+    server longer ago than `EMAIL_HANDOFF_STALE_SECONDS` without an outcome (the worker died
+    mid-send; the task is run again)."""
+    stale = timezone.now() - timedelta(seconds=settings.EMAIL_HANDOFF_STALE_SECONDS)
+    return Q(delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]) | Q(
+        delivery_status=DeliveryStatus.SENDING, delivery_handed_at__lt=stale
+    )
+
+
+def is_undelivered(record: Any) -> bool:
+    """`undelivered()` for one record in memory."""
+    if record.delivery_status in (DeliveryStatus.RETRYING, DeliveryStatus.FAILED):
+        return True
+    stale = timezone.now() - timedelta(seconds=settings.EMAIL_HANDOFF_STALE_SECONDS)
+    return bool(
+        record.delivery_status == DeliveryStatus.SENDING
+        and record.delivery_handed_at is not None
+        and record.delivery_handed_at < stale
+    )
+
+
+def new_message_id() -> str:
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "caseload.local")
+
+
 def send_tracked(
     *,
     rows: QuerySet[Any],
@@ -88,19 +122,42 @@ def send_tracked(
     kwargs: dict[str, Any] | None = None,
 ) -> str:
     """`send_with_retry`, recording the outcome on `rows` (a record with `delivery_status`,
-    `delivery_error`, `delivery_attempts` and `delivered_at`, such as an invitation)."""
+    `delivery_error`, `delivery_attempts`, `delivery_message_id`, `delivery_handed_at` and
+    `delivered_at`, such as an invitation).
 
-    def record(**values: Any) -> None:
-        rows.update(delivery_attempts=F("delivery_attempts") + 1, **values)
+    Idempotent across a worker's death: before the message is handed to the mail server the
+    record is committed as SENDING with the message's Message-ID (kept for every attempt of
+    this email) and the time. A run that finds SENDING was preceded by a hand-off whose outcome
+    was never recorded: the server may or may not have accepted it. It is sent again under the
+    same Message-ID (a receiving system can recognise the copy), logged as such, and counted in
+    `delivery_attempts`. Run from a worker (autocommit) so the SENDING record is committed.
+    """
+    current = rows.values("delivery_status", "delivery_message_id").first()
+    if current is None:
+        return "skipped: record deleted"
+    message_id = current["delivery_message_id"] or new_message_id()
+    if current["delivery_status"] == DeliveryStatus.SENDING:
+        logger.warning(
+            "Email %s: an earlier hand-off to the mail server has no recorded outcome (its "
+            "worker stopped); sending again under the same Message-ID",
+            message_id,
+        )
+    message.extra_headers["Message-ID"] = message_id
+    rows.update(
+        delivery_status=DeliveryStatus.SENDING,
+        delivery_message_id=message_id,
+        delivery_handed_at=timezone.now(),
+        delivery_attempts=F("delivery_attempts") + 1,
+    )
 
     delivered = send_with_retry(
         task=task,
         attempt=attempt,
         send=lambda: message.send(),
-        on_retry=lambda error: record(
+        on_retry=lambda error: rows.update(
             delivery_status=DeliveryStatus.RETRYING, delivery_error=error
         ),
-        on_give_up=lambda error: record(
+        on_give_up=lambda error: rows.update(
             delivery_status=DeliveryStatus.FAILED, delivery_error=error
         ),
         args=args,
@@ -108,5 +165,5 @@ def send_tracked(
     )
     if not delivered:
         return "retrying"
-    record(delivery_status=DeliveryStatus.SENT, delivery_error="", delivered_at=timezone.now())
+    rows.update(delivery_status=DeliveryStatus.SENT, delivery_error="", delivered_at=timezone.now())
     return "sent"

@@ -88,6 +88,10 @@ class MessageNotification(models.Model):
     )
     delivery_attempts = models.PositiveIntegerField(default=0)
     delivery_error = models.CharField(max_length=300, blank=True)
+    # The email's Message-ID, the same for every attempt, and when it was last handed to the
+    # mail server: written before the hand-off (send_tracked).
+    delivery_message_id = models.CharField(max_length=255, blank=True)
+    delivery_handed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -13,7 +13,7 @@ from caseload.accounts.models import User
 from caseload.clients.forms import EmergencyContactForm, PersonalInformationForm, PreferencesForm
 from caseload.clients.models import CareRelationship, Invitation
 from caseload.clients.sections import AttentionSignal, ProfileSection
-from caseload.lib.email import DeliveryStatus
+from caseload.lib.email import undelivered
 from caseload.lib.http import AuditContext
 
 DetailsForm = PersonalInformationForm | EmergencyContactForm | PreferencesForm
@@ -84,10 +84,6 @@ def _outstanding() -> Any:
 ATTENTION = [
     AttentionSignal(
         "delivery_problem",
-        lambda: Exists(
-            _outstanding().filter(
-                delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]
-            )
-        ),
+        lambda: Exists(_outstanding().filter(undelivered())),
     ),
 ]
