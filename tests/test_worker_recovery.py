@@ -53,11 +53,11 @@ FAST_LEASE = ["--interval", "0.2", "--heartbeat", "0.3", "--lease", "1.5", "--ma
 
 
 class HoldingInbox:
-    """An SMTP server that keeps the first message waiting for its "250" until released.
+    """An SMTP server that keeps the first message waiting for its reply until released, then
+    refuses it: a server that had not accepted the message yet when the worker died.
 
-    aiosmtpd drops a transaction whose client disconnects before it is acknowledged, so a
-    worker killed meanwhile has delivered nothing. `handed` lists the Message-ID of every
-    message the server received, `delivered` the messages it acknowledged.
+    `handed` lists the Message-ID of every message the server received, `delivered` the
+    messages it accepted.
     """
 
     def __init__(self, *, hold_first: bool) -> None:

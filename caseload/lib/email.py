@@ -135,6 +135,8 @@ def send_tracked(
     current = rows.values("delivery_status", "delivery_message_id").first()
     if current is None:
         return "skipped: record deleted"
+    if current["delivery_status"] == DeliveryStatus.SENT:
+        return "skipped: already sent"  # a re-run of a task whose end was not recorded
     message_id = current["delivery_message_id"] or new_message_id()
     if current["delivery_status"] == DeliveryStatus.SENDING:
         logger.warning(

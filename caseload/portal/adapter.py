@@ -15,6 +15,7 @@ from caseload.accounts.models import User, normalize_email
 from caseload.accounts.tasks import deliver_email
 from caseload.clients.models import Invitation, InvitationKind
 from caseload.clients.services import invitation_accept
+from caseload.lib.email import new_message_id
 from caseload.lib.http import AuditContext
 
 SESSION_INVITATION_KEY = "caseload_invitation"
@@ -84,4 +85,5 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             subject=str(message.subject),
             text=str(message.body),
             html=str(html),
+            message_id=new_message_id(),
         )

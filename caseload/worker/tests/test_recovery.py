@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.tasks.base import TaskResultStatus
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -163,3 +164,35 @@ def test_a_resend_is_a_new_email_with_a_new_message_id(queued: Any, run_tasks: A
     invitation.refresh_from_db()
     assert invitation.delivery_message_id not in ("", first_id)
     assert mail.outbox[1].extra_headers["Message-ID"] == invitation.delivery_message_id
+
+
+def test_a_re_run_after_the_email_was_recorded_sent_sends_nothing(
+    queued: Any, run_tasks: Any
+) -> None:
+    _, task = queued
+    assert run_tasks() == 1
+    # The worker died after recording the email sent, before recording the task's end.
+    DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.RUNNING)
+    assert requeue(own="pytest") == [str(task.id)]
+
+    assert run_tasks() == 1
+
+    assert len(mail.outbox) == 1
+    task.refresh_from_db()
+    assert task.return_value == "skipped: already sent"
+
+
+def test_an_account_email_keeps_the_message_id_chosen_when_it_was_queued(
+    client: Any, client_user: Any, run_tasks: Any
+) -> None:
+    run_tasks()
+    mail.outbox.clear()
+    client.post(reverse("account_reset_password"), {"email": client_user.email})
+    [task] = DBTaskResult.objects.ready()
+    message_id = task.args_kwargs["kwargs"]["message_id"]
+    assert message_id.startswith("<") and message_id.endswith(">")
+
+    assert run_tasks() == 1
+
+    [message] = mail.outbox
+    assert message.message()["Message-ID"] == message_id

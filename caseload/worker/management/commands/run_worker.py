@@ -33,10 +33,32 @@ class Command(db_worker.Command):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--heartbeat", type=positive, default=5.0)
-        parser.add_argument("--lease", type=positive, default=60.0)
-        parser.add_argument("--max-claims", type=int, default=5)
-        parser.add_argument("--max-backoff", type=positive, default=30.0)
+        parser.add_argument(
+            "--heartbeat",
+            type=positive,
+            default=5.0,
+            help="Seconds between renewals of the worker's lease (default: %(default)r)",
+        )
+        parser.add_argument(
+            "--lease",
+            type=positive,
+            default=60.0,
+            help="Seconds without a renewal after which a worker's tasks are run again by "
+            "another worker (default: %(default)r)",
+        )
+        parser.add_argument(
+            "--max-claims",
+            type=int,
+            default=5,
+            help="Runs of one task, lost workers included, before it is marked failed "
+            "(default: %(default)r)",
+        )
+        parser.add_argument(
+            "--max-backoff",
+            type=positive,
+            default=30.0,
+            help="Longest wait between database reconnection attempts (default: %(default)r)",
+        )
 
     def handle(  # type: ignore[override]
         self,
