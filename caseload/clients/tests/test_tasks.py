@@ -206,7 +206,9 @@ class TestDeliverEmail:
 
     def test_account_email_is_retried_with_the_same_content(self, run_tasks, settings, smtp_down):
         settings.EMAIL_RETRY_BASE_SECONDS = 60
-        deliver_email.enqueue(to=["maya@example.com"], subject="Reset", text="plain body")
+        deliver_email.enqueue(
+            to=["maya@example.com"], subject="Reset", text="plain body", message_id="<m@x>"
+        )
 
         assert run_tasks() == 1
 
@@ -216,6 +218,7 @@ class TestDeliverEmail:
             "subject": "Reset",
             "text": "plain body",
             "html": "",
+            "message_id": "<m@x>",
             "attempt": 2,
         }
 
