@@ -343,6 +343,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only, a second copy of each line) is dropped:
+        # its records reach the root handler, where secrets are masked.
+        "django": {"level": "INFO"},
         # Loggers of request paths: invitation and password-reset links are masked before
         # any handler (Django's own included) sees them (caseload.lib.log_masking).
         "django.request": {"filters": ["mask_secrets"]},

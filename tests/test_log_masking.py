@@ -70,13 +70,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env() -> dict[str, str]:
+def server_env(debug: bool) -> dict[str, str]:
     database = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "caseload.settings",
         "SECRET_KEY": settings.SECRET_KEY,
-        "DEBUG": "false",
+        "DEBUG": "true" if debug else "false",
         "SECURE_HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
@@ -97,10 +97,10 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def serve_and_request(command: list[str], port: int, log: Path) -> str:
+def serve_and_request(command: list[str], port: int, log: Path, *, debug: bool) -> str:
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own app server
-            command, cwd=ROOT, env=server_env(), stdout=out, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=server_env(debug), stdout=out, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + 60
@@ -117,6 +117,12 @@ def serve_and_request(command: list[str], port: int, log: Path) -> str:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{link}", timeout=30).read()
             except urllib.error.HTTPError as error:
                 assert error.code in (404, 405), link
+        # A POST without a CSRF token: django.security.csrf logs the path it refused.
+        respond = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invite/{TOKEN}/respond/", data=b"", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(respond, timeout=30)  # noqa: S310
         time.sleep(0.5)  # the access log line is written once the response is complete
     finally:
         process.terminate()
@@ -130,14 +136,16 @@ def serve_and_request(command: list[str], port: int, log: Path) -> str:
 
 @pytest.mark.parametrize("server", ["runserver", "caseload.serve"])
 def test_the_app_servers_log_no_invitation_or_reset_secret(server, transactional_db, tmp_path):
+    """`make run` (runserver, DEBUG on) and production (caseload.serve, DEBUG off)."""
     port = free_port()
-    if server == "runserver":
+    debug = server == "runserver"
+    if debug:
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     else:
         command = [sys.executable, "-m", "caseload.serve", "-b", "127.0.0.1", "-p", str(port)]
         command.append("caseload.asgi:application")
 
-    output = serve_and_request(command, port, tmp_path / "server.log")
+    output = serve_and_request(command, port, tmp_path / "server.log", debug=debug)
 
     for secret in (TOKEN, RESET_KEY, CONFIRM_KEY, RESET_KEY.split("-", 1)[1]):
         assert secret not in output
@@ -146,3 +154,4 @@ def test_the_app_servers_log_no_invitation_or_reset_secret(server, transactional
     assert "/accounts/password/reset/key/[masked]/" in output
     assert "/accounts/confirm-email/[masked]/" in output
     assert "next=%2Finvite%2F[masked]%2F" in output
+    assert "Forbidden (CSRF cookie not set.): /invite/[masked]/respond/" in output
