@@ -331,7 +331,10 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "caseload.lib.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "caseload.lib.middleware.RequestIdLogFilter"},
+        "mask_secrets": {"()": "caseload.lib.log_masking.MaskSecretsLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
@@ -339,11 +342,21 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "mask_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only, a second copy of each line) is dropped:
+        # its records reach the root handler, where secrets are masked.
+        "django": {"level": "INFO"},
+        # Loggers of request paths: invitation and password-reset links are masked before
+        # any handler (Django's own included) sees them (caseload.lib.log_masking).
+        "django.request": {"filters": ["mask_secrets"]},
+        "django.channels.server": {"filters": ["mask_secrets"]},
+        "django.server": {"handlers": ["console"], "propagate": False, "filters": ["mask_secrets"]},
+    },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "caseload.lib.errors.SensitiveDataExceptionReporterFilter"
 LOGIN_URL_PATH = "/accounts/login/"

@@ -10,6 +10,7 @@ from caseload.accounts.models import User
 from caseload.audit.models import Outcome
 from caseload.audit.services import audit_record
 from caseload.lib.http import AuditContext
+from caseload.lib.log_masking import mask_secret_paths
 
 
 class AuditDeniedMiddleware:
@@ -28,5 +29,5 @@ class AuditDeniedMiddleware:
                 actor=request.user if isinstance(request.user, User) else None,
                 audit_context=AuditContext.from_request(request),
                 outcome=Outcome.DENIED,
-                detail={"method": request.method, "path": request.path[:300]},
+                detail={"method": request.method, "path": mask_secret_paths(request.path)[:300]},
             )
