@@ -121,8 +121,11 @@ class StripControlCharactersMiddleware:
 
 
 class NoStoreMiddleware:
-    """Nothing about a client stays in a browser's or a proxy's cache: every response to a
-    signed-in person, and every PDF, is `Cache-Control: no-store`."""
+    """Nothing about a client stays in a browser's or a proxy's cache: every response the app
+    renders is `Cache-Control: no-store` — signed-in pages, PDFs, and anonymous pages too, such
+    as an invitation page, whose link carries a secret and whose body names the therapist.
+    Static files never reach this middleware (WhiteNoise answers them first); a view that
+    sets its own caching (the favicon) keeps it, unless the person is signed in."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -131,6 +134,10 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
-        if signed_in or response.get("Content-Type", "").startswith("application/pdf"):
+        if (
+            signed_in
+            or not response.has_header("Cache-Control")
+            or response.get("Content-Type", "").startswith("application/pdf")
+        ):
             patch_cache_control(response, no_store=True, private=True)
         return response

@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client as Browser
 from django.utils import timezone
 
 from caseload.lib.middleware import without_control_characters
 from caseload.plans import services as plan_services
 from caseload.visits import services as visit_services
 from caseload.visits.models import ProgressNote
+from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +78,13 @@ def test_every_signed_in_page_and_every_pdf_is_no_store(
     pdf = browser.get(f"/clients/{active_client.public_id}/plans/{plan.public_id}/pdf/")
     assert pdf["Content-Type"] == "application/pdf"
     assert "no-store" in pdf["Cache-Control"]
+
+
+def test_anonymous_pages_are_no_store_too_the_invitation_page_above_all(therapist: Any) -> None:
+    pending = pending_relationship(therapist, full_name="Pat Pending", email="pat@example.com")
+    invitation_page = f"/invite/{pending.invitations.get().token()}/"
+    browser = Browser()
+    for url in (invitation_page, "/accounts/login/", "/accounts/password/reset/"):
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
