@@ -23,6 +23,7 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
         help_texts = {
             "staff_two_factor_required": (
                 "Clinicians, supervisors and practice admins sign in with an authenticator app "
-                "or a passkey as well as their password. Clients and guardians are not affected."
+                "or a security key (passkey) as well as their password. Clients and guardians "
+                "are not affected."
             ),
         }

@@ -75,7 +75,7 @@ class StaffTwoFactorMiddleware:
             messages.warning(
                 request,
                 "Your practice requires two-factor sign-in for staff. Set up an "
-                "authenticator app or a passkey to continue.",
+                "authenticator app or a security key (passkey) to continue.",
             )
             target = reverse("mfa_index")
             if request.headers.get("HX-Request"):
