@@ -13,6 +13,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import BrowserProblems, sign_out
+from tests.e2e.test_accessibility import serious_violations
 from tests.factories import PASSWORD
 
 
@@ -42,6 +43,7 @@ def test_clinician_sets_up_an_authenticator_app_then_signs_in_with_it(
     # Sent to set up a second factor; My Clients is out of reach until then.
     expect(page).to_have_url(re.compile(r"/accounts/2fa/$"))
     expect(page.get_by_text("requires two-factor sign-in for staff")).to_be_visible()
+    found = serious_violations(page)  # axe-core, as for the other account pages
     page.goto("/clients/")
     expect(page).to_have_url(re.compile(r"/accounts/2fa/$"))
     page.get_by_role("link", name="Activate").click()
@@ -55,6 +57,7 @@ def test_clinician_sets_up_an_authenticator_app_then_signs_in_with_it(
     expect(qr).to_be_visible()
     assert qr.evaluate("img => img.naturalWidth") > 0  # the data: image loaded under the CSP
     secret = page.locator("#authenticator_secret").input_value()
+    found += serious_violations(page)
     page.get_by_label("Authenticator code").fill(totp_now(secret))
     page.get_by_role("button", name="Activate").click()
 
@@ -62,6 +65,7 @@ def test_clinician_sets_up_an_authenticator_app_then_signs_in_with_it(
     unused = page.get_by_label("Unused codes")
     expect(unused).to_have_value(re.compile(r"^(\d{8}\s*){10}$"))
     recovery_code = unused.input_value().split()[0]
+    found += serious_violations(page)
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Download codes", re.I)).click()
     assert len(re.findall(r"\d{8}", download.value.path().read_text())) == 10
@@ -74,11 +78,13 @@ def test_clinician_sets_up_an_authenticator_app_then_signs_in_with_it(
     sign_out(page)
     password_step(page, therapist.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    found += serious_violations(page)
     page.get_by_label("Code").fill(recovery_code)
     page.get_by_role("button", name=re.compile("^Sign in$", re.I)).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.goto("/clients/")
     expect(page.get_by_role("heading", name="My Clients")).to_be_visible()
+    assert not found, "\n".join(found)
 
 
 def test_clinician_sets_up_a_passkey_and_signs_in_with_it(
