@@ -136,6 +136,7 @@ def code_from_email(run_tasks: Any) -> str:
     run_tasks()
     message = mail.outbox[-1]
     assert message.to == ["alice@example.com"]
+    assert message.body.startswith("Hello from Caseload!")
     match = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", message.body, re.M)
     assert match, message.body
     return match.group(1)
