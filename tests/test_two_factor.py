@@ -246,3 +246,17 @@ def test_a_right_code_after_the_limit_is_still_refused(therapist):
 
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in browser.session
+
+
+def test_practice_admin_sees_who_has_set_up_two_factor_sign_in(
+    practice, practice_admin, therapist, colleague, signed_in
+):
+    with_totp(therapist)
+
+    html = signed_in(practice_admin).get("/practice/").content.decode()
+
+    assert "Two-factor sign-in" in html
+    alice_row = html.split("Alice Rivera")[1].split("</tr>")[0]
+    bob_row = html.split("Bob Lee")[1].split("</tr>")[0]
+    assert "<td>Set up</td>" in alice_row
+    assert "<td>Not set up</td>" in bob_row

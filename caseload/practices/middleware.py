@@ -47,8 +47,15 @@ class PracticeTimeZoneMiddleware:
 
 
 #: What a staff member who must still set up a second factor may open: allauth's two-factor
-#: pages (set up, recovery codes, passkeys), reauthentication, and signing out.
-SET_UP_ALLOWED = {"account_logout", "account_reauthenticate", "account_email"}
+#: pages (set up, recovery codes, passkeys), reauthentication, email verification, signing out.
+SET_UP_ALLOWED = {
+    "account_logout",
+    "account_reauthenticate",
+    # allauth won't add a factor to an account whose address is unverified: let it verify.
+    "account_email",
+    "account_email_verification_sent",
+    "account_confirm_email",
+}
 
 
 class StaffTwoFactorMiddleware:
