@@ -57,6 +57,8 @@ SET_UP_ALLOWED = {
     "account_confirm_email",
 }
 
+TOLD_SESSION_KEY = "caseload_two_factor_required_told"
+
 
 class StaffTwoFactorMiddleware:
     """When the practice requires it, a staff member without an authenticator app or passkey
@@ -79,11 +81,13 @@ class StaffTwoFactorMiddleware:
             and not self._allowed(request.path_info)
             and not has_second_factor(request.user)
         ):
-            messages.warning(
-                request,
-                "Your practice requires two-factor sign-in for staff. Set up an "
-                "authenticator app or a security key (passkey) to continue.",
-            )
+            if not request.session.get(TOLD_SESSION_KEY):  # said once, not on every redirect
+                request.session[TOLD_SESSION_KEY] = True
+                messages.warning(
+                    request,
+                    "Your practice requires two-factor sign-in for staff. Set up an "
+                    "authenticator app or a security key (passkey) to continue.",
+                )
             target = reverse("mfa_index")
             if request.headers.get("HX-Request"):
                 response = HttpResponse(status=204)
