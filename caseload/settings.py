@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # After MessageMiddleware: a timed-out session is told why it was signed out.
     "caseload.lib.middleware.SessionTimeoutMiddleware",
     "caseload.practices.middleware.PracticeTimeZoneMiddleware",
+    # After PracticeTimeZoneMiddleware (the membership): staff set up a required second factor.
+    "caseload.practices.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "caseload.audit.middleware.AuditDeniedMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -221,8 +223,22 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Caseload"
+# Two-factor sign-in (decision 0023): a practice may require it of its staff; the adapter
+# keeps a required factor from being removed, the forms audit codes refused by the limit.
+MFA_ADAPTER = "caseload.portal.adapter.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "caseload.audit.forms.AuditedAuthenticateForm",
+    "reauthenticate": "caseload.audit.forms.AuditedReauthenticateForm",
+}
+# Passkeys need HTTPS, except on a developer's own machine.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# "Send me a sign-in code": the way in for someone locked out by others' wrong passwords.
+# The code goes to the account's address, works once, in the browser that asked, for 10
+# minutes and 3 tries; an account with a second factor is still asked for it.
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
 
 # Sessions (I7): server-side, idle and absolute limits enforced by SessionTimeoutMiddleware.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

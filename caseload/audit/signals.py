@@ -1,9 +1,13 @@
-"""Sign-ins, failed sign-ins and sign-outs are audited (PR-1, SECURITY U1)."""
+"""Sign-ins, failed sign-ins, sign-outs and second factors are audited (PR-1, SECURITY U1).
+
+Never a secret: no password, code or key in the detail, only what kind of factor it was.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa import signals as mfa_signals
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -13,8 +17,11 @@ from caseload.audit.services import audit_record
 from caseload.lib.http import SYSTEM, AuditContext
 
 
-def _context(request: HttpRequest | None) -> AuditContext:
+def audit_context_of(request: HttpRequest | None) -> AuditContext:
     return AuditContext.from_request(request) if request is not None else SYSTEM
+
+
+_context = audit_context_of
 
 
 @receiver(user_logged_in)
@@ -38,4 +45,62 @@ def audit_failed_sign_in(
         audit_context=_context(request),
         outcome=Outcome.FAILED,
         actor_email=attempted,
+    )
+
+
+def _factor(authenticator: Any) -> dict[str, Any]:
+    return {"type": str(authenticator.type)}
+
+
+@receiver(mfa_signals.authentication_failed)
+def audit_failed_second_factor(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    """A wrong authenticator code (at sign-in or when reauthenticating)."""
+    detail = _factor(authenticator)
+    if kwargs.get("reauthentication"):
+        detail["reauthentication"] = True
+    audit_record(
+        action="auth.second_factor",
+        actor=user,
+        audit_context=_context(request),
+        outcome=Outcome.FAILED,
+        detail=detail,
+    )
+
+
+@receiver(mfa_signals.authenticator_added)
+def audit_factor_added(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    audit_record(
+        action="auth.second_factor_add",
+        actor=user,
+        audit_context=_context(request),
+        detail=_factor(authenticator),
+    )
+
+
+@receiver(mfa_signals.authenticator_removed)
+def audit_factor_removed(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    audit_record(
+        action="auth.second_factor_remove",
+        actor=user,
+        audit_context=_context(request),
+        detail=_factor(authenticator),
+    )
+
+
+@receiver(mfa_signals.authenticator_reset)
+def audit_factor_reset(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+) -> None:
+    """New recovery codes: the old ones no longer work."""
+    audit_record(
+        action="auth.second_factor_reset",
+        actor=user,
+        audit_context=_context(request),
+        detail=_factor(authenticator),
     )

@@ -1,10 +1,15 @@
-"""allauth adapter: signup only through a Caseload invitation; email through the task queue."""
+"""allauth adapters: signup only through a Caseload invitation; email through the task queue;
+a locked-out account still reachable with its second factor; a second factor a practice
+requires can't be removed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import ratelimit
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -13,10 +18,13 @@ from django.http import HttpRequest
 
 from caseload.accounts.models import User, normalize_email
 from caseload.accounts.tasks import deliver_email
+from caseload.audit.models import Outcome
+from caseload.audit.services import audit_record
 from caseload.clients.models import Invitation, InvitationKind
 from caseload.clients.services import invitation_accept
 from caseload.lib.email import new_message_id
 from caseload.lib.http import AuditContext
+from caseload.practices.two_factor import FACTOR_TYPES, has_second_factor, second_factor_required
 
 SESSION_INVITATION_KEY = "caseload_invitation"
 
@@ -35,8 +43,64 @@ def invitation_in_session(request: HttpRequest) -> Invitation | None:
     return invitation
 
 
+TOO_MANY_ATTEMPTS = "too_many_login_attempts"
+LOCKED_OUT = (
+    "Too many failed login attempts. Try again later, or choose “Send me a sign-in code” "
+    "to sign in with a code sent to your email address."
+)
+
+
 # allauth ships no type hints: its adapter base class is `Any` to mypy.
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
+        """allauth's password check, behind its failed-sign-in limit (ACCOUNT_RATE_LIMITS).
+
+        The limit counts per account, so anyone could lock a chosen person out by typing
+        wrong passwords. While it holds, the right password still lets an account with a
+        second factor through to that factor (whose own limit counts per account and per
+        address, which a stranger's wrong passwords don't touch); anyone else is refused and
+        offered a code by email. Every refused attempt is audited (decision 0023).
+        """
+        try:
+            authenticated: AbstractBaseUser | None = super().authenticate(request, **credentials)
+        except forms.ValidationError as error:
+            if error.code != TOO_MANY_ATTEMPTS:
+                raise
+            user = self._past_the_limit(request, credentials)
+            if user is None:
+                audit_record(
+                    action="auth.sign_in",
+                    audit_context=AuditContext.from_request(request),
+                    outcome=Outcome.DENIED,
+                    actor_email=str(credentials.get("email") or "")[:254],
+                    detail={"reason": "too_many_attempts"},
+                )
+                raise forms.ValidationError(LOCKED_OUT, code=TOO_MANY_ATTEMPTS) from error
+            return user
+        return authenticated
+
+    def _past_the_limit(self, request: HttpRequest, credentials: dict[str, Any]) -> User | None:
+        """The account, if it has a second factor, its password is right, and a second-factor
+        attempt from this address would be allowed; else None (and this address is charged)."""
+        email = normalize_email(str(credentials.get("email") or ""))
+        user = User.objects.filter(email=email, is_active=True).first() if email else None
+        if user is None or not has_second_factor(user):
+            return None  # no password check: no way to test passwords against the limit
+        # What the second-factor step will consume (allauth.mfa's check_rate_limit).
+        factor_key = f"mfa-auth-user-{user.pk}"
+        if not ratelimit.consume(request, action="login_failed", key=factor_key, dry_run=True):
+            return None
+        if user.check_password(str(credentials.get("password") or "")):
+            return user
+        # A wrong password counts against this address (and this address with this account),
+        # never against the account's second-factor step.
+        ratelimit.consume(
+            request,
+            action="login_failed",
+            key=f"locked:{email}:{self.get_client_ip(request)}",
+        )
+        return None
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Nobody signs up uninvited: a usable invitation must be in the session."""
         return invitation_in_session(request) is not None
@@ -86,4 +150,21 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             text=str(message.body),
             html=str(html),
             message_id=new_message_id(),
+        )
+
+
+class MFAAdapter(DefaultMFAAdapter):  # type: ignore[misc]
+    """allauth.mfa's adapter (MFA_ADAPTER): a staff member whose practice requires two-factor
+    sign-in can't remove their last authenticator app or passkey."""
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        if authenticator.type not in FACTOR_TYPES:
+            return True
+        user = authenticator.user
+        if not isinstance(user, User) or not second_factor_required(user):
+            return True
+        return bool(
+            Authenticator.objects.filter(user_id=user.pk, type__in=FACTOR_TYPES)
+            .exclude(pk=authenticator.pk)
+            .exists()
         )

@@ -8,8 +8,22 @@ from caseload.practices.models import Practice
 class PracticeSettingsForm(forms.ModelForm[Practice]):
     class Meta:
         model = Practice
-        fields = ["name", "time_zone", "billing_enabled", "child_accounts_enabled"]
+        fields = [
+            "name",
+            "time_zone",
+            "billing_enabled",
+            "child_accounts_enabled",
+            "staff_two_factor_required",
+        ]
         labels = {
             "billing_enabled": "Billing enabled",
             "child_accounts_enabled": "Child accounts enabled",
+            "staff_two_factor_required": "Require two-factor sign-in for staff",
+        }
+        help_texts = {
+            "staff_two_factor_required": (
+                "Clinicians, supervisors and practice admins sign in with an authenticator app "
+                "or a security key (passkey) as well as their password. Clients and guardians "
+                "are not affected."
+            ),
         }

@@ -23,6 +23,9 @@ class Practice(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     billing_enabled = models.BooleanField(default=False)
     child_accounts_enabled = models.BooleanField(default=False)
+    #: Staff (clinicians, supervisors, practice admins) must sign in with a second factor: one
+    #: without an authenticator app or passkey is sent to set one up before anything else.
+    staff_two_factor_required = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,6 +15,7 @@ from caseload.audit.models import AuditEvent
 from caseload.practices.forms import PracticeSettingsForm
 from caseload.practices.http import practice_admin_required
 from caseload.practices.services import practice_update_settings
+from caseload.practices.two_factor import FACTOR_TYPES
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,8 +35,15 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
         messages.success(request, "Practice settings saved.")
         return redirect("practices:settings")
-    members = practice.memberships.select_related("user", "supervisor__user").order_by(
-        "role", "user__full_name"
+    members = (
+        practice.memberships.select_related("user", "supervisor__user")
+        .annotate(
+            # Who has set up two-factor sign-in (the setting above requires it of everyone).
+            has_second_factor=Exists(
+                Authenticator.objects.filter(user_id=OuterRef("user_id"), type__in=FACTOR_TYPES)
+            )
+        )
+        .order_by("role", "user__full_name")
     )
     return render(request, "practices/settings.html", {"form": form, "members": members})
 
