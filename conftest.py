@@ -26,6 +26,11 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CSRF_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
     settings.EMAIL_RETRY_BASE_SECONDS = 0
+    # The ASGI live server imports caseload.asgi: no ICD-10/PDF warm-up thread in the tests.
+    settings.WARM_UP_AT_START = False
+    # No connection pool in the test process, even if SERVER_MODE=asgi is exported: pooled
+    # connections would outlive each test's transaction and the test database's drop.
+    settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
     # WhiteNoise warns on every app start when STATIC_ROOT is missing (nothing is collected).
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 

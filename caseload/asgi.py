@@ -9,6 +9,7 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+os.environ.setdefault("SERVER_MODE", "asgi")  # PostgreSQL connections from a pool (settings)
 # Set up Django before importing anything that touches models.
 django_application = get_asgi_application()
 
@@ -16,7 +17,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from caseload import startup  # noqa: E402
 from caseload.messaging.routing import websocket_urlpatterns  # noqa: E402
+
+# Load the ICD-10-CM index and warm WeasyPrint up in the background (caseload/startup.py).
+startup.warm_up()
 
 application = ProtocolTypeRouter(
     {

@@ -126,16 +126,33 @@ TEMPLATES = [
 
 # Database: SQLite (WAL) by default; PostgreSQL via DATABASE_URL.
 DATABASE_URL = env("DATABASE_URL")
+# What this process serves: asgi.py sets "asgi" (so does `manage.py runserver`, which serves
+# caseload.asgi), wsgi.py "wsgi"; unset for other commands, the task worker and the tests.
+SERVER_MODE = env("SERVER_MODE")
 if DATABASE_URL:
     # Under ASGI each request runs in a thread of its own, so a persistent connection would be
-    # left open by every request: connect per request by default (Django's advice for ASGI).
+    # left open by every thread: an ASGI server takes connections from a pool of at most
+    # DATABASE_POOL_MAX_SIZE per process instead (README: sizing it). A WSGI worker serves one
+    # request at a time and keeps its connection (DATABASE_CONN_MAX_AGE, 60 s by default).
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if SERVER_MODE == "wsgi" else 0),
             conn_health_checks=True,
         )
     }
+    if (
+        SERVER_MODE == "asgi"
+        and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        and env_bool("DATABASE_POOL", True)
+    ):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them (Django requires 0)
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 6),
+            # Seconds a request waits for a free connection before failing.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        }
 else:
     DATABASES = {
         "default": {
@@ -372,9 +389,13 @@ LOGGING = {
         "django.request": {"filters": ["mask_secrets"]},
         "django.channels.server": {"filters": ["mask_secrets"]},
         "django.server": {"handlers": ["console"], "propagate": False, "filters": ["mask_secrets"]},
+        "weasyprint": {"level": "WARNING"},  # a line per rendering step at INFO
     },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "caseload.lib.errors.SensitiveDataExceptionReporterFilter"
 LOGIN_URL_PATH = "/accounts/login/"
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
+# App servers load the ICD-10-CM index and warm PDF rendering up in the background when
+# they start (caseload/startup.py); off under pytest.
+WARM_UP_AT_START = env_bool("WARM_UP_AT_START", True)
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # email uniqueness is a case-insensitive constraint

@@ -10,20 +10,37 @@ on first use and kept in memory:
   query word's ranks in order and stops at the limit, so even "e" or "unspecified" (tens of
   thousands of matches) answers in about a millisecond (bench/icd10_search.py prints the
   figures).
+
+Building the index takes seconds (parsing the package's XML, then folding and indexing 75k
+descriptions) and leaves the parsed tree's memory behind, so a process never builds it
+itself: it reads the built index from a cache file under var/ (a tenth of a second), and when
+that file is missing or stale a child process builds and writes it first. The file is
+`marshal` data (strings, tuples, dicts and bytes; loading it runs no code), named by the
+package's version and this module's own source, so a new release or a change here builds
+a new one. App servers load it in a background thread when they start (caseload/startup.py).
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
 import heapq
+import logging
+import marshal
+import os
 import re
+import subprocess
 import sys
 import threading
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, NamedTuple
+
+logger = logging.getLogger(__name__)
 
 CODE_QUERY = re.compile(r"^[A-Za-z]\d[0-9A-Za-z]?(\.?[0-9A-Za-z]{0,4})?$")
 WORD = re.compile(r"[a-z0-9]+")
@@ -101,6 +118,39 @@ class Icd10Index:
         self.words = tuple(sorted(postings))
         self.postings = postings
         self.short_prefixes = short
+
+    def state(self) -> dict[str, Any]:
+        """Everything the index holds, as plain data for `marshal` (arrays as bytes)."""
+        return {
+            "by_code": self.by_code,
+            "codes": self.codes,
+            "compact_codes": self.compact_codes,
+            "ranked": self.ranked,
+            "ranked_text": self.ranked_text,
+            "words": self.words,
+            "postings": {word: ranks.tobytes() for word, ranks in self.postings.items()},
+            "short_prefixes": {p: ranks.tobytes() for p, ranks in self.short_prefixes.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Icd10Index:
+        def ranks(data: bytes) -> array[int]:
+            found = array("I")
+            found.frombytes(data)
+            return found
+
+        index = cls.__new__(cls)
+        index.by_code = state["by_code"]
+        index.codes = state["codes"]
+        index.compact_codes = state["compact_codes"]
+        index.ranked = state["ranked"]
+        index.ranked_text = state["ranked_text"]
+        index.words = state["words"]
+        index.postings = {word: ranks(data) for word, data in state["postings"].items()}
+        index.short_prefixes = {p: ranks(data) for p, data in state["short_prefixes"].items()}
+        if len(index.codes) != len(index.ranked) or len(index.ranked) != len(index.ranked_text):
+            raise ValueError("inconsistent ICD-10-CM index file")
+        return index
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -209,18 +259,82 @@ def _load_entries() -> list[IcdCode]:
     return entries
 
 
+ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = ROOT / "var"
+
+
+def cache_path() -> Path:
+    """The index file for this release of the code set and this version of the indexing."""
+    key = hashlib.sha256(
+        version("simple-icd-10-cm").encode() + b"\0" + Path(__file__).read_bytes()
+    ).hexdigest()[:16]
+    return CACHE_DIR / f"icd10-index-{key}.marshal"
+
+
+def write_cache(path: Path) -> None:
+    """Build the index from the package and write it to `path` (atomically)."""
+    state = Icd10Index(_load_entries()).state()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with partial.open("wb") as out:
+        marshal.dump(state, out)
+    os.replace(partial, path)
+    for stale in path.parent.glob("icd10-index-*.marshal"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+
+
+def _read_cache(path: Path) -> Icd10Index | None:
+    try:
+        # One read, then loads: marshal.load on a file reads it in small pieces (4x slower).
+        # Our own file under var/, written by write_cache(); marshal builds plain data only.
+        return Icd10Index.from_state(marshal.loads(path.read_bytes()))  # noqa: S302
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        logger.warning("ICD-10-CM index file %s is unreadable; building it again", path.name)
+        return None
+
+
+def _build_cache_in_child(path: Path) -> None:
+    """Build the index file in a child process: this one never holds the parsed XML."""
+    result = subprocess.run(  # noqa: S603 - this module, run by this interpreter
+        [sys.executable, "-m", "caseload.clinical.icd10", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        logger.warning(
+            "Could not write the ICD-10-CM index file: %s",
+            result.stderr.decode(errors="replace")[-500:],
+        )
+
+
+def _load_index() -> Icd10Index:
+    path = cache_path()
+    index = _read_cache(path)
+    if index is None:
+        _build_cache_in_child(path)
+        index = _read_cache(path)
+    if index is None:  # var/ not writable: build it here, as before the index file
+        index = Icd10Index(_load_entries())
+        gc.collect()  # free the unloaded package now, at start-up, not mid-request
+    return index
+
+
 _index: Icd10Index | None = None
 _lock = threading.Lock()
 
 
 def get_index() -> Icd10Index:
-    """The process-wide index, built once even when several threads ask at the same time."""
+    """The process-wide index, loaded once even when several threads ask at the same time."""
     global _index
     if _index is None:
         with _lock:
             if _index is None:
-                _index = Icd10Index(_load_entries())
-                gc.collect()  # free the unloaded package now, at start-up, not mid-request
+                _index = _load_index()
     return _index
 
 
@@ -234,3 +348,7 @@ def lookup_billable(code: str) -> IcdCode | None:
 
 def is_category(code: str) -> bool:
     return get_index().is_category(code)
+
+
+if __name__ == "__main__":
+    write_cache(Path(sys.argv[1]) if len(sys.argv) > 1 else cache_path())

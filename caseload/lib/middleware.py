@@ -20,6 +20,10 @@ from caseload.lib.http import AuditContext, _request_id, current_request_id
 
 #: Requests carrying this header (htmx polling) don't count as user activity.
 BACKGROUND_HEADER = "HTTP_X_CASELOAD_BACKGROUND"
+#: Activity is recorded in the session at most this often: a request within a minute of the
+#: last recorded one doesn't write the session row (search-as-you-type would write it on
+#: every keystroke). The idle limit is kept to within this much: at most a minute early.
+ACTIVITY_RESOLUTION_SECONDS = 60
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -72,7 +76,10 @@ class SessionTimeoutMiddleware:
                     response["HX-Redirect"] = settings.LOGIN_URL_PATH
                     return response
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            if BACKGROUND_HEADER not in request.META:
+            last = session.get("caseload_last_activity")
+            if BACKGROUND_HEADER not in request.META and (
+                last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS
+            ):
                 session["caseload_last_activity"] = now
         return self.get_response(request)
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -55,3 +56,13 @@ def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     html = render_to_string(template, context)
     document = HTML(string=html, base_url="file:///", url_fetcher=StaticFilesOnlyFetcher())
     return bytes(document.write_pdf())
+
+
+def warm_up() -> None:
+    """Render a tiny document with the print stylesheet, so that the first real PDF of a
+    process doesn't pay for loading fonts (fontconfig, Pango) and WeasyPrint's own styles."""
+    html = (
+        f'<link rel="stylesheet" href="{static("caseload/plan-print.css")}">'
+        "<h1>Caseload</h1><p>Warm <strong>up</strong></p><p class=hash>0</p>"
+    )
+    HTML(string=html, base_url="file:///", url_fetcher=StaticFilesOnlyFetcher()).write_pdf()

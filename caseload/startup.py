@@ -1,0 +1,38 @@
+"""Work an app server process does once when it starts, so its first requests don't pay.
+
+asgi.py and wsgi.py call `warm_up()` after Django is set up. In a background thread, so the
+server starts listening at once: the ICD-10-CM index is loaded (about 0.1 s from its file
+under var/, see clinical/icd10.py) and WeasyPrint is imported and renders a tiny document
+(fonts, about 4 s), so the first diagnosis search and the first PDF answer at their usual
+speed. Management commands and the test suite don't import these modules; WARM_UP_AT_START
+(a setting, false under pytest) turns it off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    from caseload.clinical import icd10
+
+    icd10.get_index()
+    from caseload.lib import pdf  # imports WeasyPrint: seconds
+
+    try:
+        pdf.warm_up()
+    except Exception:  # a missing system library must not stop the server: PDFs will say so
+        logger.exception("Warming up PDF rendering failed")
+
+
+def warm_up() -> threading.Thread | None:
+    if not settings.WARM_UP_AT_START:
+        return None
+    thread = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
+    thread.start()
+    return thread
