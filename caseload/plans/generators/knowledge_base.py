@@ -5,6 +5,13 @@ module only selects, orders, phrases and lays it out:
 
 - every active diagnosis contributes its family (primary first; unknown codes use the general
   fallback), the first element of each family comes first, duplicates are dropped;
+- the record's text counts too: substance use described in the concerns, history or notes
+  ("2-3 beers most evenings to sleep") brings in the substance-use family right after the
+  primary diagnosis; documented risk (a risk code, or suicidal thoughts or self-harm in the
+  text, not denied) puts safety planning and C-SSRS risk monitoring first, at every length;
+- one trauma-focused protocol per plan (CPT, PE, EMDR or TF-CBT, the first listed for the
+  client's age group), with only that protocol's objectives;
+- every objective's measure is a threshold or a count (the knowledge-base tests check it);
 - Length sets how many elements each section gets and whether rationales are given;
 - Tone picks the wording: third person ("The client will…"), second person ("You will…") or
   terse clinical terms;
