@@ -187,9 +187,18 @@ class Scrubber:
         return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
+        # Clinical eponyms (the Columbia scale, Linehan's DBT) are set aside, then put back.
+        kept: list[str] = []
+
+        def keep(match: re.Match[str]) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        text = detect.CLINICAL_EPONYMS.sub(keep, text)
         for pattern, replacement in self._steps():
             text = pattern.sub(replacement, text)
-        return detect.replace_names(text)
+        text = detect.replace_names(text)
+        return re.sub("\x00(\\d+)\x00", lambda match: kept[int(match.group(1))], text)
 
     def learning(self, texts: Iterable[str]) -> Scrubber:
         """This scrubber, plus the nicknames the texts introduce ("goes by Benny")."""

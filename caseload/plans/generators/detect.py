@@ -53,6 +53,17 @@ def common_words() -> frozenset[str]:
     return _words("common_words.txt")
 
 
+# Clinical eponyms that look like places or people ("Columbia", "Hamilton", "Linehan"): kept.
+CLINICAL_EPONYMS = re.compile(
+    r"\b(?:Hamilton|Columbia|Edinburgh|Beck|Yale|Montreal|Vanderbilt|Young|Conners|Zung|"
+    r"Adolescent|Geriatric|Patient Health|Clinician-Administered|Stanley)"
+    r"[- ](?:[A-Z][\w-]*\s?){0,5}?(?:Scale|Inventory|Questionnaire|Assessment|Index|Rating|"
+    r"Screen|Test|Checklist|Interview|Brown)\b"
+    r"|\b(?:Alzheimer|Parkinson|Huntington|Tourette|Asperger|Munchausen|Wernicke|Korsakoff|"
+    r"Linehan|Socratic|Yale-Brown|Stanley-Brown|Marsha Linehan|Aaron Beck|Judith Beck)(?:'s)?\b"
+)
+
+
 # URLs, handles, IP addresses, SSNs, numbers ---------------------------------------------------
 URL_PATTERN = re.compile(
     r"(?i)\b(?:https?://|www\.)[^\s<>\"')\]]+"
@@ -234,7 +245,7 @@ _STATE_CODES = (
 )
 # "Smallville, Kansas" / "Smallville, KS": the town goes, the state stays.
 TOWN_BEFORE_STATE = re.compile(
-    r"\b((?:[A-Z][a-z'’.]+\s){0,2}[A-Z][a-z'’.]+)(,\s*(?:"
+    r"\b((?:St\.\s|[A-Z][a-z'’]+\s){0,2}[A-Z][a-z'’]+)(,\s*(?:"
     + _STATE_NAMES
     + r"|"
     + _STATE_CODES

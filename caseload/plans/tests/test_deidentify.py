@@ -296,6 +296,7 @@ SCRUB = Scrubber(
         ("seen 12/10/2025.", "seen [date] 2025."),
         ("Spent 3 days in St Louis.", "Spent 3 days in [place]."),
         ("Dr Mayall and Mr Patelson are unrelated.", "Dr [name] and Mr [name] are unrelated."),
+        ("Moved to Hamilton. Columbia, MO next.", "Moved to [place]. [place], MO next."),
     ],
 )
 def test_the_scrubber_removes_identifiers(text: str, expected: str | None) -> None:
@@ -319,6 +320,8 @@ def test_the_scrubber_removes_identifiers(text: str, expected: str | None) -> No
         "Low mood and anhedonia; hopeless at times; behavioural activation helps.",
         "Major depressive disorder, recurrent. She will try CBT; the Beck Depression Inventory.",
         "Client reports panic attacks twice a week; sleeps better since the last session.",
+        "Columbia Suicide Severity Rating Scale negative; Hamilton Depression Rating Scale 18.",
+        "DBT skills per Linehan; Stanley-Brown safety plan reviewed.",
     ],
 )
 def test_the_scrubber_keeps_clinical_text(text: str) -> None:
