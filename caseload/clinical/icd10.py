@@ -42,6 +42,8 @@ from typing import Any, NamedTuple
 
 logger = logging.getLogger(__name__)
 
+from caseload.clinical import dsm5tr
+
 CODE_QUERY = re.compile(r"^[A-Za-z]\d[0-9A-Za-z]?(\.?[0-9A-Za-z]{0,4})?$")
 WORD = re.compile(r"[a-z0-9]+")
 #: Word prefixes up to this length (one or two letters) have their rank lists precomputed.
@@ -66,6 +68,8 @@ class IcdCode(NamedTuple):
 
     code: str  # with its dot, as clinicians write it: F41.1
     description: str
+    #: The DSM-5-TR name the search matched, when it came from the DSM-5-TR table.
+    dsm_name: str = ""
 
 
 def _fold(text: str) -> str:
@@ -75,6 +79,21 @@ def _fold(text: str) -> str:
 
 def _compact(code: str) -> str:
     return code.strip().upper().replace(".", "")
+
+
+#: Z-code categories therapists record (DSM-5-TR "other conditions that may be a focus of
+#: clinical attention"): ranked right after chapter F for words both match.
+THERAPIST_Z_CATEGORIES = (
+    "Z55", "Z56", "Z57", "Z59", "Z60", "Z62", "Z63", "Z64", "Z65", "Z69", "Z70", "Z71",
+    "Z72", "Z73", "Z75", "Z76.5", "Z91.1", "Z91.4", "Z91.5", "Z91.8",
+)  # fmt: skip
+
+
+def rank_group(code: str) -> int:
+    """0 for chapter F, 1 for the Z codes therapists use, 2 for everything else."""
+    if code.startswith("F"):
+        return 0
+    return 1 if code.startswith(THERAPIST_Z_CATEGORIES) else 2
 
 
 def _unique(ranks: Iterable[int]) -> Iterator[int]:
@@ -92,14 +111,14 @@ class Icd10Index:
 
     def __init__(self, entries: list[IcdCode]) -> None:
         # Code order: search by code prefix.
-        self.by_code: dict[str, str] = {code: description for code, description in entries}
+        self.by_code: dict[str, str] = {entry.code: entry.description for entry in entries}
         self.codes = tuple(sorted(self.by_code))
         self.compact_codes = tuple(_compact(code) for code in self.codes)
         # Rank order: search by words returns the first matches in this order.
         self.ranked = tuple(
             sorted(
                 self.codes,
-                key=lambda code: (not code.startswith("F"), len(self.by_code[code]), code),
+                key=lambda code: (rank_group(code), len(self.by_code[code]), code),
             )
         )
         # " word word …" per rank: `" " + token in text` tests "a word starts with token".
@@ -339,7 +358,23 @@ def get_index() -> Icd10Index:
 
 
 def search(query: str, limit: int = 20) -> list[IcdCode]:
-    return get_index().search(query, limit)
+    """The picker's search: DSM-5-TR names first (caseload/clinical/dsm5tr.toml), then the
+    ICD-10-CM descriptions, each code once. A code-shaped query is answered by code only."""
+    index = get_index()
+    if CODE_QUERY.match(query.strip()) and index._search_code(query.strip(), 1):
+        return index.search(query, limit)
+    results = [
+        IcdCode(entry.code, index.by_code[entry.code], entry.name)
+        for entry in dsm5tr.search(query, limit)
+        if entry.code in index.by_code
+    ]
+    seen = {entry.code for entry in results}
+    for entry in index.search(query, limit + len(results)):
+        if len(results) >= limit:
+            break
+        if entry.code not in seen:
+            results.append(entry)
+    return results
 
 
 def lookup_billable(code: str) -> IcdCode | None:

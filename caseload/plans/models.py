@@ -97,6 +97,9 @@ class PlanGeneration(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     options = models.JSONField(default=dict)
+    #: The de-identified input the therapist reviewed before it was sent to an outside AI
+    #: service ("Review what will be sent"); the worker sends exactly this.
+    reviewed_input = models.JSONField(null=True, blank=True, editable=False)
     status = models.CharField(
         max_length=20, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED
     )

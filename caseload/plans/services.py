@@ -7,12 +7,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
 from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
+from caseload.plans.generators import build_plan_input, input_digest, sends_outside
 from caseload.plans.models import (
     PlanGeneration,
     PlanVersion,
@@ -204,14 +206,36 @@ def plan_generation_request(
     actor: User,
     options: dict[str, str],
     plan: TreatmentPlan | None = None,
+    reviewed_digest: str = "",
+    start_date: date | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> PlanGeneration:
-    """TP-2: queue a draft; the worker fills it. Nothing is a plan until the therapist saves."""
+    """TP-2: queue a draft; the worker fills it. Nothing is a plan until the therapist saves.
+
+    With an outside AI service configured, the therapist must first have reviewed what will
+    be sent: `reviewed_digest` is `input_digest()` of the input they saw. The input is built
+    again here; if the record changed since, nothing is queued. The generation keeps the
+    reviewed input and the worker sends exactly that.
+    """
     _ensure_writable(actor, relationship)
     if plan is not None and plan.relationship_id != relationship.pk:
         raise PlanError("There is no such plan.")
+    reviewed_input = None
+    if sends_outside():
+        if not reviewed_digest:
+            raise PlanError("Review what will be sent before it leaves the practice.")
+        plan_input = build_plan_input(relationship, start_date=start_date or timezone.localdate())
+        if input_digest(plan_input) != reviewed_digest:
+            raise PlanError(
+                "The record changed after you reviewed it. Review what will be sent again."
+            )
+        reviewed_input = plan_input.to_dict()
     generation = PlanGeneration.objects.create(
-        relationship=relationship, plan=plan, requested_by=actor, options=options
+        relationship=relationship,
+        plan=plan,
+        requested_by=actor,
+        options=options,
+        reviewed_input=reviewed_input,
     )
     generate_plan_draft.enqueue(generation.pk)
     audit_record(
@@ -220,6 +244,6 @@ def plan_generation_request(
         audit_context=audit_context,
         client=relationship.client,
         obj=generation,
-        detail={"options": options},
+        detail={"options": options, "reviewed": reviewed_input is not None},
     )
     return generation

@@ -7,7 +7,13 @@ import logging
 from django.tasks import task
 from django.utils import timezone
 
-from caseload.plans.generators import GenerationError, PlanOptions, build_plan_input, get_generator
+from caseload.plans.generators import (
+    GenerationError,
+    PlanInput,
+    PlanOptions,
+    build_plan_input,
+    get_generator,
+)
 from caseload.plans.models import GenerationStatus, PlanGeneration
 from caseload.plans.sanitize import sanitize_plan_html
 
@@ -20,7 +26,10 @@ def generate_plan_draft(generation_id: int) -> str:
     PlanGeneration.objects.filter(pk=generation_id).update(status=GenerationStatus.RUNNING)
     try:
         options = PlanOptions(**generation.options)
-        plan_input = build_plan_input(generation.relationship, start_date=timezone.localdate())
+        if generation.reviewed_input is not None:  # what the therapist reviewed, as it was
+            plan_input = PlanInput.from_dict(generation.reviewed_input)
+        else:
+            plan_input = build_plan_input(generation.relationship, start_date=timezone.localdate())
         generator = get_generator()
         PlanGeneration.objects.filter(pk=generation_id).update(generator=generator.name)
         html = sanitize_plan_html(generator.generate(plan_input, options))

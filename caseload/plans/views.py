@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -18,6 +21,13 @@ from caseload.clients.models import CareRelationship
 from caseload.lib.http import redirect_to
 from caseload.plans import services
 from caseload.plans.forms import GenerateForm, PlanDatesForm, PlanEditorForm, options_label
+from caseload.plans.generators import (
+    PlanOptions,
+    build_plan_input,
+    input_digest,
+    review_messages,
+    sends_outside,
+)
 from caseload.plans.models import (
     GenerationStatus,
     PlanGeneration,
@@ -204,12 +214,16 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
             return _choice_page(request, relationship, form)
         messages.error(request, "Choose a length, a tone and a format.")
         return redirect_to(request, reverse("workspace:plans", args=[relationship.public_id]))
+    if sends_outside() and request.POST.get("step") != "send":
+        return _review_page(request, relationship, form.cleaned_data, plan)
     try:
         generation = services.plan_generation_request(
             relationship=relationship,
             actor=request.user,
             options=form.cleaned_data,
             plan=plan,
+            reviewed_digest=request.POST.get("digest", "")[:64],
+            start_date=timezone.localdate(),
             audit_context=request.audit_context,
         )
     except services.PlanError as error:
@@ -221,6 +235,28 @@ def plan_generate(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
     return redirect_to(
         request, reverse("plans:generation", args=[relationship.public_id, generation.public_id])
     )
+
+
+def _review_page(
+    request: AuthenticatedHttpRequest,
+    relationship: CareRelationship,
+    options: dict[str, str],
+    plan: TreatmentPlan | None,
+) -> HttpResponse:
+    """ "Review what will be sent": exactly the text the outside AI service would receive."""
+    plan_input = build_plan_input(relationship, start_date=timezone.localdate())
+    sent = review_messages(plan_input, PlanOptions(**options))
+    context = {
+        "relationship": relationship,
+        "plan": plan,
+        "options": options,
+        "options_label": options_label(options),
+        "system_text": sent[0]["content"],
+        "clinical_text": sent[1]["content"],
+        "digest": input_digest(plan_input),
+        "service_host": urlsplit(str(getattr(settings, "PLAN_AI_BASE_URL", ""))).hostname or "",
+    }
+    return render(request, "plans/review.html", context)
 
 
 def _posted_plan(

@@ -408,3 +408,77 @@ def test_supervisor_reads_and_compares_a_plan_without_changing_it(
     expect(page.get_by_role("deletion")).to_have_text("Removed: • Sleep seven hours")
     expect(page.get_by_role("insertion")).to_have_text("Added: • Sleep eight hours")
     assert plan.versions.count() == 2
+
+
+def test_an_outside_ai_service_is_sent_only_what_the_therapist_reviewed(
+    page: Page, therapist: Any, client_with_record: Any, run_tasks: Any, settings: Any
+) -> None:
+    import json
+
+    from caseload.plans.tests.test_openai_compatible import FakeAIService
+
+    fake = FakeAIService()
+    fake.answer("<h2>Treatment plan</h2><h3>Problems</h3><ul><li>Low mood, by [week 4].</li></ul>")
+    server = _serve(fake)
+    settings.PLAN_AI_BASE_URL = fake.base_url
+    settings.PLAN_AI_MODEL = "test-model"
+    relationship = client_with_record
+    clinical_services.clinical_summary_update(
+        relationship=relationship,
+        presenting_concerns="Maya's manager Deb Kowalski at Riverside Diner cut her shifts on "
+        "March 3rd. Low mood and constant worry.",
+        mental_health_history="Admitted to Mercy General Hospital in 2019.",
+        actor=relationship.therapist,
+    )
+    try:
+        sign_in(page, therapist.email)
+        page.goto(f"/clients/{relationship.public_id}/plans/create/")
+        page.get_by_role("region", name="Generate with AI").get_by_role(
+            "button", name="Generate draft"
+        ).click()
+
+        # The therapist first sees exactly the text that will leave the practice.
+        expect(page.get_by_role("heading", level=1)).to_have_text("Review what will be sent")
+        shown = page.get_by_label("Clinical information that will be sent")
+        expect(shown).to_contain_text("[client]")
+        expect(shown).to_contain_text("Low mood and constant worry.")
+        for identifier in ("Maya", "Deb", "Kowalski", "Riverside Diner", "Mercy", "March 3"):
+            expect(shown).not_to_contain_text(identifier)
+        assert not PlanGeneration.objects.exists() and not fake.requests
+        reviewed = shown.inner_text()
+
+        page.get_by_role("button", name="Send to AI service").click()
+        expect(page).to_have_url(re.compile(r"/plans/drafts/[0-9a-f-]+/$"))
+        assert run_tasks() == 1
+        expect(page).to_have_url(re.compile(r"/plans/new/\?draft=[0-9a-f-]+$"))
+        expect(plan_editor(page)).to_contain_text("Low mood, by")
+        sent = json.loads(fake.requests[-1]["body"])["messages"][1]["content"]
+        assert sent.strip() == reviewed.strip()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _serve(fake: Any) -> Any:
+    """A local OpenAI-compatible service answering `fake`'s prepared plan."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            fake.requests.append({"body": self.rfile.read(length)})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(fake.body)))
+            self.end_headers()
+            self.wfile.write(fake.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return server

@@ -686,3 +686,21 @@ def test_archived_record_is_read_only_and_refuses_changes_with_a_message(
         plain = browser.post(url, data, follow=True)
         assert message in plain.content.decode(), url
     assert _record_state(record) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "name"),
+    [
+        ("autism", "F84.0", "Autism spectrum disorder"),
+        ("alcohol use disorder moderate", "F10.20", "Alcohol use disorder, moderate or severe"),
+        ("dysthymia", "F34.1", "Persistent depressive disorder"),
+    ],
+)
+def test_search_by_dsm5tr_name_offers_its_code_under_that_name(
+    therapist, signed_in, query, code, name
+):
+    html = signed_in(therapist).get("/clinical/icd10/", {"code": query}).content.decode()
+
+    first = html.split('role="option"')[1]
+    assert f'data-icd-code="{code}"' in first
+    assert name in first and "DSM-5-TR" in first

@@ -11,6 +11,8 @@ GenerationError, whose text is a sentence for the therapist.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +29,7 @@ from caseload.plans.generators.base import (
 )
 from caseload.plans.generators.deidentify import build_plan_input
 from caseload.plans.generators.knowledge_base import KnowledgeBaseGenerator
-from caseload.plans.generators.openai_compatible import OpenAICompatibleGenerator
+from caseload.plans.generators.openai_compatible import OpenAICompatibleGenerator, build_messages
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -44,6 +46,9 @@ __all__ = [
     "PlanOptions",
     "build_plan_input",
     "get_generator",
+    "input_digest",
+    "review_messages",
+    "sends_outside",
 ]
 
 
@@ -73,3 +78,19 @@ def get_generator() -> PlanGenerator:
             timeout=_timeout(),
         )
     return KnowledgeBaseGenerator()
+
+
+def sends_outside() -> bool:
+    """Whether "Generate with AI" sends the record's de-identified text out of the practice."""
+    return bool(_setting("PLAN_AI_BASE_URL"))
+
+
+def review_messages(plan_input: PlanInput, options: PlanOptions) -> list[dict[str, str]]:
+    """Exactly the messages the outside AI service will be sent for this input and options."""
+    return build_messages(plan_input, options)
+
+
+def input_digest(plan_input: PlanInput) -> str:
+    """A fingerprint of a reviewed input: the send goes ahead only if it is still the same."""
+    text = json.dumps(plan_input.to_dict(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

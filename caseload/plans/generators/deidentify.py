@@ -1,12 +1,22 @@
 """Build the de-identified PlanInput from a care relationship (TP-3).
 
 A generator, and above all an outside AI service, gets an age band instead of the birth date,
-codes and clinical text instead of the profile, and free text scrubbed of the client's name (and
-a child's guardian's, and the emergency contact's), email addresses, phone numbers, street
-addresses and the birth date.
+codes and clinical text instead of the profile, and free text de-identified to HIPAA Safe
+Harbor (45 CFR 164.514(b)(2)): all 18 identifier classes go, in this order
 
-Scrubbing is pattern-based and errs on the side of removing: a name part that is also a common
-word ("Will", "Hope") is only removed when capitalised, everything else in any case.
+1. what the record knows, as deny-lists: the client, a child's guardian, the emergency
+   contact, prescribers, the therapist and the practice; their initials, any word that
+   contains their names (a social handle), nicknames the text itself introduces ("goes by
+   Benny"), the stored address and its parts, the birth date;
+2. then detectors for the rest (detect.py): emails, URLs, handles, IP addresses, SSNs,
+   record/account/licence and other numbers, phone numbers (`phonenumbers`), every date
+   element but the year (any format, holidays too), ages over 89, street addresses,
+   organisations (employers, schools, hospitals), places smaller than a state, occupation
+   details, other people's names and initials.
+
+It errs on the side of removing: a name part that is also a common word ("Will", "Hope") is
+only removed when capitalised, everything else in any case. The therapist sees the result
+before it is sent to an outside service ("Review what will be sent").
 """
 
 from __future__ import annotations
@@ -16,9 +26,11 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from caseload.clients.models import CareRelationship, Guardianship
 from caseload.clinical.models import ClinicalSummary, DiagnosisStatus
+from caseload.plans.generators import detect
 from caseload.plans.generators.base import MONTHS, PlanInput
 from caseload.visits.models import NoteStatus, ProgressNote
 
@@ -32,6 +44,9 @@ EMAIL = "[email]"
 PHONE = "[phone]"
 ADDRESS = "[address]"
 BIRTH_DATE = "[birth date]"
+THERAPIST = "[therapist]"
+PRESCRIBER = "[prescriber]"
+PRACTICE = "[practice]"
 
 #: How many signed notes feed a plan, and how much of each free text is kept.
 RECENT_NOTES = 3
@@ -63,7 +78,8 @@ _STREET_SUFFIX = (
 )
 _STATE_ZIP = r"[A-Z]{2}\s+\d{5}(?:-\d{4})?"
 _STREET = re.compile(
-    r"\b\d{1,6}[A-Za-z]?\s+(?:[A-Z0-9]" + _WORD + r"*\s+){0,4}(?i:" + _STREET_SUFFIX + r")\b"
+    r"\b\d{1,6}[A-Za-z]?\s+(?:(?:[A-Z]|\d+(?:st|nd|rd|th)\b)" + _WORD + r"*\s+){0,4}"
+    r"(?i:" + _STREET_SUFFIX + r")\b"
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|floor|fl|#)\.?\s*[\w-]+)?"
     r"(?:,\s*(?:[A-Z]" + _WORD + r"+\s){0,2}[A-Z]" + _WORD + r"+,?\s+" + _STATE_ZIP + r")?"
 )
@@ -161,20 +177,58 @@ class Scrubber:
     names: tuple[tuple[str, str], ...] = ()  # (full name, placeholder)
     address: str = ""
     birth_date: date | None = None
+    organisations: tuple[tuple[str, str], ...] = ()  # (name, placeholder): the practice
 
     def __call__(self, text: str) -> str:
         if not text:
             return ""
+        if detect.NICKNAME.search(text):
+            return self.learning([text])._scrub(text)
+        return self._scrub(text)
+
+    def _scrub(self, text: str) -> str:
+        # Clinical eponyms (the Columbia scale, Linehan's DBT) are set aside, then put back.
+        kept: list[str] = []
+
+        def keep(match: re.Match[str]) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        text = detect.CLINICAL_EPONYMS.sub(keep, text)
         for pattern, replacement in self._steps():
             text = pattern.sub(replacement, text)
-        return text
+        text = detect.replace_names(text)
+        return re.sub("\x00(\\d+)\x00", lambda match: kept[int(match.group(1))], text)
+
+    def learning(self, texts: Iterable[str]) -> Scrubber:
+        """This scrubber, plus the nicknames the texts introduce ("goes by Benny")."""
+        found = {m.group(1) for text in texts for m in detect.NICKNAME.finditer(text or "")}
+        known = {name for name, _ in self.names}
+        extra = tuple((name, detect.NAME) for name in sorted(found - known) if len(name) > 1)
+        return Scrubber(
+            names=self.names + extra,
+            address=self.address,
+            birth_date=self.birth_date,
+            organisations=self.organisations,
+        )
 
     def _steps(self) -> list[Step]:
-        """In order: emails (they contain names), dates, addresses, phones, then names."""
-        steps: list[Step] = [(_EMAIL, EMAIL)]
+        """In order: the things that contain names or digits (emails, URLs, handles, numbers,
+        dates, addresses, phones), then what the record knows, then the detectors."""
+        steps: list[Step] = [
+            (_EMAIL, EMAIL),
+            (detect.URL_PATTERN, detect.URL),
+            (detect.HANDLE_PATTERN, detect.HANDLE),
+            (detect.IPV4, detect.IP_ADDRESS),
+            (detect.IPV6, detect.IP_ADDRESS),
+            (detect.SSN_PATTERN, detect.SSN),
+            (detect.NUMBER_AFTER_KEYWORD, _numbered),
+        ]
         if self.birth_date is not None:
             steps.append((_birth_date_pattern(self.birth_date), BIRTH_DATE))
         steps.append((_BORN, _born))
+        steps += [(pattern, detect._date) for pattern in detect.DATE_PATTERNS]
+        steps.append((detect.AGE_OVER_89, detect.AGE_90_PLUS))
         for fragment in _address_fragments(self.address):
             known = re.compile(r"(?<!\w)" + _name_pattern(fragment) + r"(?!\w)", re.IGNORECASE)
             steps.append((known, ADDRESS))
@@ -183,8 +237,87 @@ class Scrubber:
             (_CITY_STATE_ZIP, ADDRESS),
             (_PO_BOX, ADDRESS),
             (_PHONE, _phone),
+            (_PHONE_ANYWHERE, _phone_number),
+            (detect.LONG_NUMBER, detect.NUMBER),
         ]
-        return steps + _name_steps(self.names)
+        steps += _handle_steps(self.names)
+        for name, placeholder in self.organisations:
+            if name.strip():
+                known = re.compile(r"(?<!\w)" + _name_pattern(name.strip()) + r"(?!\w)", re.I)
+                steps.append((known, placeholder))
+        steps += _name_steps(self.names)
+        steps += _initials_steps(self.names)
+        steps += [
+            (detect.ORG_KNOWN, detect.ORGANISATION),
+            (detect.ORG_BY_CONTEXT, detect._org_in_context),
+            (detect.ORG_BY_SUFFIX, detect.ORGANISATION),
+            (detect.OCCUPATION_PHRASE, detect._occupation),
+            (detect.TOWN_BEFORE_STATE, detect._town),
+            (detect.PLACE_SUFFIX, detect.PLACE),
+            (detect.place_pattern(), detect.PLACE),
+            (detect.INITIALS_PATTERN, detect.INITIALS),
+        ]
+        return steps
+
+
+class _PhoneAnywhere:
+    """`phonenumbers`' matcher in the shape of a pattern (`.sub`), for the steps list."""
+
+    def sub(self, replacement: Callable[[re.Match[str]], str] | str, text: str) -> str:
+        import phonenumbers
+
+        spans = [
+            (match.start, match.end)
+            for match in phonenumbers.PhoneNumberMatcher(
+                text, "US", leniency=phonenumbers.Leniency.POSSIBLE
+            )
+        ]
+        for start, end in reversed(spans):
+            text = text[:start] + PHONE + text[end:]
+        return text
+
+
+_PHONE_ANYWHERE: Any = _PhoneAnywhere()
+
+
+def _phone_number(match: re.Match[str]) -> str:  # pragma: no cover - never a regex match
+    return PHONE
+
+
+def _numbered(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}{detect.NUMBER}"
+
+
+def _handle_steps(names: Iterable[tuple[str, str]]) -> list[Step]:
+    """A word that contains a known name part plus more ("tobyokafor92"): a handle."""
+    parts = {
+        part.casefold()
+        for name, _ in names
+        for part in re.split(r"[\s.\u2019\u2010'-]+", _fold(name))
+        if len(part) >= 4 and part.casefold() not in COMMON_WORDS
+    }
+    if not parts:
+        return []
+    alternation = "|".join(re.escape(part) for part in sorted(parts, key=len, reverse=True))
+    pattern = re.compile(
+        r"(?<![\w\[@.])(?:[\w.]+(?:" + alternation + r")[\w.]*|(?:" + alternation + r")[\w.]*"
+        r"(?:\d|_)[\w.]*)(?![\w\]])",
+        re.IGNORECASE,
+    )
+    return [(pattern, detect.HANDLE)]
+
+
+def _initials_steps(names: Iterable[tuple[str, str]]) -> list[Step]:
+    """The initials of every known person: "MP", "M.P.", "M. P."."""
+    steps: list[Step] = []
+    for name, _ in names:
+        letters = [word[0].upper() for word in _fold(name).split() if word[:1].isalpha()]
+        if len(letters) < 2:
+            continue
+        dotted = r"\.?\s?".join(letters) + r"\.?"
+        pattern = re.compile(r"(?<![\w.\[])(?:" + dotted + r")(?![\w\]])")
+        steps.append((pattern, detect.INITIALS))
+    return steps
 
 
 def _born(match: re.Match[str]) -> str:
@@ -259,18 +392,35 @@ def _clean(text: str, limit: int) -> str:
 
 
 def scrubber_for(relationship: CareRelationship) -> Scrubber:
-    """The scrubber for this client: their name, a child's guardian, the emergency contact."""
+    """The scrubber for this client: everyone and everything the record names."""
     client = relationship.client
     names: list[tuple[str, str]] = [(client.full_name, CLIENT)]
     if client.is_child:
-        guardianship = Guardianship.objects.filter(child=client).first()
-        if guardianship is not None:
-            names.append((guardianship.full_name, GUARDIAN))
+        guardians = Guardianship.objects.filter(child=client).values_list("full_name", flat=True)
+        names += [(name, GUARDIAN) for name in guardians]
     if relationship.emergency_name:
         names.append((relationship.emergency_name, CONTACT))
-    return Scrubber(
-        names=tuple(names), address=relationship.address, birth_date=relationship.date_of_birth
+    prescribers = relationship.medications.exclude(prescriber="").values_list(
+        "prescriber", flat=True
     )
+    names += [(_without_title(name), PRESCRIBER) for name in dict.fromkeys(prescribers)]
+    therapist, practice = (
+        CareRelationship.objects.filter(pk=relationship.pk)
+        .values_list("therapist__full_name", "practice__name")
+        .get()
+    )
+    if therapist:
+        names.append((therapist, THERAPIST))
+    return Scrubber(
+        names=tuple(names),
+        address=relationship.address,
+        birth_date=relationship.date_of_birth,
+        organisations=((practice, PRACTICE),),
+    )
+
+
+def _without_title(name: str) -> str:
+    return re.sub(r"^(?:Dr|Doctor|Mr|Mrs|Ms|Mx|Prof)\.?\s+|,\s*(?:MD|DO|NP|PA|PhD)\b.*$", "", name)
 
 
 def _note_text(content: dict[str, object]) -> str:
@@ -289,7 +439,6 @@ def _medication_line(name: str, dose: str, frequency: str) -> str:
 
 def build_plan_input(relationship: CareRelationship, *, start_date: date) -> PlanInput:
     """Everything a generator may use about this client, de-identified (TP-3)."""
-    scrub = scrubber_for(relationship)
     band = age_band(relationship.date_of_birth, start_date)
     is_child = relationship.client.is_child or band in CHILD_BANDS
 
@@ -300,8 +449,8 @@ def build_plan_input(relationship: CareRelationship, *, start_date: date) -> Pla
         .values_list("code", "description")
     ]
     summary = ClinicalSummary.objects.filter(relationship=relationship).first()
-    medications = [
-        scrub(_medication_line(name, dose, frequency))
+    medication_lines = [
+        _medication_line(name, dose, frequency)
         for name, dose, frequency, stop in relationship.medications.order_by(
             "start_date", "name", "pk"
         ).values_list("name", "dose", "frequency", "stop_date")
@@ -315,17 +464,18 @@ def build_plan_input(relationship: CareRelationship, *, start_date: date) -> Pla
         .order_by("-session__starts_at", "-pk")
         .values_list("content", flat=True)[:RECENT_NOTES]
     )
-    recent_notes = [
-        text
-        for text in (_clean(scrub(_note_text(content or {})), MAX_NOTE) for content in notes)
-        if text
-    ]
+    note_texts = [_note_text(content or {}) for content in notes]
+    concerns = summary.presenting_concerns if summary else ""
+    history = summary.mental_health_history if summary else ""
+    scrub = scrubber_for(relationship).learning([concerns, history, *note_texts])
+    medications = [scrub(line) for line in medication_lines]
+    recent_notes = [text for text in (_clean(scrub(t), MAX_NOTE) for t in note_texts) if text]
     return PlanInput(
         age_band=band,
         is_child=is_child,
         diagnoses=diagnoses,
-        presenting_concerns=_clean(scrub(summary.presenting_concerns if summary else ""), MAX_TEXT),
-        history=_clean(scrub(summary.mental_health_history if summary else ""), MAX_TEXT),
+        presenting_concerns=_clean(scrub(concerns), MAX_TEXT),
+        history=_clean(scrub(history), MAX_TEXT),
         medications=[line for line in medications if line],
         recent_notes=recent_notes,
         start_date=start_date,

@@ -56,6 +56,8 @@ class Objective:
     weeks: int
     rationale: str = ""
     audience: str = "any"
+    #: The trauma-focused protocol this belongs to (CPT, PE, EMDR, TF-CBT); a plan uses one.
+    protocol: str = ""
 
     @property
     def key(self) -> str:
@@ -72,6 +74,7 @@ class Intervention:
     clinical: str
     rationale: str = ""
     audience: str = "any"
+    protocol: str = ""
 
     @property
     def key(self) -> str:
@@ -109,6 +112,7 @@ class Addition:
     objectives: tuple[Objective, ...]
     interventions: tuple[Intervention, ...]
     discharge: tuple[Element, ...]
+    problems: tuple[Element, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class KnowledgeBase:
     general: Family
     child: Addition
     medication: Addition
+    #: Added first, at every length, when the record documents a risk of harm.
+    risk: Addition = Addition(None, (), (), (), ())
 
     def family_for(self, code: str) -> Family | None:
         """The family whose longest code prefix matches, or None (use the general fallback)."""
@@ -170,7 +176,7 @@ def _objectives(data: dict[str, Any], where: str) -> tuple[Objective, ...]:
         _check_keys(
             item,
             required={"text", "clinical", "measure", "weeks"},
-            optional={"rationale", "audience"},
+            optional={"rationale", "audience", "protocol"},
             where=label,
         )
         if not isinstance(item["weeks"], int) or not 1 <= item["weeks"] <= 52:
@@ -185,7 +191,7 @@ def _interventions(data: dict[str, Any], where: str) -> tuple[Intervention, ...]
         _check_keys(
             item,
             required={"name", "short", "text", "clinical"},
-            optional={"rationale", "audience"},
+            optional={"rationale", "audience", "protocol"},
             where=f"{where} interventions[{index}]",
         )
         items.append(Intervention(**item))
@@ -204,7 +210,7 @@ def _family(data: dict[str, Any], where: str) -> Family:
     _check_keys(
         data,
         required={"family", "label", "codes", "frequency", *sections},
-        optional={"child", "medication"},
+        optional={"child", "medication", "risk"},
         where=where,
     )
     codes = tuple(str(code).strip().upper() for code in data["codes"])
@@ -230,10 +236,11 @@ def _addition(data: dict[str, Any] | None, where: str) -> Addition:
     _check_keys(
         data,
         required=set(),
-        optional={"frequency", "goals", "objectives", "interventions", "discharge"},
+        optional={"frequency", "problems", "goals", "objectives", "interventions", "discharge"},
         where=where,
     )
     return Addition(
+        problems=_elements(data, "problems", where),
         frequency=_frequency(data["frequency"], where) if "frequency" in data else None,
         goals=_elements(data, "goals", where),
         objectives=_objectives(data, where),
@@ -246,7 +253,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     """Read and check every *.toml file in `directory` (sorted, so the order is stable)."""
     families: list[Family] = []
     general: Family | None = None
-    child = medication = Addition(None, (), (), (), ())
+    child = medication = risk = Addition(None, (), (), (), ())
     for path in sorted(directory.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -257,6 +264,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
             general = family
             child = _addition(data.get("child"), f"{path.name} child")
             medication = _addition(data.get("medication"), f"{path.name} medication")
+            risk = _addition(data.get("risk"), f"{path.name} risk")
         else:
             if not family.codes:
                 raise KnowledgeBaseError(f"{path.name}: codes is empty")
@@ -272,7 +280,11 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
                 )
             owners[prefix] = family.key
     return KnowledgeBase(
-        families=tuple(families), general=general, child=child, medication=medication
+        families=tuple(families),
+        general=general,
+        child=child,
+        medication=medication,
+        risk=risk,
     )
 
 

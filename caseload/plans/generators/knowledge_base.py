@@ -5,6 +5,13 @@ module only selects, orders, phrases and lays it out:
 
 - every active diagnosis contributes its family (primary first; unknown codes use the general
   fallback), the first element of each family comes first, duplicates are dropped;
+- the record's text counts too: substance use described in the concerns, history or notes
+  ("2-3 beers most evenings to sleep") brings in the substance-use family right after the
+  primary diagnosis; documented risk (a risk code, or suicidal thoughts or self-harm in the
+  text, not denied) puts safety planning and C-SSRS risk monitoring first, at every length;
+- one trauma-focused protocol per plan (CPT, PE, EMDR or TF-CBT, the first listed for the
+  client's age group), with only that protocol's objectives;
+- every objective's measure is a threshold or a count (the knowledge-base tests check it);
 - Length sets how many elements each section gets and whether rationales are given;
 - Tone picks the wording: third person ("The client will…"), second person ("You will…") or
   terse clinical terms;
@@ -13,6 +20,7 @@ module only selects, orders, phrases and lays it out:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -152,10 +160,20 @@ def _join(phrases: Sequence[str]) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
+    """At most about `limit` characters, ended at a sentence or, failing that, a word: never
+    in the middle of a word."""
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
-    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    head = flat[: limit + 1]
+    sentence_end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    if sentence_end >= limit // 2:
+        return flat[: sentence_end + 1] + " …"
+    space = head.rfind(" ")
+    if space <= 0:  # one very long word: keep it whole
+        space = flat.find(" ", limit)
+        return flat if space == -1 else flat[:space] + " …"
+    return flat[:space].rstrip(",;:") + " …"
 
 
 def _strip_article(text: str) -> str:
@@ -227,6 +245,53 @@ def _render(title: str, sections: Iterable[Section], layout: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+# What the record says, beyond its codes -------------------------------------------------------
+#: Codes that document a risk of harm: suicidal or homicidal ideation, self-harm, a history of
+#: suicidal behaviour or self-harm, intentional self-poisoning or injury.
+RISK_CODES = ("R45.85", "R45.88", "Z91.5", "T14.91", "T36", "T37", "T38", "T39", "T4", "T50")
+_NEGATION = r"(?:denie[sd]|deny|denying|no|not|never|without|negative for|nor)\b[^.;\n]{0,30}"
+SI_WORD = re.compile(r"\b(?:SI|HI)\b")  # case matters: "si" is not suicidal ideation
+RISK_WORDS = re.compile(
+    r"(?i)\b(?:suicid\w*|self[- ]?harm\w*|self[- ]?injur\w*|NSSI|overdos\w*|cutting|"
+    r"(?:wants?|wanted|wish(?:es|ed)?) to (?:die|be dead|not (?:be here|wake up))|"
+    r"better off dead|kill(?:ing)? (?:him|her|them|my)sel(?:f|ves)|end(?:ing)? (?:my|his|her|"
+    r"their) life|homicid\w*|hurt(?:ing)? (?:someone|others|people))",
+)
+SUBSTANCE_WORDS = re.compile(
+    r"(?i)\b(?:beers?|wine|vodka|whiske?y|liquor|spirits|drinks? (?:most|every|each|a day|daily|"
+    r"nightly|to)|drinking|alcohol|drunk|hung ?over|binge drink\w*|cannabis|marijuana|weed|"
+    r"THC|edibles|cocaine|crack|meth\w*|amphetamine\w*|opioids?|opiates?|heroin|fentanyl|"
+    r"oxy(?:codone|contin)?|benzos?|xanax|kratom)\b"
+)
+SUBSTANCE_FAMILY = "substance_use"
+
+
+def _mentions(pattern: re.Pattern[str], texts: Iterable[str]) -> bool:
+    """Whether a text mentions the pattern other than in a denial ("denies SI")."""
+    for text in texts:
+        for match in pattern.finditer(text):
+            start = text.rfind(".", 0, match.start()) + 1
+            before = text[max(start, match.start() - 45) : match.start()]
+            if not re.search(_NEGATION + r"$", before, re.IGNORECASE):
+                return True
+    return False
+
+
+def documents_risk(plan_input: PlanInput) -> bool:
+    """A risk code among the diagnoses, or risk described in the concerns, history or notes."""
+    if any(code.upper().startswith(RISK_CODES) for code, _ in plan_input.diagnoses):
+        return True
+    texts = [plan_input.presenting_concerns, plan_input.history, *plan_input.recent_notes]
+    present = [text for text in texts if text]
+    return _mentions(RISK_WORDS, present) or _mentions(SI_WORD, present)
+
+
+def describes_substance_use(plan_input: PlanInput) -> bool:
+    """Substance use described in the concerns, history or notes ("2-3 beers most evenings")."""
+    texts = [plan_input.presenting_concerns, plan_input.history, *plan_input.recent_notes]
+    return _mentions(SUBSTANCE_WORDS, [text for text in texts if text])
+
+
 # Selection ----------------------------------------------------------------------------------
 class _Keyed(Protocol):
     @property
@@ -293,6 +358,8 @@ class KnowledgeBaseGenerator:
         sources = self._sources(plan_input)
         voice = Voice(tone=tone, medications="; ".join(plan_input.medications))
         child = plan_input.is_child
+        protocol = _primary_protocol(sources, child)
+        risk = self.knowledge.risk if documents_risk(plan_input) else None
         extras = [self.knowledge.child] if child else []
         if plan_input.medications:
             extras.append(self.knowledge.medication)
@@ -300,9 +367,23 @@ class KnowledgeBaseGenerator:
 
         def groups[T: _Keyed](attribute: str) -> list[list[tuple[T, Source]]]:
             return [
-                [(item, source) for item in _for_audience(getattr(source.family, attribute), child)]
+                [
+                    (item, source)
+                    for item in _for_audience(getattr(source.family, attribute), child)
+                    if getattr(item, "protocol", "") in ("", protocol)
+                ]
                 for source in sources
             ]
+
+        def risk_first[T: _Keyed](
+            chosen: list[tuple[T, Source]], attribute: str
+        ) -> list[tuple[T, Source]]:
+            """Safety planning and risk monitoring first, whatever the length."""
+            if risk is None:
+                return chosen
+            first = [(item, extra_source) for item in getattr(risk, attribute)]
+            keys = {item.key for item, _ in first}
+            return first + [(item, source) for item, source in chosen if item.key not in keys]
 
         def with_extras[T: _Keyed](
             chosen: list[tuple[T, Source]], attribute: str
@@ -311,19 +392,25 @@ class KnowledgeBaseGenerator:
                 chosen = _add(chosen, getattr(addition, attribute), extra_source)
             return chosen
 
-        problems: list[tuple[Element, Source]] = _pick(groups("problems"), limits.problems)
-        goals: list[tuple[Element, Source]] = with_extras(
-            _pick(groups("goals"), limits.goals), "goals"
+        problems: list[tuple[Element, Source]] = risk_first(
+            _pick(groups("problems"), limits.problems), "problems"
+        )
+        goals: list[tuple[Element, Source]] = risk_first(
+            with_extras(_pick(groups("goals"), limits.goals), "goals"), "goals"
         )
         objectives: list[tuple[Objective, Source]] = with_extras(
             _pick(groups("objectives"), limits.objectives), "objectives"
         )
         objectives.sort(key=lambda pair: pair[0].weeks)  # stable: ties keep their order
-        interventions: list[tuple[Intervention, Source]] = with_extras(
-            _pick(groups("interventions"), limits.interventions), "interventions"
+        objectives = risk_first(objectives, "objectives")
+        interventions: list[tuple[Intervention, Source]] = risk_first(
+            with_extras(_pick(groups("interventions"), limits.interventions), "interventions"),
+            "interventions",
         )
-        discharge: list[tuple[Element, Source]] = with_extras(
-            _pick(groups("discharge"), limits.discharge), "discharge"
+        if risk is not None:  # the general risk intervention would say the same again
+            interventions = [(i, s) for i, s in interventions if i.short != "Risk"]
+        discharge: list[tuple[Element, Source]] = risk_first(
+            with_extras(_pick(groups("discharge"), limits.discharge), "discharge"), "discharge"
         )
 
         sections = [
@@ -345,13 +432,23 @@ class KnowledgeBaseGenerator:
             entry = by_key.setdefault(family.key, (family, [], []))
             entry[1].append(code)
             entry[2].append(description)
-        if not by_key:
-            general = self.knowledge.general
-            return [Source(general, (), "the presenting difficulties")]
-        return [
+        sources = [
             Source(family, tuple(codes), " and ".join(descriptions))
             for family, codes, descriptions in by_key.values()
         ]
+        substance = next((f for f in self.knowledge.families if f.key == SUBSTANCE_FAMILY), None)
+        if (
+            substance is not None
+            and substance.key not in by_key
+            and describes_substance_use(plan_input)
+        ):
+            # Described but not diagnosed ("2-3 beers most evenings to sleep"): a problem to
+            # work on, right after the primary diagnosis so that every length keeps it.
+            sources.insert(1, Source(substance, (), "the substance use described"))
+        if not sources:
+            general = self.knowledge.general
+            return [Source(general, (), "the presenting difficulties")]
+        return sources
 
     # Sections -------------------------------------------------------------------------------
     @staticmethod
@@ -561,6 +658,16 @@ class KnowledgeBaseGenerator:
         else:
             prose = f"Discharge will be considered when {_join(phrases)}."
         return Section(HEADINGS[voice.tone]["discharge"], items=items, prose=prose)
+
+
+def _primary_protocol(sources: Sequence[Source], is_child: bool) -> str:
+    """The one trauma-focused protocol (CPT, PE, EMDR or TF-CBT) this plan uses: the first
+    the knowledge base lists for the client's age group."""
+    for source in sources:
+        for item in _for_audience(source.family.interventions, is_child):
+            if item.protocol:
+                return item.protocol
+    return ""
 
 
 def _with(prose: str, rationales: list[str]) -> str:

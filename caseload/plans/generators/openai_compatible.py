@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import timedelta
+from datetime import date, timedelta
 from html import escape
 from typing import Any
 
@@ -56,8 +56,8 @@ Long-term goals; Short-term objectives; Interventions; Session frequency; Discha
 presenting concerns, history, medications and recent session notes. Interventions are \
 evidence-based for those diagnoses. For a child or adolescent, involve parents or caregivers.
 - Every short-term objective is measurable: it names a measure (for example "a PHQ-9 score \
-below 10") and a target date written like "by 12 February 2027", counted from the plan's \
-start date.
+below 10") and a target date written exactly as a week marker counted from the plan's start, \
+like "by [week 12]" (the practice turns markers into calendar dates; never write a date).
 """
 
 LENGTH_GUIDE = {
@@ -95,22 +95,31 @@ FORMAT_GUIDE = {
 }
 
 
+_WEEK_MARKER = re.compile(r"\[\s*week\s+(\d{1,3})\s*\]", re.IGNORECASE)
+
+
+def resolve_week_markers(html: str, start: date) -> str:
+    """ "by [week 12]" → "by 5 February 2027", counted from the plan's start date."""
+    return _WEEK_MARKER.sub(
+        lambda match: format_date(start + timedelta(weeks=int(match.group(1)))), html
+    )
+
+
 def _quoted(text: str) -> str:
     return f"<<<\n{text.strip()}\n>>>"
 
 
 def build_messages(plan_input: PlanInput, options: PlanOptions) -> list[dict[str, str]]:
     """The chat messages: built from the de-identified input and the options, nothing else."""
-    start = plan_input.start_date
-    targets = "; ".join(
-        f"{weeks} weeks: {format_date(start + timedelta(weeks=weeks))}" for weeks in (4, 8, 12, 16)
-    )
+    # No calendar date leaves the practice (Safe Harbor): the model writes week markers,
+    # which resolve_week_markers() turns into dates when the answer comes back.
+    targets = "; ".join(f"{weeks} weeks: [week {weeks}]" for weeks in (4, 8, 12, 16))
     if plan_input.is_child:
         client = f"child or adolescent, age band {plan_input.age_band or 'not recorded'}"
     else:
         client = f"adult, age band {plan_input.age_band or 'not recorded'}"
     lines = [
-        f"Plan start date: {format_date(start)}",
+        f"Plan start: [week 0] (the plan's start date, year {plan_input.start_date.year})",
         f"Target dates for reference: {targets}",
         f"Client: {client}",
         "",
@@ -206,7 +215,7 @@ class OpenAICompatibleGenerator:
             }
         ).encode()
         raw = self._post(body)
-        return self._parse(raw)
+        return resolve_week_markers(self._parse(raw), plan_input.start_date)
 
     def _check_configuration(self) -> None:
         scheme = urllib.parse.urlsplit(self.base_url).scheme
@@ -330,7 +339,7 @@ class OpenAICompatibleGenerator:
                 "limit). Try the Short length, or try again."
             )
         html = clean_content(content)
-        if not html:
+        if not html.strip():
             raise GenerationError("The AI service returned an empty plan. Try again.")
         return html
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+from html import unescape
 
 import pytest
 
 from caseload.clinical import services as clinical_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
+from caseload.plans.tests.test_openai_compatible import FakeAIService, ai_service  # noqa: F401
 
 OPTIONS = {"length": "short", "tone": "clinical", "format": "bullet_points"}
 
@@ -88,7 +92,8 @@ def test_an_unreachable_ai_service_shows_a_clear_error_and_saves_nothing(
     settings.PLAN_AI_MODEL = "test-model"
     settings.PLAN_AI_TIMEOUT = 2
 
-    _generate(therapist_browser, active_client)
+    review = _generate(therapist_browser, active_client).content.decode()
+    _generate(therapist_browser, active_client, step="send", digest=_digest(review))
     run_tasks()
 
     generation = PlanGeneration.objects.get()
@@ -117,3 +122,89 @@ def test_someone_elses_draft_cannot_be_opened(client, colleague, therapist_brows
     )
 
     assert response.status_code == 404
+
+
+# Review what will be sent (an outside AI service) ------------------------------------------
+def _digest(page: str) -> str:
+    return re.search(r'name="digest" value="([0-9a-f]{64})"', page).group(1)
+
+
+def _sent_text(page: str) -> str:
+    found = re.search(r'<pre class="sent-text" id="sent-clinical"[^>]*>(.*?)</pre>', page, re.S)
+    return unescape(found.group(1))
+
+
+@pytest.fixture
+def outside_service(settings, ai_service):  # noqa: F811
+    settings.PLAN_AI_BASE_URL = ai_service.base_url
+    settings.PLAN_AI_MODEL = "test-model"
+    settings.PLAN_AI_TIMEOUT = 5
+    return ai_service
+
+
+def _with_identifiers(relationship):
+    clinical_services.clinical_summary_update(
+        relationship=relationship,
+        actor=relationship.therapist,
+        presenting_concerns="Maya's brother Marcus Bell drove her to Mercy General Hospital "
+        "on 03/14/2025. Panic attacks twice a week.",
+        mental_health_history="",
+    )
+
+
+def test_with_an_outside_service_generate_first_shows_exactly_what_will_be_sent(
+    therapist_browser, active_client, outside_service, run_tasks
+):
+    _with_identifiers(active_client)
+
+    review = _generate(therapist_browser, active_client)
+
+    page = review.content.decode()
+    assert review.status_code == 200 and "Review what will be sent" in page
+    assert not PlanGeneration.objects.exists() and not outside_service.requests
+    shown = _sent_text(page)
+    assert "Panic attacks twice a week." in shown and "[client]" in shown
+    for identifier in ("Maya", "Marcus", "Bell", "Mercy General", "03/14"):
+        assert identifier not in shown
+
+    sent = _generate(therapist_browser, active_client, step="send", digest=_digest(page))
+    generation = PlanGeneration.objects.get()
+    assert sent["Location"].endswith(f"/plans/drafts/{generation.public_id}/")
+    assert generation.reviewed_input["presenting_concerns"] in shown
+
+    run_tasks()
+    generation.refresh_from_db()
+    assert generation.status == "done" and generation.generator == "openai_compatible"
+    body = json.loads(outside_service.requests[-1]["body"])
+    assert body["messages"][1]["content"] == shown  # exactly what was reviewed
+
+
+def test_a_record_changed_after_review_is_not_sent(
+    therapist_browser, active_client, outside_service
+):
+    page = _generate(therapist_browser, active_client).content.decode()
+    _with_identifiers(active_client)  # changes what would be sent
+
+    response = _generate(therapist_browser, active_client, step="send", digest=_digest(page))
+
+    assert "The record changed after you reviewed it." in unescape(response.content.decode())
+    assert not PlanGeneration.objects.exists() and not outside_service.requests
+
+
+@pytest.mark.parametrize("digest", ["", "0" * 64])
+def test_sending_without_the_reviewed_text_is_refused(
+    therapist_browser, active_client, outside_service, digest
+):
+    response = _generate(therapist_browser, active_client, step="send", digest=digest)
+
+    page = unescape(response.content.decode())
+    assert "Review what will be sent" in page or "review" in page.lower()
+    assert not PlanGeneration.objects.exists() and not outside_service.requests
+
+
+def test_the_offline_generator_needs_no_review(therapist_browser, active_client, settings):
+    settings.PLAN_AI_BASE_URL = ""
+
+    response = _generate(therapist_browser, active_client)
+
+    assert response.status_code == 302 and PlanGeneration.objects.get().reviewed_input is None

@@ -338,3 +338,26 @@ def test_medication_coordination_appears_once_even_when_the_family_has_it() -> N
 
     assert section(html, "Interventions").count("Care coordination with the prescriber") == 1
     assert "Lithium 600 mg" in section(html, "context")
+
+
+def test_every_objective_is_measured_by_a_threshold_or_a_count() -> None:
+    knowledge = default_knowledge()
+    objectives = [
+        o for family in (*knowledge.families, knowledge.general) for o in family.objectives
+    ]
+    for addition in (knowledge.child, knowledge.medication, knowledge.risk):
+        objectives += addition.objectives
+    unmeasured = [o.measure for o in objectives if not re.search(r"\d", o.measure)]
+    assert unmeasured == []
+    assert knowledge.risk.objectives and knowledge.risk.interventions
+
+
+def test_protocol_bound_items_name_a_trauma_focused_protocol() -> None:
+    knowledge = default_knowledge()
+    protocols = {
+        item.protocol
+        for family in knowledge.families
+        for item in (*family.objectives, *family.interventions)
+        if item.protocol
+    }
+    assert protocols == {"CPT", "PE", "EMDR", "TF-CBT"}

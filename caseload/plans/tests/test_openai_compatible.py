@@ -256,7 +256,8 @@ def test_the_end_to_end_request_is_de_identified(
     assert "age band 30-39" in user_message
     assert "hopeless" in user_message and "behavioural activation" in user_message
     assert "[client]" in user_message and "[phone]" in user_message
-    assert "13 November 2026" in user_message
+    assert "13 November" not in user_message  # no date element but the year leaves
+    assert "[week 0]" in user_message and "year 2026" in user_message
 
 
 def test_the_options_are_spelled_out_for_the_model() -> None:
@@ -268,8 +269,21 @@ def test_the_options_are_spelled_out_for_the_model() -> None:
     assert "(Long, Conversational, Narrative)" in user
     assert '"You will' in user
     assert "Do not use lists" in user
-    assert "by 12 February 2027" in messages[0]["content"]  # the date style to copy
-    assert "12 weeks: 5 February 2027" in user
+    assert "by [week 12]" in messages[0]["content"]  # the date style to copy
+    assert "12 weeks: [week 12]" in user and "February" not in user
+
+
+def test_week_markers_in_the_answer_become_dates_from_the_start(
+    ai_service: FakeAIService,
+) -> None:
+    ai_service.answer(
+        "<h2>Plan</h2><ol><li>PHQ-9 below 10 by [week 12].</li><li>[Week 4]</li></ol>"
+    )
+
+    html = generator_for(ai_service).generate(sample_input(), PlanOptions())
+
+    assert "PHQ-9 below 10 by 5 February 2027." in html
+    assert "<li>11 December 2026</li>" in html
 
 
 # Failures ----------------------------------------------------------------------------------
