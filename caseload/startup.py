@@ -4,8 +4,9 @@ asgi.py and wsgi.py call `warm_up()` after Django is set up. In a background thr
 server starts listening at once: the ICD-10-CM index is loaded (about 0.1 s from its file
 under var/, see clinical/icd10.py) and WeasyPrint is imported and renders a tiny document
 (fonts, about 4 s), so the first diagnosis search and the first PDF answer at their usual
-speed. Management commands and the test suite don't import these modules; WARM_UP_AT_START
-(a setting, false under pytest) turns it off.
+speed; with an outside AI service configured, the de-identifier's word lists are read too.
+Management commands and the test suite don't import these modules; WARM_UP_AT_START (a
+setting, false under pytest) turns it off.
 """
 
 from __future__ import annotations
@@ -19,15 +20,24 @@ logger = logging.getLogger(__name__)
 
 
 def _warm_up() -> None:
-    from caseload.clinical import icd10
+    from caseload.clinical import dsm5tr, icd10
 
     icd10.get_index()
+    dsm5tr.get_index()
     from caseload.lib import pdf  # imports WeasyPrint: seconds
 
     try:
         pdf.warm_up()
     except Exception:  # a missing system library must not stop the server: PDFs will say so
         logger.exception("Warming up PDF rendering failed")
+    if settings.PLAN_AI_BASE_URL:
+        # The de-identifier's name and place lists (about 3 s), read before the first
+        # "Review what will be sent" page rather than during it.
+        from caseload.plans.generators import detect
+
+        detect.place_pattern()
+        detect.first_names()
+        detect.surnames()
 
 
 def warm_up() -> threading.Thread | None:

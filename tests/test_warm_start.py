@@ -22,6 +22,8 @@ assert warm, "no warm-up thread started"
 warm[0].join(timeout=120)
 from caseload.clinical import icd10
 assert icd10._index is not None, "the ICD-10-CM index was not loaded"
+from caseload.clinical import dsm5tr
+assert dsm5tr._index is not None, "the DSM-5-TR name index was not loaded"
 started = time.perf_counter()
 icd10.search("major depressive")
 search = time.perf_counter() - started
@@ -54,6 +56,7 @@ def test_a_server_process_loads_the_index_and_fonts_at_start(entry_point: str) -
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    assert figures["search"] < 0.05, f"first search {figures['search']:.3f}s"
+    # A few milliseconds here (seconds without the warm-up); generous for a busy machine.
+    assert figures["search"] < 0.3, f"first search {figures['search']:.3f}s"
     # About 0.3 s here (3–5 s without the warm-up); generous for a busy machine.
     assert figures["pdf"] < 2.0, f"first PDF {figures['pdf']:.2f}s"
