@@ -7,8 +7,9 @@ clients; 100 clients per therapist, so 1m is 10,000 therapists):
 
 1. builds the dataset in a database of its own (`<db-prefix>_<scale>`), or reuses it when a
    previous run finished building it: migrations, then bulk `INSERT … SELECT
-   generate_series` of practices, therapists and supervisors, clients, care relationships,
-   sessions, progress notes, messages, documents and audit events, then `ANALYZE`. Only
+   generate_series` (keys and indexes dropped first, built once after) of practices,
+   therapists and supervisors, clients, care relationships, sessions, progress notes,
+   messages, documents and audit events, then `ANALYZE`. Only
    creating the role and the database uses the `postgres` superuser; everything else
    connects as the role `caseload_bench` (`CONNECTION LIMIT 30`, NOTES.md);
 2. signs a therapist in by storing a session directly (SessionStore) and sends its cookie;
