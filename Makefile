@@ -1,4 +1,4 @@
-.PHONY: run test test-postgres lint typecheck layers check bench
+.PHONY: run test test-postgres lint typecheck layers check bench bench-compare
 
 # Install, migrate, load demo data, start the app and a worker on http://127.0.0.1:8000.
 run:
@@ -23,3 +23,7 @@ check: lint typecheck layers
 
 bench:
 	uv run python bench/client_list.py
+
+# The app against a bare-Django floor on PostgreSQL, 1k and SCALE clients (README, Benchmark).
+bench-compare:
+	uv run python bench/compare.py --scale $(or $(SCALE),100k) $(ARGS)

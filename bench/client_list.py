@@ -62,7 +62,7 @@ def main() -> None:
     first = None
     for number in range(args.clients):
         added = services.client_add(
-            therapist=therapist,
+            actor=therapist,
             full_name=f"Client {number:05d} Ñúñez",
             email=f"client{number}@example.com",
             billing_type="cash_pay",

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState, Invitation, InvitationKind
-from caseload.practices.models import Role
+from caseload.practices.models import Membership, Role
 
 #: States in which the therapist may keep the record (write notes, plans, documents).
 RECORD_OPEN_STATES = (CareState.INVITED, CareState.ACTIVE)
@@ -150,11 +150,14 @@ def relationships_visible_to(user: User) -> QuerySet[CareRelationship]:
     """
     if not user.is_authenticated or not is_clinician(user):
         return CareRelationship.objects.none()
-    return (
-        CareRelationship.objects.exclude(state=CareState.ENDED)
-        .filter(therapist__membership__practice_id=user.membership.practice_id)
-        .filter(Q(therapist=user) | Q(therapist__membership__supervisor__user=user))
-    )
+    # The therapists first (the user and their supervisees: a handful of memberships), then
+    # their relationships through the therapist index: the cost follows the user's own
+    # caseload, not the practice's (an OR across the join read every relationship of it).
+    membership = user.membership
+    therapists = Membership.objects.filter(
+        Q(pk=membership.pk) | Q(supervisor_id=membership.pk), practice_id=membership.practice_id
+    ).values("user_id")
+    return CareRelationship.objects.exclude(state=CareState.ENDED).filter(therapist__in=therapists)
 
 
 def get_relationship_for_user(

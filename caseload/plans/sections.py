@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Case, OuterRef, Subquery, Value, When
@@ -11,6 +10,7 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
+from caseload.lib.expressions import CurrentDate
 from caseload.lib.http import AuditContext
 from caseload.plans.models import TreatmentPlan
 from caseload.plans.selectors import EXPIRY_WARNING_DAYS, current_plan, plan_status, plans_for
@@ -54,12 +54,12 @@ def _plan_review_date() -> Subquery:
 
 
 def _plan_state() -> Case:
-    """Needs `plan_review_date` annotated first (it is, by the order of ATTENTION)."""
-    today = timezone.localdate()
+    """Needs `plan_review_date` annotated first (it is, by the order of ATTENTION). Today is
+    read when the query runs, so the expression can be built once."""
     return Case(
-        When(plan_review_date__lt=today, then=Value("expired")),
+        When(plan_review_date__lt=CurrentDate(), then=Value("expired")),
         When(
-            plan_review_date__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+            plan_review_date__lte=CurrentDate(days=EXPIRY_WARNING_DAYS),
             then=Value("expiring"),
         ),
         default=Value(""),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
+from caseload.lib.expressions import CurrentTime
 from caseload.visits.charts import CHART_POINTS
 from caseload.visits.models import (
     NOTE_SECTIONS,
@@ -196,12 +197,13 @@ def session_note(session: TherapySession, *, requested_format: str | None = None
 
 
 def unsigned_past_sessions_q(now: datetime | None = None) -> Q:
-    """Past sessions that need a note and have no signed one (needs attention)."""
-    now = now or timezone.now()
+    """Past sessions that need a note and have no signed one (needs attention). Without
+    `now`, the time is read when the query runs (the list's badge is built once)."""
     signed = ProgressNote.objects.filter(
         session=OuterRef("pk"), status__in=[NoteStatus.SIGNED, NoteStatus.COSIGNED]
     )
-    return Q(starts_at__lt=now, status__in=NOTE_EXPECTED) & ~Q(Exists(signed))
+    before = now if now is not None else CurrentTime()
+    return Q(starts_at__lt=before, status__in=NOTE_EXPECTED) & ~Q(Exists(signed))
 
 
 def notes_awaiting_cosignature(supervisor: User) -> QuerySet[ProgressNote]:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
-from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.access import access_for, relationships_visible_to, restore_pending
 from caseload.clients.models import CareRelationship, CareState, search_key
+from caseload.lib.expressions import CurrentTime
 from caseload.visits.models import SessionStatus, TherapySession
 from caseload.workspace.registry import ATTENTION_SIGNALS
 
@@ -131,27 +131,43 @@ class ClientPage:
         return max(self.total - self.last, 0)
 
 
+@cache
+def badge_annotations() -> dict[str, Any]:
+    """Every attention signal the feature apps declare, built once per process: the signals
+    read "now" and "today" when the query runs (`lib.expressions`), not when built."""
+    return {signal.name: signal.expression() for signal in ATTENTION_SIGNALS}
+
+
 def with_badges(queryset: QuerySet[CareRelationship]) -> QuerySet[CareRelationship]:
-    """Annotate every attention signal the feature apps declare, in the same query."""
-    for signal in ATTENTION_SIGNALS:
-        queryset = queryset.annotate(**{signal.name: signal.expression()})
-    return queryset
+    """Annotate every attention signal, in the same query (in ATTENTION_SIGNALS order: a
+    signal may use an earlier one)."""
+    return queryset.annotate(**badge_annotations())
 
 
-def next_session_at(now: datetime) -> Subquery:
+def next_session_at() -> Subquery:
     """Annotation: when the client's next scheduled session starts (None if none is booked)."""
     upcoming = TherapySession.objects.filter(
-        relationship=OuterRef("pk"), status=SessionStatus.SCHEDULED, starts_at__gte=now
+        relationship=OuterRef("pk"), status=SessionStatus.SCHEDULED, starts_at__gte=CurrentTime()
     ).order_by("starts_at")
     return Subquery(upcoming.values("starts_at")[:1], output_field=DateTimeField())
 
 
-def last_seen_at(now: datetime) -> Subquery:
+def last_seen_at() -> Subquery:
     """Annotation: when the client's most recent past session (not cancelled) started."""
     past = TherapySession.objects.filter(
-        relationship=OuterRef("pk"), status__in=SEEN_STATUSES, starts_at__lt=now
+        relationship=OuterRef("pk"), status__in=SEEN_STATUSES, starts_at__lt=CurrentTime()
     ).order_by("-starts_at")
     return Subquery(past.values("starts_at")[:1], output_field=DateTimeField())
+
+
+@cache
+def _row_annotations() -> dict[str, Any]:
+    """The list's own annotations, built once like the badges."""
+    return {
+        "restore_pending": restore_pending(),
+        "next_session_at": next_session_at(),
+        "last_seen_at": last_seen_at(),
+    }
 
 
 SORT_ORDER: dict[ListSort, tuple[Any, ...]] = {
@@ -172,17 +188,12 @@ def _matching(user: User, params: ClientListParams) -> QuerySet[CareRelationship
 def client_list(user: User, params: ClientListParams) -> QuerySet[CareRelationship]:
     """The whole list in its sort order, badges and next/last session annotated: one query
     whatever the number of clients. `params.page` is ignored here (see `client_page`)."""
-    now = timezone.now()
     return with_badges(
         _matching(user, params)
         .select_related(
             "client", "client__guardianship", "therapist", "therapist__membership__supervisor"
         )
-        .annotate(
-            restore_pending=restore_pending(),
-            next_session_at=next_session_at(now),
-            last_seen_at=last_seen_at(now),
-        )
+        .annotate(**_row_annotations())
         .order_by(*SORT_ORDER[params.sort])
     )
 

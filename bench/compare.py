@@ -1,0 +1,724 @@
+"""Benchmark: Caseload against a bare-Django floor, on PostgreSQL, at two caseload sizes.
+
+    uv run python bench/compare.py [--scale 100k] [--rounds 3] [--seconds 5] [--connections 4]
+
+In one run, for the small dataset (1k clients) and the one `--scale` names (1k, 10k, 100k, 1m
+clients; 100 clients per therapist, so 1m is 10,000 therapists):
+
+1. builds the dataset in a database of its own (`<db-prefix>_<scale>`), or reuses it when a
+   previous run finished building it: migrations, then bulk `INSERT … SELECT
+   generate_series` (keys and indexes dropped first, built once after) of practices,
+   therapists and supervisors, clients, care relationships, sessions, progress notes,
+   messages, documents and audit events, then `ANALYZE`. Only
+   creating the role and the database uses the `postgres` superuser; everything else
+   connects as the role `caseload_bench` (`CONNECTION LIMIT 30`, NOTES.md);
+2. signs a therapist in by storing a session directly (SessionStore) and sends its cookie;
+3. starts the real app (`caseload.asgi`) and the floor (`bench/floor.py`, the same 50 rows
+   from the same database with a plain template and only session and auth middleware) under
+   the same server (uvicorn, 2 worker processes each, on 127.0.0.1);
+4. drives both with the same load (`wrk` when installed, else a Python load generator with
+   threads), page by page, interleaving app and floor, `--rounds` times; and prints per page
+   and server: requests/s, p50 and p99 latency, CPU ms per request of the server processes
+   (from /proc) and of PostgreSQL (the postmaster's reaped backends plus the role's live
+   backends: with CONN_MAX_AGE=0 every request has its own backend; on a shared machine
+   other people's backends count too), the app/floor req/s ratio, and finally the
+   big/small ratios.
+
+Pages: the client list (50 rows), a search, the profile overview, the ICD-10 search and a
+document PDF. Figures on a shared 2-core machine are noisy: compare ratios, not absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+CLIENTS_PER_THERAPIST = 100
+THERAPISTS_PER_PRACTICE = 50
+ROLE = "caseload_bench"
+CONNECTION_LIMIT = 30
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FIRST = [
+    *("Ava", "Ben", "Chloé", "Dev", "Elena", "Farid", "Grace", "Hugo", "Isla", "Jonas"),
+    *("Kai", "Lena", "Mateo", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tariq"),
+    *("Uma", "Vera", "Wen", "Ximena", "Yusuf", "Zoe"),
+]
+LAST = [
+    *("Adler", "Brown", "Castro", "Diallo", "Evans", "Fischer", "García", "Haddad", "Ito"),
+    *("Jensen", "Kowalski", "Lopez", "Müller", "Nakamura", "Okafor", "Patel", "Quispe"),
+    *("Rossi", "Santos", "Tanaka", "Usman", "Vargas", "Walsh", "Xu", "Yilmaz", "Zhang"),
+    *("Núñez", "Olsen", "Petrov"),
+]
+
+
+# Dataset --------------------------------------------------------------------------------
+def admin_url() -> str:
+    return os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def role_url(database: str) -> str:
+    host = os.environ.get("BENCH_PG_HOST", "127.0.0.1:5432")
+    return f"postgresql://{ROLE}@{host}/{database}"
+
+
+def ensure_role() -> None:
+    with psycopg.connect(admin_url(), autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ROLE]).fetchone()
+        if not exists:
+            admin.execute(f"CREATE ROLE {ROLE} LOGIN CONNECTION LIMIT {CONNECTION_LIMIT}")
+
+
+def dataset_ready(database: str) -> bool:
+    with psycopg.connect(admin_url(), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            return False
+    with psycopg.connect(role_url(database)) as conn:
+        found = conn.execute("SELECT to_regclass('bench_dataset')").fetchone()
+        return bool(found and found[0] and conn.execute("SELECT 1 FROM bench_dataset").fetchone())
+
+
+def django_env(database: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": role_url(database).replace("postgresql://", "postgres://"),
+        "SECURE_HTTPS": "false",
+        "DEBUG": "false",
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+def build_dataset(database: str, clients: int) -> None:
+    therapists = max(1, clients // CLIENTS_PER_THERAPIST)
+    practices = -(-therapists // THERAPISTS_PER_PRACTICE)
+    started = time.perf_counter()
+    with psycopg.connect(admin_url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database}" OWNER {ROLE}')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env=django_env(database),
+        check=True,
+    )
+    migrated = time.perf_counter()
+    with psycopg.connect(role_url(database)) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        restore = drop_keys_and_indexes(conn)
+        for label, sql in bulk_sql(therapists, practices):
+            began = time.perf_counter()
+            conn.execute(sql.format(T=therapists, P=practices, C=CLIENTS_PER_THERAPIST))
+            print(f"    {label:<24} {time.perf_counter() - began:6.1f} s", flush=True)
+        began = time.perf_counter()
+        for statement in restore:
+            conn.execute(statement)
+        print(f"    {'indexes and keys':<24} {time.perf_counter() - began:6.1f} s", flush=True)
+        conn.commit()
+    with psycopg.connect(role_url(database), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        conn.execute("CREATE TABLE bench_dataset (clients integer, built_at timestamptz)")
+        conn.execute("INSERT INTO bench_dataset VALUES (%s, now())", [clients])
+    print(
+        f"  built {database}: {clients:,} clients in {time.perf_counter() - started:.0f} s "
+        f"(migrations {migrated - started:.0f} s)",
+        flush=True,
+    )
+
+
+BULK_TABLES = [
+    *("practices_practice", "accounts_user", "practices_membership", "clients_client"),
+    *("clients_carerelationship", "visits_therapysession", "visits_progressnote"),
+    *("messaging_message", "documents_assigneddocument", "audit_auditevent"),
+]
+
+
+def drop_keys_and_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    """Drop the foreign keys, unique constraints and indexes (primary keys stay) of the
+    tables the load fills: building an index once over sorted rows is much faster than
+    updating it row by row (random UUIDs above all). Returns the statements that put them
+    back, in an order that works: unique constraints, indexes, then foreign keys."""
+    constraints = conn.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype"
+        " FROM pg_constraint WHERE contype IN ('f', 'u') AND (conrelid::regclass::text = ANY(%s)"
+        " OR confrelid::regclass::text = ANY(%s)) ORDER BY contype",
+        [BULK_TABLES, BULK_TABLES],
+    ).fetchall()
+    indexes = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)"
+        " AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+        [BULK_TABLES],
+    ).fetchall()
+    for table, name, _definition, _kind in constraints:  # foreign keys first ('f' < 'u')
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [
+        *(
+            f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+            for table, name, definition, kind in constraints
+            if kind == "u"
+        ),
+        *(definition for _name, definition in indexes),
+        *(
+            f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+            for table, name, definition, kind in constraints
+            if kind == "f"
+        ),
+    ]
+
+
+def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
+    """The dataset as set-based SQL. Ids are computed, so rows refer to each other without
+    lookups: therapist t (1…T) has clients (t-1)*C+1 … t*C, user id T+p is practice p's
+    supervisor; client n has sessions 3n-2 (two weeks ago, signed note), 3n-1 (last week,
+    a draft note or none: a note is due) and 3n (booked ahead)."""
+    first = "ARRAY[" + ",".join(f"'{name}'" for name in FIRST) + "]"
+    last = "ARRAY[" + ",".join(f"'{name}'" for name in LAST) + "]"
+    name = (
+        f"({first})[1 + n % {len(FIRST)}] || ' ' || ({last})[1 + (n / {len(FIRST)}) % {len(LAST)}]"
+        " || ' ' || n"
+    )
+    yield (
+        "practices",
+        "INSERT INTO practices_practice (id, public_id, name, time_zone, billing_enabled,"
+        " child_accounts_enabled, created_at) SELECT p, gen_random_uuid(), 'Practice ' || p,"
+        " 'UTC', true, false, now() FROM generate_series(1, {P}) p",
+    )
+    yield (
+        "therapists, supervisors",
+        "INSERT INTO accounts_user (id, password, is_superuser, public_id, email, full_name,"
+        " is_active, is_staff, date_joined) SELECT u, '!', false, gen_random_uuid(),"
+        " CASE WHEN u <= {T} THEN 'therapist' || u ELSE 'supervisor' || (u - {T}) END"
+        " || '@bench.example', CASE WHEN u <= {T} THEN 'Therapist ' || u ELSE 'Supervisor ' ||"
+        " (u - {T}) END, true, false, now() FROM generate_series(1, {T} + {P}) u",
+    )
+    yield (
+        "memberships",
+        "INSERT INTO practices_membership (id, role, created_at, supervisor_id, user_id,"
+        " practice_id) SELECT u, CASE WHEN u <= {T} THEN 'therapist' ELSE 'supervisor' END,"
+        " now(), CASE WHEN u <= {T} THEN {T} + 1 + (u - 1) / "
+        f"{THERAPISTS_PER_PRACTICE} END, u, CASE WHEN u <= {{T}} THEN 1 + (u - 1) / "
+        f"{THERAPISTS_PER_PRACTICE} ELSE u - {{T}} END FROM generate_series(1, {{T}} + {{P}}) u",
+    )
+    yield (
+        "clients",
+        "INSERT INTO clients_client (id, public_id, full_name, email, is_child, search_text,"
+        " created_at) SELECT n, gen_random_uuid(), nm, 'client' || n || '@bench.example', false,"
+        " lower(nm || ' client' || n || '@bench.example'), now() - interval '1 year' FROM"
+        f" (SELECT n, {name} AS nm FROM generate_series(1, {{T}} * {{C}}) n) s",
+    )
+    yield (
+        "care relationships",
+        "INSERT INTO clients_carerelationship (id, public_id, state, billing_type,"
+        " messaging_enabled, phone, gender, address, emergency_name, emergency_relationship,"
+        " emergency_phone, emergency_email, created_at, activated_at, archived_at, ended_reason,"
+        " practice_id, therapist_id, client_id, pronouns) SELECT n, gen_random_uuid(),"
+        " CASE WHEN n % 20 = 0 THEN 'invited' WHEN n % 20 = 1 THEN 'archived' ELSE 'active' END,"
+        " 'cash_pay', true, '', '', '', '', '', '', '', now() - interval '1 year',"
+        " now() - interval '300 days', CASE WHEN n % 20 = 1 THEN now() END, '',"
+        f" 1 + ((n - 1) / {{C}}) / {THERAPISTS_PER_PRACTICE}, 1 + (n - 1) / {{C}}, n, ''"
+        " FROM generate_series(1, {T} * {C}) n",
+    )
+    yield (
+        "sessions",
+        "INSERT INTO visits_therapysession (id, public_id, starts_at, duration_minutes, modality,"
+        " status, created_at, relationship_id) SELECT 3 * n - 2 + k, gen_random_uuid(),"
+        " CASE k WHEN 0 THEN now() - interval '14 days' WHEN 1 THEN now() - interval '7 days'"
+        " ELSE now() + make_interval(days => 1 + n % 13, hours => n % 8) END, 50, 'in_person',"
+        " CASE WHEN k = 2 THEN 'scheduled' ELSE 'completed' END, now() - interval '30 days', n"
+        " FROM generate_series(1, {T} * {C}) n, generate_series(0, 2) k",
+    )
+    yield (
+        "progress notes",
+        "INSERT INTO visits_progressnote (id, public_id, format, content, status, signed_at,"
+        " content_sha256, created_at, updated_at, signed_by_id, session_id) SELECT s, "
+        " gen_random_uuid(), 'soap', '{{}}'::jsonb, CASE WHEN s % 3 = 1 THEN 'signed' ELSE"
+        " 'draft' END, CASE WHEN s % 3 = 1 THEN now() END, '', now(), now(),"
+        " CASE WHEN s % 3 = 1 THEN 1 + ((s + 2) / 3 - 1) / {C} END, s FROM generate_series(1,"
+        " 3 * {T} * {C}) s WHERE s % 3 = 1 OR (s % 3 = 2 AND ((s + 1) / 3) % 3 <> 0)",
+    )
+    yield (
+        "messages",
+        "INSERT INTO messaging_message (id, public_id, sender_side, text, created_at, read_at,"
+        " read_by_id, relationship_id, sender_id) SELECT 2 * n - k, gen_random_uuid(), CASE k"
+        " WHEN 0 THEN 'client' ELSE 'therapist' END, 'Bench message', now() - make_interval("
+        "days => 2 + k), CASE WHEN k = 0 AND n % 4 <> 0 THEN now() - interval '1 day' END,"
+        " CASE WHEN k = 0 AND n % 4 <> 0 THEN 1 + (n - 1) / {C} END, n, 1 + (n - 1) / {C}"
+        " FROM generate_series(1, {T} * {C}) n, generate_series(0, 1) k",
+    )
+    yield (
+        "documents",
+        "INSERT INTO documents_assigneddocument (id, public_id, status, assigned_at, answers,"
+        " submitted_at, reviewed_at, content, content_sha256, score, severity, flagged,"
+        " assigned_by_id, reviewed_by_id, relationship_id, version_id) SELECT n / 2,"
+        " gen_random_uuid(), (ARRAY['assigned', 'completed', 'reviewed'])[1 + (n / 2) % 3],"
+        " now() - interval '20 days', '{{}}'::jsonb, CASE WHEN (n / 2) % 3 <> 0 THEN now() -"
+        " interval '10 days' END, CASE WHEN (n / 2) % 3 = 2 THEN now() - interval '5 days' END,"
+        " '', '', NULL, '', n % 50 = 2, 1 + (n - 1) / {C}, CASE WHEN (n / 2) % 3 = 2 THEN"
+        " 1 + (n - 1) / {C} END, n, (SELECT v.id FROM documents_templateversion v JOIN"
+        " documents_documenttemplate t ON t.id = v.template_id WHERE t.library_key = 'phq9'"
+        " ORDER BY v.number DESC LIMIT 1) FROM generate_series(2, {T} * {C}, 2) n",
+    )
+    yield (
+        "audit events",
+        "INSERT INTO audit_auditevent (id, created_at, actor_email, actor_role, action,"
+        " object_type, object_id, outcome, request_id, detail, actor_id, client_id,"
+        " practice_id, user_agent) SELECT 2 * n - k, now() - make_interval(days => k + 1),"
+        " 'therapist' || (1 + (n - 1) / {C}) || '@bench.example', 'therapist', CASE k WHEN 0"
+        " THEN 'client.view' ELSE 'note.sign' END, 'client', n::text, 'ok', '', '{{}}'::jsonb,"
+        f" 1 + (n - 1) / {{C}}, n, 1 + ((n - 1) / {{C}}) / {THERAPISTS_PER_PRACTICE}, 'bench'"
+        " FROM generate_series(1, {T} * {C}) n, generate_series(0, 1) k",
+    )
+    yield (
+        "sequences",
+        "SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT 1 + count(*) * 3 FROM"
+        " clients_client)) FROM unnest(ARRAY['practices_practice', 'accounts_user',"
+        " 'practices_membership', 'clients_client', 'clients_carerelationship',"
+        " 'visits_therapysession', 'visits_progressnote', 'messaging_message',"
+        " 'documents_assigneddocument', 'audit_auditevent']) t",
+    )
+
+
+# Sign-in and the pages -----------------------------------------------------------------
+PREPARE = """
+import json
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+import time
+from caseload.accounts.models import User
+from caseload.clients.models import CareRelationship
+from caseload.documents.models import AssignedDocument
+user = User.objects.get(email="therapist1@bench.example")
+store = SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+store["caseload_started"] = int(time.time())
+store.set_expiry(6 * 3600)
+store.create()
+first = CareRelationship.objects.filter(therapist=user, state="active").order_by("pk").first()
+document = AssignedDocument.objects.filter(
+    relationship__therapist=user, relationship__state="active", status="completed"
+).select_related("relationship").order_by("pk").first()
+print(json.dumps({
+    "session": store.session_key,
+    "profile": f"/clients/{first.public_id}/",
+    "pdf": f"/clients/{document.relationship.public_id}/documents/{document.public_id}/pdf/",
+}))
+"""
+
+
+def prepare_session(database: str) -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PREPARE],
+        cwd=ROOT,
+        env=django_env(database, SESSION_ABSOLUTE_TIMEOUT_SECONDS=str(6 * 3600)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def pages(signed: dict[str, str]) -> dict[str, str]:
+    return {
+        "client list": "/clients/",
+        "search": "/clients/?q=grace",
+        "profile overview": signed["profile"],
+        "ICD-10 search": "/clinical/icd10/?q=generalized+anx",
+        "document PDF": signed["pdf"],
+    }
+
+
+# Servers ----------------------------------------------------------------------------------
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def pids(self) -> list[int]:
+        """The uvicorn supervisor and its worker processes."""
+        found = [self.process.pid]
+        for candidate in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (candidate / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                found.append(int(candidate.name))
+        return found
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(
+    name: str, app: str, port: int, database: str, workers: int, logdir: Path
+) -> Server:
+    log = logdir / f"{name}.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=django_env(database, SESSION_ABSOLUTE_TIMEOUT_SECONDS=str(6 * 3600)),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return Server(name, port, process, log)
+
+
+def wait_until_up(server: Server, path: str, cookie: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"{server.name} exited:\n{server.log.read_text()[-3000:]}")
+        try:
+            status, _ = fetch(server.port, path, cookie)
+            if status == 200:
+                return
+            raise SystemExit(f"{server.name} answered {status} for {path}")
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{server.name} did not start:\n{server.log.read_text()[-3000:]}")
+
+
+def fetch(port: int, path: str, cookie: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Cookie": f"sessionid={cookie}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+# CPU accounting -----------------------------------------------------------------------------
+def proc_cpu(pid: int, children: bool = False) -> float:
+    """Seconds of CPU of `pid` (with `children`: of its reaped children instead)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return ((cutime + cstime) if children else (utime + stime)) / CLK_TCK
+
+
+def postmaster_pid() -> int | None:
+    for candidate in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (candidate / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"postgres") and b"-D" in cmd:
+            return int(candidate.name)
+    return None
+
+
+#: The postmaster's reaped-children CPU, and each live backend's CPU by pid.
+Snapshot = tuple[float, dict[int, float]]
+
+
+class PgCpu:
+    """PostgreSQL CPU spent for the role: its live backends plus the postmaster's reaped
+    children (backends that ended: anyone's, so on a shared machine an upper bound)."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.postmaster = postmaster_pid()
+
+    def _backends(self) -> dict[int, float]:
+        with psycopg.connect(admin_url(), autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()",
+                [ROLE],
+            ).fetchall()
+        return {pid: proc_cpu(pid) for (pid,) in rows}
+
+    def snapshot(self) -> Snapshot:
+        reaped = proc_cpu(self.postmaster, children=True) if self.postmaster else 0.0
+        return reaped, self._backends()
+
+    @staticmethod
+    def spent(
+        before: tuple[float, dict[int, float]], after: tuple[float, dict[int, float]]
+    ) -> float:
+        live = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+        return (after[0] - before[0]) + live
+
+
+# Load ------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_cpu_ms: float = 0.0
+    pg_cpu_ms: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _wrk_ms(text: str, label: str) -> float:
+    found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not found:
+        return float("nan")
+    value, unit = float(found.group(1)), found.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def load_wrk(port: int, path: str, cookie: str, seconds: float, connections: int) -> Result:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--latency",
+            "--timeout",
+            "30s",
+            "-H",
+            f"Cookie: sessionid={cookie}",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    elapsed = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
+    assert elapsed
+    duration = float(elapsed.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[elapsed.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    count = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        count += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return Result(requests, duration, _wrk_ms(out, "50%"), _wrk_ms(out, "99%"), count)
+
+
+def load_python(port: int, path: str, cookie: str, seconds: float, connections: int) -> Result:
+    import http.client
+
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed = 0
+        while time.monotonic() < stop:
+            began = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    failed += 1
+            except OSError:
+                failed += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            mine.append((time.perf_counter() - began) * 1000)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    began = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    ordered = sorted(latencies) or [float("nan")]
+    return Result(
+        len(latencies),
+        elapsed,
+        statistics.median(ordered),
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        errors[0],
+    )
+
+
+def measure(
+    server: Server, pg: PgCpu, path: str, cookie: str, seconds: float, connections: int
+) -> Result:
+    pids = server.pids()
+    cpu_before = sum(proc_cpu(pid) for pid in pids)
+    pg_before = pg.snapshot()
+    loader = load_wrk if shutil.which("wrk") else load_python
+    result = loader(server.port, path, cookie, seconds, connections)
+    cpu_after = sum(proc_cpu(pid) for pid in pids)
+    pg_after = pg.snapshot()
+    if result.requests:
+        result.server_cpu_ms = (cpu_after - cpu_before) * 1000 / result.requests
+        result.pg_cpu_ms = PgCpu.spent(pg_before, pg_after) * 1000 / result.requests
+    return result
+
+
+@dataclass
+class PageFigures:
+    app: list[Result] = field(default_factory=list)
+    floor: list[Result] = field(default_factory=list)
+
+
+def median_of(results: list[Result], attribute: str) -> float:
+    return statistics.median(getattr(result, attribute) for result in results)
+
+
+@contextmanager
+def servers(database: str, workers: int, logdir: Path) -> Iterator[tuple[Server, Server]]:
+    app = start_server("app", "caseload.asgi:application", 8761, database, workers, logdir)
+    floor = start_server("floor", "bench.floor_asgi:application", 8762, database, workers, logdir)
+    try:
+        yield app, floor
+    finally:
+        app.stop()
+        floor.stop()
+
+
+def run_scale(label: str, args: argparse.Namespace, logdir: Path) -> dict[str, PageFigures]:
+    database = f"{args.db_prefix}_{label}"
+    if args.rebuild or not dataset_ready(database):
+        print(f"Building {database} …", flush=True)
+        build_dataset(database, SCALES[label])
+    else:
+        print(f"Reusing {database}", flush=True)
+    signed = prepare_session(database)
+    cookie = signed["session"]
+    urls = pages(signed)
+    figures = {page: PageFigures() for page in urls}
+    pg = PgCpu(database)
+    with servers(database, args.workers, logdir) as (app, floor):
+        for server in (app, floor):
+            wait_until_up(server, "/clients/", cookie)
+        for page, path in urls.items():  # warm-up: every worker, every page (ICD index, PDF)
+            for server in (app, floor):
+                for _ in range(4 * args.workers):
+                    status, _body = fetch(server.port, path, cookie)
+                    if status != 200:
+                        raise SystemExit(f"{server.name} answered {status} for {page} {path}")
+        for round_number in range(args.rounds):
+            for page, path in urls.items():
+                seconds = args.seconds * (2 if page == "document PDF" else 1)
+                order = (app, floor) if round_number % 2 == 0 else (floor, app)
+                for server in order:
+                    result = measure(server, pg, path, cookie, seconds, args.connections)
+                    getattr(figures[page], server.name).append(result)
+            print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
+    report(label, figures)
+    return figures
+
+
+def report(label: str, figures: dict[str, PageFigures]) -> None:
+    print(f"\n{label} clients — median of the rounds")
+    print(
+        f"{'page':<18}{'server':<7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU ms/req':>12}{'PG ms/req':>11}{'errors':>8}{'app/floor':>11}"
+    )
+    for page, pair in figures.items():
+        ratio = median_of(pair.app, "rps") / max(median_of(pair.floor, "rps"), 1e-9)
+        for name, results in (("app", pair.app), ("floor", pair.floor)):
+            print(
+                f"{page if name == 'app' else '':<18}{name:<7}"
+                f"{median_of(results, 'rps'):>8.1f}{median_of(results, 'p50_ms'):>9.1f}"
+                f"{median_of(results, 'p99_ms'):>9.1f}{median_of(results, 'server_cpu_ms'):>12.1f}"
+                f"{median_of(results, 'pg_cpu_ms'):>11.1f}{sum(r.errors for r in results):>8}"
+                f"{f'{ratio:.2f}x' if name == 'app' else '':>11}"
+            )
+    print(flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="100k")
+    parser.add_argument("--small", choices=SCALES, default="1k", help="the dataset to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5, help="per page, server and round")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db-prefix", default="caseload_bench")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets")
+    parser.add_argument("--build-only", action="store_true")
+    args = parser.parse_args()
+
+    ensure_role()
+    logdir = Path(tempfile.mkdtemp(prefix="caseload-compare-"))
+    labels = [args.small] if args.small == args.scale else [args.small, args.scale]
+    if args.build_only:
+        for label in labels:
+            database = f"{args.db_prefix}_{label}"
+            if args.rebuild or not dataset_ready(database):
+                build_dataset(database, SCALES[label])
+        return
+    results = {label: run_scale(label, args, logdir) for label in labels}
+    if len(labels) == 2:
+        small, big = (results[label] for label in labels)
+        print(f"{args.scale} vs {args.small}: req/s ratio (1.00 = the caseload size costs nothing)")
+        print(f"{'page':<18}{'app':>8}{'floor':>8}")
+        for page in small:
+            app = median_of(big[page].app, "rps") / max(median_of(small[page].app, "rps"), 1e-9)
+            floor = median_of(big[page].floor, "rps") / max(
+                median_of(small[page].floor, "rps"), 1e-9
+            )
+            print(f"{page:<18}{app:>8.2f}{floor:>8.2f}")
+    print(f"\nServer logs: {logdir}")
+
+
+if __name__ == "__main__":
+    main()

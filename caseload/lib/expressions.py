@@ -1,0 +1,44 @@
+"""Query expressions whose value is read when the query runs, not when it is built.
+
+A correlated annotation that compares with "now" or "today" can then be built once per
+process (the My Clients badges are) and still see the time of each request.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import DateField, DateTimeField, Value
+from django.utils import timezone
+
+
+class CurrentTime(Value):
+    """`timezone.now()` at the moment the query is compiled."""
+
+    def __init__(self) -> None:
+        super().__init__(None, output_field=DateTimeField())
+
+    @property
+    def value(self) -> datetime:
+        return timezone.now()
+
+    @value.setter
+    def value(self, _ignored: Any) -> None:
+        """Value.__init__ and copies assign it: the time is always read afresh."""
+
+
+class CurrentDate(Value):
+    """`timezone.localdate()` (the active time zone) plus `days`, when the query is compiled."""
+
+    def __init__(self, days: int = 0) -> None:
+        super().__init__(None, output_field=DateField())
+        self.days = days
+
+    @property
+    def value(self) -> date:
+        return timezone.localdate() + timedelta(days=self.days)
+
+    @value.setter
+    def value(self, _ignored: Any) -> None:
+        """Value.__init__ and copies assign it: the date is always read afresh."""
