@@ -348,6 +348,14 @@ TABLE: dict[str, Route] = {
         ),
         _done_document,
     ),
+    "documents:document_follow_up": Route(
+        "POST",
+        _only(
+            {"therapist": Redirect(lambda w: f"{_detail(w)}documents/{w.done_document.public_id}/")}
+        ),
+        _done_document,
+        {"note": "Phoned the client."},
+    ),
     "documents:document_remind": Route(
         "POST",
         _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
@@ -390,6 +398,9 @@ TABLE: dict[str, Route] = {
     "portal:documents": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
     "portal:document": Route(
         "GET", _only({"client_user": OK}), lambda w: {"document_id": w.open_document.public_id}
+    ),
+    "portal:document_submitted": Route(
+        "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}
     ),
     "portal:document_pdf": Route(
         "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}

@@ -262,3 +262,34 @@ class DocumentSignature(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValueError("Signatures are kept.")
+
+
+#: A follow-up note is a line or two, not a progress note.
+FOLLOW_UP_NOTE_MAX = 500
+
+
+class FlagFollowUp(models.Model):
+    """How the therapist followed up an answer that asked for the crisis response (PHQ-9
+    item 9 above 0, or a safety question answered "yes"): who, when, and a short note. Once."""
+
+    document = models.OneToOneField(
+        AssignedDocument, on_delete=models.PROTECT, related_name="follow_up"
+    )
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    followed_up_at = models.DateTimeField()
+    note = models.CharField(max_length=FOLLOW_UP_NOTE_MAX)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Followed up {self.followed_up_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("A follow-up is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValueError("Follow-ups are kept.")

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from caseload.documents.fields import crisis_answered
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -82,3 +84,19 @@ def score(scale_key: str, answers: dict[str, Any]) -> Score:
     total = sum(values.values())
     flagged = any(values[item] > 0 for item in scale.flag_items)
     return Score(total=total, severity=severity(scale, total), flagged=flagged)
+
+
+def needs_crisis_response(
+    scale_key: str, fields: list[dict[str, Any]], answers: dict[str, Any]
+) -> bool:
+    """The answers call for the crisis response at once: a flag item (PHQ-9 item 9) above 0,
+    or a safety question answered "yes". Reads the answers only, never a stored score."""
+    scale = SCALES.get(scale_key)
+    if scale is not None:
+        for item in scale.flag_items:
+            try:
+                if int(answers.get(item) or 0) > 0:
+                    return True
+            except (TypeError, ValueError):
+                continue
+    return crisis_answered(fields, answers)

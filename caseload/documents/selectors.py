@@ -27,9 +27,11 @@ from caseload.documents.models import (
     DocumentSignature,
     DocumentStatus,
     DocumentTemplate,
+    FlagFollowUp,
     TemplateVersion,
 )
-from caseload.documents.scoring import SCALES
+from caseload.documents.scoring import SCALES, needs_crisis_response
+from caseload.practices.models import DEFAULT_CRISIS_TEXT
 
 
 def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
@@ -98,10 +100,14 @@ def to_review_subquery() -> Coalesce:
 
 
 def flagged_exists() -> Exists:
-    """A document to review needs immediate attention (PHQ-9 item 9), per relationship."""
+    """A document to review needs immediate attention (PHQ-9 item 9, a safety question
+    answered "yes") and its follow-up isn't recorded yet, per relationship."""
     return Exists(
         AssignedDocument.objects.filter(
-            relationship=OuterRef("pk"), flagged=True, status__in=TO_REVIEW
+            relationship=OuterRef("pk"),
+            flagged=True,
+            status__in=TO_REVIEW,
+            follow_up__isnull=True,
         )
     )
 
@@ -201,6 +207,13 @@ def get_document_for_user(
     if document is None:
         raise Http404("No such document.")
     return relationship, document
+
+
+def follow_up_of(document: AssignedDocument) -> FlagFollowUp | None:
+    """The recorded follow-up of a flagged document, if any."""
+    if not document.flagged:
+        return None
+    return FlagFollowUp.objects.select_related("followed_up_by").filter(document=document).first()
 
 
 def templates_for(user: User) -> QuerySet[DocumentTemplate]:
@@ -304,7 +317,10 @@ PORTAL_DOCUMENT_FIELDS = (
     "version__title",
     "version__intro",
     "version__fields",
+    "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__crisis_text",
+    "relationship__practice__phone",
     "relationship__therapist__full_name",
     "relationship__client__full_name",
     "relationship__client__is_child",
@@ -332,10 +348,24 @@ class PortalDocument:
     is_child: bool
     signed_name: str | None
     signed_at: datetime | None
+    scoring: str = ""
+    #: Where a client in danger should turn (the practice's text, or the US lines).
+    crisis_text: str = DEFAULT_CRISIS_TEXT
+    practice_phone: str = ""
 
     @property
     def is_open(self) -> bool:
         return self.status in (DocumentStatus.ASSIGNED, DocumentStatus.IN_PROGRESS)
+
+    @property
+    def asks_for_crisis_response(self) -> bool:
+        """The submitted answers say the client may be in danger: show them where to turn."""
+        return not self.is_open and needs_crisis_response(self.scoring, self.fields, self.answers)
+
+    @property
+    def first_crisis_question(self) -> str | None:
+        """The key of the first safety question: the crisis text is shown above it."""
+        return next((spec["key"] for spec in self.fields if spec.get("crisis")), None)
 
 
 def _portal_documents(user: User) -> QuerySet[AssignedDocument]:
@@ -365,6 +395,9 @@ def _portal_row(row: dict[str, Any]) -> PortalDocument:
         is_child=row["relationship__client__is_child"],
         signed_name=row["signature__typed_name"],
         signed_at=row["signature__signed_at"],
+        scoring=row["version__scoring"],
+        crisis_text=row["relationship__practice__crisis_text"] or DEFAULT_CRISIS_TEXT,
+        practice_phone=row["relationship__practice__phone"],
     )
 
 
@@ -528,7 +561,10 @@ PORTAL_PDF_FIELDS = (
     "version__number",
     "version__intro",
     "version__fields",
+    "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__crisis_text",
+    "relationship__practice__phone",
     "relationship__client__full_name",
     "relationship__therapist__full_name",
     "relationship__therapist__email",

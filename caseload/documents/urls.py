@@ -24,6 +24,11 @@ urlpatterns = [
         name="document_review",
     ),
     path(
+        "<uuid:client_id>/documents/<uuid:document_id>/follow-up/",
+        views.document_follow_up,
+        name="document_follow_up",
+    ),
+    path(
         "<uuid:client_id>/documents/<uuid:document_id>/remind/",
         views.document_remind,
         name="document_remind",

@@ -9,6 +9,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+#: What a client in danger is told to do when the practice hasn't said otherwise (US).
+DEFAULT_CRISIS_TEXT = "call or text 988, or call 911 in an emergency"
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -23,10 +26,22 @@ class Practice(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     billing_enabled = models.BooleanField(default=False)
     child_accounts_enabled = models.BooleanField(default=False)
+    #: Where a client in danger should turn, in the practice's country; blank: the US lines.
+    crisis_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What a client in danger should do, e.g. for the UK: call 999 or the "
+        "Samaritans on 116 123. Leave blank for the US: call or text 988, or call 911.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def crisis_instructions(self) -> str:
+        return self.crisis_text or DEFAULT_CRISIS_TEXT
 
 
 class Role(models.TextChoices):

@@ -20,11 +20,19 @@ def practice_update_settings(
     actor: User,
     audit_context: AuditContext = SYSTEM,
 ) -> Practice:
-    """A practice admin changes the practice's settings (name, time zone, billing, children)."""
+    """A practice admin changes the practice's settings (name, time zone, billing, children,
+    phone and crisis text)."""
     membership = getattr(actor, "membership", None)
     if membership is None or membership.practice_id != practice.pk or membership.role != Role.ADMIN:
         raise PermissionError("Only the practice's admin can change its settings.")
-    fields = ("name", "time_zone", "billing_enabled", "child_accounts_enabled")
+    fields = (
+        "name",
+        "time_zone",
+        "billing_enabled",
+        "child_accounts_enabled",
+        "phone",
+        "crisis_text",
+    )
     changed = [
         name for name in fields if name in values and getattr(practice, name) != values[name]
     ]
