@@ -33,6 +33,7 @@ from caseload.visits.models import NoteFormat, ProgressNote, TherapySession
 from caseload.visits.sections import session_cursor
 from caseload.visits.selectors import (
     get_session_for_relationship,
+    note_awaits_cosignature,
     note_for_session,
     notes_awaiting_cosignature,
     past_sessions_page,
@@ -144,6 +145,9 @@ def _session_page(
         "events": shown.events,
         "can_edit": relationship.access.can_write,
         "is_supervisor": relationship.access.is_supervisor,
+        "awaits_cosignature": shown.note is not None
+        and relationship.access.is_supervisor
+        and note_awaits_cosignature(shown.note),
         "outcome_form": forms.get("outcome_form")
         or SessionOutcomeForm(initial={"status": session.status, "mood_score": session.mood_score}),
         "addendum_form": forms.get("addendum_form") or AddendumForm(),
@@ -307,7 +311,8 @@ def note_cosign(
     try:
         services.note_cosign(note=note, actor=request.user, audit_context=request.audit_context)
     except services.VisitError as error:
-        messages.error(request, str(error))
+        # On the page itself, as an alert: a refused co-signature must not go unnoticed.
+        return _session_page(request, relationship, session, note_error=str(error))
     else:
         messages.success(request, "Note co-signed.")
     return redirect_to(request, _session_url(relationship, session))
