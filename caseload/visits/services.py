@@ -18,6 +18,7 @@ from caseload.clients.access import (
 )
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
+from caseload.visits.assessment import AssessmentError, clean_mental_status, clean_risk
 from caseload.visits.models import (
     NOTE_SECTIONS,
     Modality,
@@ -175,9 +176,14 @@ def note_save_draft(
     actor: User,
     note_format: str,
     content: dict[str, Any],
+    risk_assessment: dict[str, Any] | None = None,
+    mental_status: dict[str, Any] | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> ProgressNote:
-    """SN-2: create or autosave the draft. A signed note refuses every change."""
+    """SN-2: create or autosave the draft. A signed note refuses every change.
+
+    The risk assessment and mental status exam are optional; None keeps what the draft has.
+    """
     relationship = session.relationship
     _ensure_writable(relationship, actor, "Only the client's therapist can write this note.")
     if note_format not in NoteFormat.values:
@@ -190,6 +196,13 @@ def note_save_draft(
         raise VisitError("This note is signed and locked. Add an addendum instead.")
     note.format = note_format
     note.content = _clean_content(note_format, content)
+    try:
+        if risk_assessment is not None:
+            note.risk_assessment = clean_risk(risk_assessment)
+        if mental_status is not None:
+            note.mental_status = clean_mental_status(mental_status)
+    except AssessmentError as error:
+        raise VisitError(str(error), field=error.field) from None
     note.save()
     audit_record(
         action="note.create" if created else "note.save_draft",
@@ -253,6 +266,8 @@ def note_save_and_sign(
     actor: User,
     note_format: str,
     content: dict[str, Any],
+    risk_assessment: dict[str, Any] | None = None,
+    mental_status: dict[str, Any] | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> ProgressNote:
     """Save what the therapist wrote and sign exactly that: both happen, or neither does."""
@@ -261,6 +276,8 @@ def note_save_and_sign(
         actor=actor,
         note_format=note_format,
         content=content,
+        risk_assessment=risk_assessment,
+        mental_status=mental_status,
         audit_context=audit_context,
     )
     return note_sign(note=note, actor=actor, audit_context=audit_context)

@@ -22,6 +22,13 @@ from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required
 from caseload.practices.models import Role
 from caseload.visits import services
+from caseload.visits.assessment import (
+    mental_status_from_post,
+    mental_status_rows,
+    needs_safety_plan,
+    risk_from_post,
+    risk_rows,
+)
 from caseload.visits.forms import (
     AddendumForm,
     NoteForm,
@@ -141,6 +148,9 @@ def _session_page(
         "note_format": shown.format,
         "note_formats": NoteFormat.choices,
         "sections": shown.sections,
+        "risk_rows": risk_rows(shown.note.risk_assessment if shown.note else {}),
+        "mental_status_rows": mental_status_rows(shown.note.mental_status if shown.note else {}),
+        "needs_safety_plan": bool(shown.note and needs_safety_plan(shown.note.risk_assessment)),
         "addenda": shown.addenda,
         "events": shown.events,
         "can_edit": relationship.access.can_write,
@@ -228,6 +238,8 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
                 actor=request.user,
                 note_format=form.cleaned_data["format"],
                 content=form.content(request.POST),
+                risk_assessment=risk_from_post(request.POST),
+                mental_status=mental_status_from_post(request.POST),
                 audit_context=request.audit_context,
             )
         except services.VisitError as refused:
