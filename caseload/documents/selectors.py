@@ -287,6 +287,7 @@ class ScorePoint:
     when: datetime
     score: int
     severity: str
+    flagged: bool = False  # PHQ-9 item 9 above 0
 
 
 def score_series(relationship: CareRelationship) -> dict[str, list[ScorePoint]]:
@@ -295,11 +296,13 @@ def score_series(relationship: CareRelationship) -> dict[str, list[ScorePoint]]:
     rows = (
         relationship.documents.filter(score__isnull=False, version__scoring__in=list(series))
         .order_by("submitted_at")
-        .values_list("version__scoring", "submitted_at", "score", "severity")
+        .values_list("version__scoring", "submitted_at", "score", "severity", "flagged")
     )
-    for scoring, when, total, severity in rows:
+    for scoring, when, total, severity, flagged in rows:
         if when is not None and total is not None:  # both set for every scored document
-            series[scoring].append(ScorePoint(when=when, score=total, severity=severity))
+            series[scoring].append(
+                ScorePoint(when=when, score=total, severity=severity, flagged=flagged)
+            )
     return series
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
 from caseload.lib.http import AuditContext
-from caseload.visits.charts import trend_charts
+from caseload.visits.charts import ScoreTuple, trend_charts
 from caseload.visits.models import NoteStatus, ProgressNote, TherapySession
 from caseload.visits.selectors import (
     addendum_after_cosignature_q,
@@ -28,7 +27,7 @@ from caseload.visits.selectors import (
 )
 
 #: Questionnaire totals to chart beside mood, by scoring key: (when, total, severity).
-Scores = dict[str, list[tuple[datetime, int, str]]]
+Scores = dict[str, list[ScoreTuple]]
 
 
 def session_cursor(raw: str | None) -> UUID | None:
