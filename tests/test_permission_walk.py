@@ -33,7 +33,11 @@ from caseload.clinical import services as clinical_services
 from caseload.clinical.models import Diagnosis, Medication
 from caseload.documents import services as document_services
 from caseload.documents.library import sync_library
-from caseload.documents.models import AssignedDocument, DocumentTemplate
+from caseload.documents.models import (
+    AssignedDocument,
+    DocumentTemplate,
+    QuestionnaireSchedule,
+)
 from caseload.lib import views as site_views
 from caseload.plans import services as plan_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
@@ -167,6 +171,20 @@ def _open_document(world: World) -> dict[str, Any]:
 
 def _done_document(world: World) -> dict[str, Any]:
     return {**_client(world), "document_id": world.done_document.public_id}
+
+
+def _schedule(world: World) -> dict[str, Any]:
+    """A running questionnaire schedule of Maya's (a new one once the owner stopped it)."""
+    relationship = world.active_client
+    schedule = QuestionnaireSchedule.objects.filter(
+        relationship=relationship, stopped_at__isnull=True
+    ).first() or QuestionnaireSchedule.objects.create(
+        relationship=relationship,
+        template=world.done_document.version.template,
+        cadence="before_session",
+        created_by=relationship.therapist,
+    )
+    return {**_client(world), "schedule_id": schedule.public_id}
 
 
 def _template(world: World) -> dict[str, Any]:
@@ -336,6 +354,15 @@ TABLE: dict[str, Route] = {
         _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
         _client,
         lambda w: {"templates": str(w.done_document.version.template.public_id)},
+    ),
+    "documents:schedule": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
+        _client,
+        {"questionnaire": "phq9", "cadence": "weeks", "every_weeks": "2"},
+    ),
+    "documents:schedule_stop": Route(
+        "POST", _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}), _schedule
     ),
     "documents:document": Route("GET", _only({"therapist": OK, "supervisor": OK}), _done_document),
     "documents:document_pdf": Route(

@@ -28,9 +28,10 @@ from caseload.documents.models import (
     DocumentStatus,
     DocumentTemplate,
     FlagFollowUp,
+    QuestionnaireSchedule,
     TemplateVersion,
 )
-from caseload.documents.scoring import SCALES, needs_crisis_response
+from caseload.documents.scoring import SCALES, Progress, needs_crisis_response, progress
 from caseload.practices.models import DEFAULT_CRISIS_TEXT
 
 
@@ -123,6 +124,15 @@ class ScoreSummary:
     latest_at: datetime
     first: int
     count: int
+    first_at: datetime | None = None
+
+    @property
+    def progress(self) -> Progress:
+        """On track or not, by the reliable change rule (decision 0026)."""
+        weeks = (self.latest_at - self.first_at).days / 7 if self.first_at else 0.0
+        return progress(
+            self.key, first=self.first, latest=self.latest, weeks=weeks, count=self.count
+        )
 
     @property
     def change(self) -> int | None:
@@ -168,6 +178,7 @@ def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
             f"{key}_latest": Subquery(latest.values("score")[:1]),
             f"{key}_severity": Subquery(latest.values("severity")[:1]),
             f"{key}_at": Subquery(latest.values("submitted_at")[:1]),
+            f"{key}_first_at": Subquery(first.values("submitted_at")[:1]),
         }
     row = (
         CareRelationship.objects.filter(pk=relationship.pk)
@@ -184,6 +195,7 @@ def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
             latest_at=row[f"{key}_at"],
             first=row[f"{key}_first"],
             count=row[f"{key}_count"],
+            first_at=row[f"{key}_first_at"],
         )
         for key, scale in SCALES.items()
         if row[f"{key}_count"] and row[f"{key}_at"] is not None
@@ -207,6 +219,30 @@ def get_document_for_user(
     if document is None:
         raise Http404("No such document.")
     return relationship, document
+
+
+def running_schedules(relationship: CareRelationship) -> list[QuestionnaireSchedule]:
+    """The questionnaires scheduled to recur for this client (not stopped)."""
+    return list(
+        relationship.questionnaire_schedules.filter(stopped_at__isnull=True).select_related(
+            "template"
+        )
+    )
+
+
+def get_schedule_for_relationship(
+    relationship: CareRelationship, schedule_id: UUID
+) -> QuestionnaireSchedule:
+    found = relationship.questionnaire_schedules.filter(
+        public_id=schedule_id, stopped_at__isnull=True
+    ).first()
+    if found is None:
+        raise Http404("No such schedule.")
+    return found
+
+
+def library_template(key: str) -> DocumentTemplate | None:
+    return DocumentTemplate.objects.filter(library_key=key).first()
 
 
 def follow_up_of(document: AssignedDocument) -> FlagFollowUp | None:

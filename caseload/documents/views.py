@@ -18,7 +18,7 @@ from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
 from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.documents import services
+from caseload.documents import schedules, services
 from caseload.documents.content import CONSENT_TEXT, verify
 from caseload.documents.fields import AnswerForm, FieldType
 from caseload.documents.forms import (
@@ -26,6 +26,7 @@ from caseload.documents.forms import (
     AssignForm,
     FieldSpecForm,
     FieldSpecFormSet,
+    ScheduleForm,
     SignatureForm,
     TemplateForm,
     initial_from_specs,
@@ -42,8 +43,10 @@ from caseload.documents.selectors import (
     follow_up_of,
     get_document_for_user,
     get_portal_document,
+    get_schedule_for_relationship,
     get_template_for_user,
     library_and_practice_templates,
+    library_template,
     portal_document_instance,
     portal_document_pdf,
     portal_documents_split,
@@ -95,6 +98,53 @@ def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
         return _section_response(request, relationship)
     messages.success(request, _assigned_message(relationship, len(documents)))
     return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def schedule_create(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """Measurement-based care: schedule the PHQ-9 or GAD-7 to recur (decision 0026)."""
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
+    form = ScheduleForm(request.POST)
+    tab = reverse("workspace:documents", args=[relationship.public_id])
+    if not form.is_valid():
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
+        return redirect(tab)
+    template = library_template(form.cleaned_data["questionnaire"])
+    try:
+        if template is None:
+            raise services.DocumentError("The questionnaire library isn't loaded.")
+        schedule = schedules.questionnaire_schedule_create(
+            relationship=relationship,
+            template=template,
+            cadence=form.cleaned_data["cadence"],
+            every_weeks=form.cleaned_data["every_weeks"],
+            actor=request.user,
+            audit_context=request.audit_context,
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{template.title} scheduled {schedule.describe()}.")
+    return redirect(tab)
+
+
+@require_POST
+@clinician_required
+def schedule_stop(
+    request: AuthenticatedHttpRequest, client_id: UUID, schedule_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
+    schedule = get_schedule_for_relationship(relationship, schedule_id)
+    try:
+        schedules.questionnaire_schedule_stop(
+            schedule=schedule, actor=request.user, audit_context=request.audit_context
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Schedule stopped.")
+    return redirect("workspace:documents", relationship.public_id)
 
 
 @require_GET
