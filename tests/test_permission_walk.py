@@ -33,7 +33,11 @@ from caseload.clinical import services as clinical_services
 from caseload.clinical.models import Diagnosis, Medication
 from caseload.documents import services as document_services
 from caseload.documents.library import sync_library
-from caseload.documents.models import AssignedDocument, DocumentTemplate
+from caseload.documents.models import (
+    AssignedDocument,
+    DocumentTemplate,
+    QuestionnaireSchedule,
+)
 from caseload.lib import views as site_views
 from caseload.plans import services as plan_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
@@ -167,6 +171,20 @@ def _open_document(world: World) -> dict[str, Any]:
 
 def _done_document(world: World) -> dict[str, Any]:
     return {**_client(world), "document_id": world.done_document.public_id}
+
+
+def _schedule(world: World) -> dict[str, Any]:
+    """A running questionnaire schedule of Maya's (a new one once the owner stopped it)."""
+    relationship = world.active_client
+    schedule = QuestionnaireSchedule.objects.filter(
+        relationship=relationship, stopped_at__isnull=True
+    ).first() or QuestionnaireSchedule.objects.create(
+        relationship=relationship,
+        template=world.done_document.version.template,
+        cadence="before_session",
+        created_by=relationship.therapist,
+    )
+    return {**_client(world), "schedule_id": schedule.public_id}
 
 
 def _template(world: World) -> dict[str, Any]:
@@ -337,6 +355,15 @@ TABLE: dict[str, Route] = {
         _client,
         lambda w: {"templates": str(w.done_document.version.template.public_id)},
     ),
+    "documents:schedule": Route(
+        "POST",
+        _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}),
+        _client,
+        {"questionnaire": "phq9", "cadence": "weeks", "every_weeks": "2"},
+    ),
+    "documents:schedule_stop": Route(
+        "POST", _only({"therapist": Redirect(lambda w: _detail(w) + "documents/")}), _schedule
+    ),
     "documents:document": Route("GET", _only({"therapist": OK, "supervisor": OK}), _done_document),
     "documents:document_pdf": Route(
         "GET", _only({"therapist": OK, "supervisor": OK}), _done_document
@@ -347,6 +374,14 @@ TABLE: dict[str, Route] = {
             {"therapist": Redirect(lambda w: f"{_detail(w)}documents/{w.done_document.public_id}/")}
         ),
         _done_document,
+    ),
+    "documents:document_follow_up": Route(
+        "POST",
+        _only(
+            {"therapist": Redirect(lambda w: f"{_detail(w)}documents/{w.done_document.public_id}/")}
+        ),
+        _done_document,
+        {"note": "Phoned the client."},
     ),
     "documents:document_remind": Route(
         "POST",
@@ -390,6 +425,9 @@ TABLE: dict[str, Route] = {
     "portal:documents": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
     "portal:document": Route(
         "GET", _only({"client_user": OK}), lambda w: {"document_id": w.open_document.public_id}
+    ),
+    "portal:document_submitted": Route(
+        "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}
     ),
     "portal:document_pdf": Route(
         "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}

@@ -40,9 +40,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, NamedTuple
 
-logger = logging.getLogger(__name__)
-
 from caseload.clinical import dsm5tr
+
+logger = logging.getLogger(__name__)
 
 CODE_QUERY = re.compile(r"^[A-Za-z]\d[0-9A-Za-z]?(\.?[0-9A-Za-z]{0,4})?$")
 WORD = re.compile(r"[a-z0-9]+")

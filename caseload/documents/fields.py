@@ -53,6 +53,11 @@ YES_NO_OPTIONS = [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
+def crisis_answered(specs: list[dict[str, Any]], answers: dict[str, Any]) -> bool:
+    """A safety question (a yes/no field marked `crisis`) was answered "yes"."""
+    return any(spec.get("crisis") and answers.get(spec["key"]) == "yes" for spec in specs)
+
+
 def clean_field_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Normalise and check a list of field specs; ValidationError names the bad field."""
     cleaned: list[dict[str, Any]] = []
@@ -82,6 +87,8 @@ def clean_field_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         if "scored" in raw:
             spec["scored"] = bool(raw["scored"])
+        if raw.get("crisis") and kind == FieldType.YES_NO:
+            spec["crisis"] = True  # "yes" asks for the crisis response at once
         if kind in FieldType.WITH_OPTIONS:
             options = raw.get("options") or []
             values = [str(option["value"]) for option in options]

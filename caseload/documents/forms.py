@@ -37,6 +37,37 @@ class AssignForm(forms.Form):
         return due
 
 
+class ScheduleForm(forms.Form):
+    """Measurement-based care: a questionnaire that recurs (decision 0026)."""
+
+    questionnaire = forms.ChoiceField(
+        label="Questionnaire",
+        choices=[("phq9", "PHQ-9"), ("gad7", "GAD-7")],
+        error_messages={
+            "required": "Choose the questionnaire.",
+            "invalid_choice": "Choose the PHQ-9 or the GAD-7.",
+        },
+    )
+    cadence = forms.ChoiceField(
+        label="Repeat",
+        choices=[("weeks", "Every N weeks"), ("before_session", "Before each session")],
+        widget=forms.RadioSelect,
+        initial="weeks",
+        error_messages={"required": "Choose how often.", "invalid_choice": "Choose how often."},
+    )
+    every_weeks = forms.IntegerField(
+        label="Every how many weeks",
+        required=False,
+        min_value=1,
+        max_value=12,
+        initial=2,
+        error_messages={
+            "min_value": "Repeat every 1 to 12 weeks.",
+            "max_value": "Repeat every 1 to 12 weeks.",
+        },
+    )
+
+
 class SignatureForm(forms.Form):
     typed_name = forms.CharField(
         label="Type your full name to sign",

@@ -262,3 +262,84 @@ class DocumentSignature(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValueError("Signatures are kept.")
+
+
+#: A follow-up note is a line or two, not a progress note.
+FOLLOW_UP_NOTE_MAX = 500
+
+
+class FlagFollowUp(models.Model):
+    """How the therapist followed up an answer that asked for the crisis response (PHQ-9
+    item 9 above 0, or a safety question answered "yes"): who, when, and a short note. Once."""
+
+    document = models.OneToOneField(
+        AssignedDocument, on_delete=models.PROTECT, related_name="follow_up"
+    )
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    followed_up_at = models.DateTimeField()
+    note = models.CharField(max_length=FOLLOW_UP_NOTE_MAX)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Followed up {self.followed_up_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("A follow-up is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValueError("Follow-ups are kept.")
+
+
+class Cadence(models.TextChoices):
+    EVERY_N_WEEKS = "weeks", "Every N weeks"
+    BEFORE_EACH_SESSION = "before_session", "Before each session"
+
+
+class QuestionnaireSchedule(models.Model):
+    """Measurement-based care: a questionnaire the worker assigns again and again (every N
+    weeks, or before each session) until the therapist stops it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    relationship = models.ForeignKey(
+        "clients.CareRelationship", on_delete=models.PROTECT, related_name="questionnaire_schedules"
+    )
+    template = models.ForeignKey(DocumentTemplate, on_delete=models.PROTECT, related_name="+")
+    cadence = models.CharField(max_length=20, choices=Cadence.choices)
+    every_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: Every N weeks: the next day it is assigned (in the practice's time zone).
+    next_due = models.DateField(null=True, blank=True)
+    #: Before each session: the start of the latest session it was assigned for.
+    last_session_start = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relationship", "template"],
+                condition=Q(stopped_at__isnull=True),
+                name="one_running_schedule_per_questionnaire",
+            ),
+            models.CheckConstraint(
+                condition=~Q(cadence="weeks")
+                | Q(every_weeks__gte=1, every_weeks__lte=12, next_due__isnull=False),
+                name="weekly_schedule_has_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.title}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.cadence == Cadence.EVERY_N_WEEKS:
+            return "every week" if self.every_weeks == 1 else f"every {self.every_weeks} weeks"
+        return "before each session"

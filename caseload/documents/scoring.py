@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from caseload.documents.fields import crisis_answered
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -82,3 +84,56 @@ def score(scale_key: str, answers: dict[str, Any]) -> Score:
     total = sum(values.values())
     flagged = any(values[item] > 0 for item in scale.flag_items)
     return Score(total=total, severity=severity(scale, total), flagged=flagged)
+
+
+def needs_crisis_response(
+    scale_key: str, fields: list[dict[str, Any]], answers: dict[str, Any]
+) -> bool:
+    """The answers call for the crisis response at once: a flag item (PHQ-9 item 9) above 0,
+    or a safety question answered "yes". Reads the answers only, never a stored score."""
+    scale = SCALES.get(scale_key)
+    if scale is not None:
+        for item in scale.flag_items:
+            try:
+                if int(answers.get(item) or 0) > 0:
+                    return True
+            except (TypeError, ValueError):
+                continue
+    return crisis_answered(fields, answers)
+
+
+# Measurement-based care: is the client on track? (decision 0026) ------------------------
+#: The least change in a total that is more than measurement error: PHQ-9 5 points (Löwe et
+#: al. 2004), GAD-7 4 points (Toussaint et al. 2020; the NHS Talking Therapies manual).
+RELIABLE_CHANGE = {"phq9": 5, "gad7": 4}
+#: The clinical cut-off of both scales ("moderate" from 10).
+CLINICAL_CUT_OFF = 10
+#: How long a client in the clinical range is measured before "no reliable improvement"
+#: counts as not on track.
+WEEKS_TO_RESPOND = 8
+
+
+@dataclass(frozen=True)
+class Progress:
+    on_track: bool
+    text: str  # why, in a sentence fragment a clinician reads at a glance
+
+
+def progress(scale_key: str, *, first: int, latest: int, weeks: float, count: int) -> Progress:
+    """The published rule (decision 0026): NOT on track after a reliable deterioration (the
+    total rose by the reliable change or more), or when a client who started in the clinical
+    range (10 or more) shows no reliable improvement after WEEKS_TO_RESPOND weeks."""
+    threshold = RELIABLE_CHANGE[scale_key]
+    change = latest - first
+    if count < 2:
+        return Progress(True, "one score so far")
+    if change >= threshold:
+        return Progress(False, f"reliable deterioration (up {change}; {threshold} is reliable)")
+    if -change >= threshold:
+        return Progress(True, f"reliable improvement (down {-change}; {threshold} is reliable)")
+    if first >= CLINICAL_CUT_OFF and weeks >= WEEKS_TO_RESPOND:
+        return Progress(
+            False,
+            f"no reliable improvement after {int(weeks)} weeks ({threshold} points needed)",
+        )
+    return Progress(True, "no reliable change yet")

@@ -11,13 +11,14 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.sections import AttentionSignal, ProfileSection
-from caseload.documents.forms import AssignForm
+from caseload.documents.forms import AssignForm, ScheduleForm
 from caseload.documents.selectors import (
     UnknownCursor,
     assign_choices,
     documents_overview_for,
     documents_page,
     flagged_exists,
+    running_schedules,
     to_review_subquery,
 )
 from caseload.lib.http import AuditContext
@@ -70,6 +71,8 @@ def documents_context(
         "assign_form": (assign_form or AssignForm(choices=assign_choices(user)))
         if can_edit
         else None,
+        "schedules": running_schedules(relationship),
+        "schedule_form": ScheduleForm() if can_edit else None,
     }
 
 

@@ -27,9 +27,12 @@ from caseload.documents.models import (
     DocumentSignature,
     DocumentStatus,
     DocumentTemplate,
+    FlagFollowUp,
+    QuestionnaireSchedule,
     TemplateVersion,
 )
-from caseload.documents.scoring import SCALES
+from caseload.documents.scoring import SCALES, Progress, needs_crisis_response, progress
+from caseload.practices.models import DEFAULT_CRISIS_TEXT
 
 
 def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
@@ -98,10 +101,14 @@ def to_review_subquery() -> Coalesce:
 
 
 def flagged_exists() -> Exists:
-    """A document to review needs immediate attention (PHQ-9 item 9), per relationship."""
+    """A document to review needs immediate attention (PHQ-9 item 9, a safety question
+    answered "yes") and its follow-up isn't recorded yet, per relationship."""
     return Exists(
         AssignedDocument.objects.filter(
-            relationship=OuterRef("pk"), flagged=True, status__in=TO_REVIEW
+            relationship=OuterRef("pk"),
+            flagged=True,
+            status__in=TO_REVIEW,
+            follow_up__isnull=True,
         )
     )
 
@@ -117,6 +124,15 @@ class ScoreSummary:
     latest_at: datetime
     first: int
     count: int
+    first_at: datetime | None = None
+
+    @property
+    def progress(self) -> Progress:
+        """On track or not, by the reliable change rule (decision 0026)."""
+        weeks = (self.latest_at - self.first_at).days / 7 if self.first_at else 0.0
+        return progress(
+            self.key, first=self.first, latest=self.latest, weeks=weeks, count=self.count
+        )
 
     @property
     def change(self) -> int | None:
@@ -162,6 +178,7 @@ def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
             f"{key}_latest": Subquery(latest.values("score")[:1]),
             f"{key}_severity": Subquery(latest.values("severity")[:1]),
             f"{key}_at": Subquery(latest.values("submitted_at")[:1]),
+            f"{key}_first_at": Subquery(first.values("submitted_at")[:1]),
         }
     row = (
         CareRelationship.objects.filter(pk=relationship.pk)
@@ -178,6 +195,7 @@ def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
             latest_at=row[f"{key}_at"],
             first=row[f"{key}_first"],
             count=row[f"{key}_count"],
+            first_at=row[f"{key}_first_at"],
         )
         for key, scale in SCALES.items()
         if row[f"{key}_count"] and row[f"{key}_at"] is not None
@@ -201,6 +219,37 @@ def get_document_for_user(
     if document is None:
         raise Http404("No such document.")
     return relationship, document
+
+
+def running_schedules(relationship: CareRelationship) -> list[QuestionnaireSchedule]:
+    """The questionnaires scheduled to recur for this client (not stopped)."""
+    return list(
+        relationship.questionnaire_schedules.filter(stopped_at__isnull=True).select_related(
+            "template"
+        )
+    )
+
+
+def get_schedule_for_relationship(
+    relationship: CareRelationship, schedule_id: UUID
+) -> QuestionnaireSchedule:
+    found = relationship.questionnaire_schedules.filter(
+        public_id=schedule_id, stopped_at__isnull=True
+    ).first()
+    if found is None:
+        raise Http404("No such schedule.")
+    return found
+
+
+def library_template(key: str) -> DocumentTemplate | None:
+    return DocumentTemplate.objects.filter(library_key=key).first()
+
+
+def follow_up_of(document: AssignedDocument) -> FlagFollowUp | None:
+    """The recorded follow-up of a flagged document, if any."""
+    if not document.flagged:
+        return None
+    return FlagFollowUp.objects.select_related("followed_up_by").filter(document=document).first()
 
 
 def templates_for(user: User) -> QuerySet[DocumentTemplate]:
@@ -274,6 +323,7 @@ class ScorePoint:
     when: datetime
     score: int
     severity: str
+    flagged: bool = False  # PHQ-9 item 9 above 0
 
 
 def score_series(relationship: CareRelationship) -> dict[str, list[ScorePoint]]:
@@ -282,11 +332,13 @@ def score_series(relationship: CareRelationship) -> dict[str, list[ScorePoint]]:
     rows = (
         relationship.documents.filter(score__isnull=False, version__scoring__in=list(series))
         .order_by("submitted_at")
-        .values_list("version__scoring", "submitted_at", "score", "severity")
+        .values_list("version__scoring", "submitted_at", "score", "severity", "flagged")
     )
-    for scoring, when, total, severity in rows:
+    for scoring, when, total, severity, flagged in rows:
         if when is not None and total is not None:  # both set for every scored document
-            series[scoring].append(ScorePoint(when=when, score=total, severity=severity))
+            series[scoring].append(
+                ScorePoint(when=when, score=total, severity=severity, flagged=flagged)
+            )
     return series
 
 
@@ -304,7 +356,10 @@ PORTAL_DOCUMENT_FIELDS = (
     "version__title",
     "version__intro",
     "version__fields",
+    "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__crisis_text",
+    "relationship__practice__phone",
     "relationship__therapist__full_name",
     "relationship__client__full_name",
     "relationship__client__is_child",
@@ -332,10 +387,24 @@ class PortalDocument:
     is_child: bool
     signed_name: str | None
     signed_at: datetime | None
+    scoring: str = ""
+    #: Where a client in danger should turn (the practice's text, or the US lines).
+    crisis_text: str = DEFAULT_CRISIS_TEXT
+    practice_phone: str = ""
 
     @property
     def is_open(self) -> bool:
         return self.status in (DocumentStatus.ASSIGNED, DocumentStatus.IN_PROGRESS)
+
+    @property
+    def asks_for_crisis_response(self) -> bool:
+        """The submitted answers say the client may be in danger: show them where to turn."""
+        return not self.is_open and needs_crisis_response(self.scoring, self.fields, self.answers)
+
+    @property
+    def first_crisis_question(self) -> str | None:
+        """The key of the first safety question: the crisis text is shown above it."""
+        return next((spec["key"] for spec in self.fields if spec.get("crisis")), None)
 
 
 def _portal_documents(user: User) -> QuerySet[AssignedDocument]:
@@ -365,6 +434,9 @@ def _portal_row(row: dict[str, Any]) -> PortalDocument:
         is_child=row["relationship__client__is_child"],
         signed_name=row["signature__typed_name"],
         signed_at=row["signature__signed_at"],
+        scoring=row["version__scoring"],
+        crisis_text=row["relationship__practice__crisis_text"] or DEFAULT_CRISIS_TEXT,
+        practice_phone=row["relationship__practice__phone"],
     )
 
 
@@ -528,7 +600,10 @@ PORTAL_PDF_FIELDS = (
     "version__number",
     "version__intro",
     "version__fields",
+    "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__crisis_text",
+    "relationship__practice__phone",
     "relationship__client__full_name",
     "relationship__therapist__full_name",
     "relationship__therapist__email",

@@ -25,14 +25,16 @@ from caseload.documents.content import (
     sha256,
     signed_text,
 )
-from caseload.documents.fields import AnswerForm, clean_field_specs
+from caseload.documents.fields import AnswerForm, clean_field_specs, crisis_answered
 from caseload.documents.models import (
+    FOLLOW_UP_NOTE_MAX,
     OPEN_STATES,
     AssignedDocument,
     DocumentKind,
     DocumentSignature,
     DocumentStatus,
     DocumentTemplate,
+    FlagFollowUp,
     TemplateVersion,
     content_hash,
 )
@@ -334,6 +336,8 @@ def document_submit(
             result.severity,
             result.flagged,
         )
+    if crisis_answered(version.fields, answers):
+        document.flagged = True
     document.submitted_at = now
     document.submitted_by = actor
     document.status = (
@@ -380,6 +384,46 @@ def document_submit(
     if document.flagged:
         send_flag_email.enqueue(document.pk)
     return document
+
+
+@transaction.atomic
+def document_follow_up(
+    *,
+    document: AssignedDocument,
+    actor: User,
+    note: str,
+    audit_context: AuditContext = SYSTEM,
+) -> FlagFollowUp:
+    """The therapist records that they followed up a flagged answer, with a short note; the
+    alert on their home page closes. The note is clinical: it stays out of the audit trail."""
+    document = _locked(document)
+    if not access_for(actor, document.relationship).is_owner:
+        raise DocumentError("Only the client's therapist records the follow-up.")
+    if not (document.is_submitted and document.flagged):
+        raise DocumentError("This document has no flagged answer to follow up.")
+    if FlagFollowUp.objects.filter(document=document).exists():
+        raise DocumentError("The follow-up of this answer is already recorded.")
+    note = note.strip()
+    if not note:
+        raise DocumentError("Say briefly how you followed up.", field="note")
+    if len(note) > FOLLOW_UP_NOTE_MAX:
+        raise DocumentError(
+            f"Keep the note to {FOLLOW_UP_NOTE_MAX} characters; the detail belongs in a "
+            "progress note.",
+            field="note",
+        )
+    follow_up = FlagFollowUp.objects.create(
+        document=document, followed_up_by=actor, followed_up_at=timezone.now(), note=note
+    )
+    audit_record(
+        action="document.follow_up",
+        audit_context=audit_context,
+        actor=actor,
+        client=document.relationship.client,
+        practice=document.relationship.practice,
+        obj=document,
+    )
+    return follow_up
 
 
 # Reviewing -----------------------------------------------------------------------------

@@ -8,6 +8,12 @@ urlpatterns = [
     path("<uuid:client_id>/documents/assign/", views.assign, name="assign"),
     # "Show earlier documents" on the Documents tab (htmx; the tab itself is the workspace's).
     path("<uuid:client_id>/documents/earlier/", views.document_rows, name="earlier"),
+    path("<uuid:client_id>/documents/schedule/", views.schedule_create, name="schedule"),
+    path(
+        "<uuid:client_id>/documents/schedule/<uuid:schedule_id>/stop/",
+        views.schedule_stop,
+        name="schedule_stop",
+    ),
     path(
         "<uuid:client_id>/documents/<uuid:document_id>/",
         views.document_detail,
@@ -22,6 +28,11 @@ urlpatterns = [
         "<uuid:client_id>/documents/<uuid:document_id>/review/",
         views.document_review,
         name="document_review",
+    ),
+    path(
+        "<uuid:client_id>/documents/<uuid:document_id>/follow-up/",
+        views.document_follow_up,
+        name="document_follow_up",
     ),
     path(
         "<uuid:client_id>/documents/<uuid:document_id>/remind/",

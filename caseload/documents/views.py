@@ -18,7 +18,7 @@ from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
 from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
-from caseload.documents import services
+from caseload.documents import schedules, services
 from caseload.documents.content import CONSENT_TEXT, verify
 from caseload.documents.fields import AnswerForm, FieldType
 from caseload.documents.forms import (
@@ -26,6 +26,7 @@ from caseload.documents.forms import (
     AssignForm,
     FieldSpecForm,
     FieldSpecFormSet,
+    ScheduleForm,
     SignatureForm,
     TemplateForm,
     initial_from_specs,
@@ -39,10 +40,13 @@ from caseload.documents.selectors import (
     answer_rows,
     assign_choices,
     chosen_versions,
+    follow_up_of,
     get_document_for_user,
     get_portal_document,
+    get_schedule_for_relationship,
     get_template_for_user,
     library_and_practice_templates,
+    library_template,
     portal_document_instance,
     portal_document_pdf,
     portal_documents_split,
@@ -94,6 +98,53 @@ def assign(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
         return _section_response(request, relationship)
     messages.success(request, _assigned_message(relationship, len(documents)))
     return _section_response(request, relationship)
+
+
+@require_POST
+@clinician_required
+def schedule_create(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpResponse:
+    """Measurement-based care: schedule the PHQ-9 or GAD-7 to recur (decision 0026)."""
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
+    form = ScheduleForm(request.POST)
+    tab = reverse("workspace:documents", args=[relationship.public_id])
+    if not form.is_valid():
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
+        return redirect(tab)
+    template = library_template(form.cleaned_data["questionnaire"])
+    try:
+        if template is None:
+            raise services.DocumentError("The questionnaire library isn't loaded.")
+        schedule = schedules.questionnaire_schedule_create(
+            relationship=relationship,
+            template=template,
+            cadence=form.cleaned_data["cadence"],
+            every_weeks=form.cleaned_data["every_weeks"],
+            actor=request.user,
+            audit_context=request.audit_context,
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{template.title} scheduled {schedule.describe()}.")
+    return redirect(tab)
+
+
+@require_POST
+@clinician_required
+def schedule_stop(
+    request: AuthenticatedHttpRequest, client_id: UUID, schedule_id: UUID
+) -> HttpResponse:
+    relationship = get_relationship_for_user(request.user, client_id, write=True)
+    schedule = get_schedule_for_relationship(relationship, schedule_id)
+    try:
+        schedules.questionnaire_schedule_stop(
+            schedule=schedule, actor=request.user, audit_context=request.audit_context
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Schedule stopped.")
+    return redirect("workspace:documents", relationship.public_id)
 
 
 @require_GET
@@ -151,6 +202,7 @@ def document_detail(
             "rows": document.answer_rows(),
             "verification": verify(document) if document.is_submitted else None,
             "can_edit": relationship.access.is_owner,
+            "follow_up": follow_up_of(document),
         },
     )
 
@@ -205,6 +257,32 @@ def document_review(
         messages.error(request, str(error))
     else:
         messages.success(request, f"{document.version.title} marked reviewed.")
+    return redirect("documents:document", relationship.public_id, document.public_id)
+
+
+@require_POST
+@clinician_required
+def document_follow_up(
+    request: AuthenticatedHttpRequest, client_id: UUID, document_id: UUID
+) -> HttpResponse:
+    """ "Followed up": the therapist closes a flagged answer's alert with a short note (from the
+    home page, which it returns to, or from the document)."""
+    relationship, document = get_document_for_user(request.user, client_id, document_id, write=True)
+    try:
+        services.document_follow_up(
+            document=document,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+            audit_context=request.audit_context,
+        )
+    except services.DocumentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"Follow-up recorded for {relationship.client.full_name}'s answer."
+        )
+    if request.POST.get("next") == "home":
+        return redirect("home")
     return redirect("documents:document", relationship.public_id, document.public_id)
 
 
@@ -427,6 +505,7 @@ def _portal_page(
             "signature_form": signature_form,
             "consent_text": CONSENT_TEXT,
             "rows": None if document.is_open else answer_rows(document.fields, document.answers),
+            "first_crisis_question": document.first_crisis_question,
         },
         status=status,
     )
@@ -477,6 +556,9 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
             messages.success(
                 request, f"{document.title} {'signed and ' if signed else ''}submitted. Thank you."
             )
+            submitted = get_portal_document(request.user, document.public_id)
+            if submitted.asks_for_crisis_response:  # where to turn, at once
+                return redirect("portal:document_submitted", document.public_id)
             return redirect("portal:documents")
         services.document_save_progress(
             document=instance,
@@ -493,6 +575,16 @@ def portal_document(request: AuthenticatedHttpRequest, document_id: UUID) -> Htt
         return _portal_page(request, document, form, signature_form)
     messages.success(request, "Your progress is saved. You can come back to it at any time.")
     return redirect("portal:document", document.public_id)
+
+
+@require_GET
+@portal_user_required
+def portal_submitted(request: AuthenticatedHttpRequest, document_id: UUID) -> HttpResponse:
+    """The confirmation after submitting; with the crisis text when the answers ask for it."""
+    document = get_portal_document(request.user, document_id)
+    if document.is_open:
+        return redirect("portal:document", document.public_id)
+    return render(request, "documents/portal_submitted.html", {"document": document})
 
 
 @require_GET

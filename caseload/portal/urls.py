@@ -9,6 +9,11 @@ urlpatterns = [
     path("", views.portal_home, name="home"),
     path("documents/", documents_views.portal_list, name="documents"),
     path("documents/<uuid:document_id>/", documents_views.portal_document, name="document"),
+    path(
+        "documents/<uuid:document_id>/submitted/",
+        documents_views.portal_submitted,
+        name="document_submitted",
+    ),
     path("documents/<uuid:document_id>/pdf/", documents_views.portal_pdf, name="document_pdf"),
     path(
         "requests/<uuid:request_id>/approve/",

@@ -14,8 +14,12 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
             "billing_enabled",
             "child_accounts_enabled",
             "staff_two_factor_required",
+            "phone",
+            "crisis_text",
         ]
         labels = {
+            "phone": "Practice phone",
+            "crisis_text": "Crisis text",
             "billing_enabled": "Billing enabled",
             "child_accounts_enabled": "Child accounts enabled",
             "staff_two_factor_required": "Require two-factor sign-in for staff",

@@ -9,6 +9,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+#: What a client in danger is told to do when the practice hasn't said otherwise (US).
+DEFAULT_CRISIS_TEXT = "call or text 988, or call 911 in an emergency"
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -26,10 +29,22 @@ class Practice(models.Model):
     #: Staff (clinicians, supervisors, practice admins) must sign in with a second factor: one
     #: without an authenticator app or passkey is sent to set one up before anything else.
     staff_two_factor_required = models.BooleanField(default=False)
+    #: Where a client in danger should turn, in the practice's country; blank: the US lines.
+    crisis_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What a client in danger should do, e.g. for the UK: call 999 or the "
+        "Samaritans on 116 123. Leave blank for the US: call or text 988, or call 911.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def crisis_instructions(self) -> str:
+        return self.crisis_text or DEFAULT_CRISIS_TEXT
 
 
 class Role(models.TextChoices):

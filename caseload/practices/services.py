@@ -21,7 +21,7 @@ def practice_update_settings(
     audit_context: AuditContext = SYSTEM,
 ) -> Practice:
     """A practice admin changes the practice's settings (name, time zone, billing, children,
-    two-factor sign-in for staff)."""
+    two-factor sign-in for staff, phone and crisis text)."""
     membership = getattr(actor, "membership", None)
     if membership is None or membership.practice_id != practice.pk or membership.role != Role.ADMIN:
         raise PermissionError("Only the practice's admin can change its settings.")
@@ -31,6 +31,8 @@ def practice_update_settings(
         "billing_enabled",
         "child_accounts_enabled",
         "staff_two_factor_required",
+        "phone",
+        "crisis_text",
     )
     changed = [
         name for name in fields if name in values and getattr(practice, name) != values[name]

@@ -1,4 +1,10 @@
-"""A server-rendered line chart of scores over time (SN-3; later DOC-4 adds questionnaires)."""
+"""A server-rendered line chart of scores over time (SN-3; later DOC-4 adds questionnaires).
+
+Questionnaire charts show their published severity cut-offs as labelled bands — PHQ-9
+(Kroenke, Spitzer & Williams 2001): 5, 10, 15, 20 (mild, moderate, moderately severe,
+severe); GAD-7 (Spitzer et al. 2006): 5, 10, 15 (mild, moderate, severe) — and mark every
+PHQ-9 response whose item 9 (thoughts of being better off dead or of self-harm) was above 0.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,22 @@ from django.utils import timezone
 CHART_POINTS = 26
 
 
+#: (lowest, highest, name) of each severity band, inclusive, as the scales publish them.
+SEVERITY_BANDS: dict[str, tuple[tuple[int, int, str], ...]] = {
+    "phq9": (
+        (0, 4, "Minimal"),
+        (5, 9, "Mild"),
+        (10, 14, "Moderate"),
+        (15, 19, "Moderately severe"),
+        (20, 27, "Severe"),
+    ),
+    "gad7": ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 21, "Severe")),
+}
+
+#: A questionnaire total: (submitted, total, severity) or (…, item 9 above 0).
+ScoreTuple = tuple[datetime, int, str] | tuple[datetime, int, str, bool]
+
+
 @dataclass(frozen=True)
 class ChartPoint:
     x: float
@@ -18,6 +40,19 @@ class ChartPoint:
     label: str  # "12 Mar 2026: 6"
     value: int
     when: datetime
+    flagged: bool = False  # PHQ-9 item 9 above 0: marked on the chart
+
+
+@dataclass(frozen=True)
+class Band:
+    """A severity band drawn behind the line: from `y` down `height`, labelled at its cut-off."""
+
+    y: float
+    height: float
+    label: str  # "Mild (5–9)"
+    name: str
+    low: int
+    level: int  # 0 for the lowest band: the CSS shade
 
 
 @dataclass(frozen=True)
@@ -29,6 +64,7 @@ class LineChart:
     y_ticks: list[tuple[float, int]]
     x_labels: list[tuple[float, str]]
     summary: str
+    bands: tuple[Band, ...] = ()
 
 
 def line_chart(
@@ -41,10 +77,16 @@ def line_chart(
     name: str = "Mood",
     noun: str = "session",
     domain: tuple[datetime, datetime] | None = None,
+    bands: tuple[tuple[int, int, str], ...] = (),
+    flagged: frozenset[datetime] = frozenset(),
 ) -> LineChart | None:
-    """Scale (time, score) pairs into SVG coordinates. None when there is nothing to draw."""
+    """Scale (time, score) pairs into SVG coordinates. None when there is nothing to draw.
+
+    `bands` are the severity bands to shade (their cut-offs become the y ticks); `flagged`
+    the moments whose point is marked (item 9 above 0)."""
     if not series:
         return None
+    flagged = frozenset(timezone.localtime(m) if timezone.is_aware(m) else m for m in flagged)
     # Dates shown in the current (practice) time zone: 23:30 local is still that day.
     series = sorted(
         (timezone.localtime(moment) if timezone.is_aware(moment) else moment, value)
@@ -73,7 +115,9 @@ def line_chart(
             y=y_of(value),
             value=value,
             when=moment,
-            label=f"{moment:%d %b %Y}: {value}",
+            label=f"{moment:%d %b %Y}: {value}"
+            + (" — item 9 above 0" if moment in flagged else ""),
+            flagged=moment in flagged,
         )
         for moment, value in series
     ]
@@ -83,7 +127,26 @@ def line_chart(
         f"from {first:%d %b %Y} to {last:%d %b %Y}: "
         f"first {values[0]}, latest {values[-1]}, lowest {min(values)}, highest {max(values)}."
     )
-    ticks = [(y_of(v), v) for v in sorted({minimum, (minimum + maximum) // 2, maximum})]
+    marked = sum(point.flagged for point in points)
+    if marked:
+        summary += f" {marked} response{'s' if marked != 1 else ''} with item 9 above 0 (marked)."
+    shaded = tuple(
+        Band(
+            y=y_of(high + 1 if high < maximum else maximum),
+            height=round(y_of(low) - y_of(high + 1 if high < maximum else maximum), 1),
+            label=f"{band_name} ({low}–{high})",
+            name=band_name,
+            low=low,
+            level=level,
+        )
+        for level, (low, high, band_name) in enumerate(bands)
+    )
+    tick_values = (
+        {minimum, maximum, *(low for low, _, _ in bands)}
+        if bands
+        else {minimum, (minimum + maximum) // 2, maximum}
+    )
+    ticks = [(y_of(v), v) for v in sorted(tick_values)]
     # The axis is labelled at its two ends (the first and last dates of all aligned charts).
     labels = [(x_of(start), f"{start:%d %b}")]
     if start != end:
@@ -96,6 +159,7 @@ def line_chart(
         y_ticks=ticks,
         x_labels=labels,
         summary=summary,
+        bands=shaded,
     )
 
 
@@ -110,14 +174,14 @@ class TrendChart:
 
 def trend_charts(
     moods: list[tuple[datetime, int]],
-    scores: dict[str, list[tuple[datetime, int, str]]],
+    scores: dict[str, list[ScoreTuple]],
 ) -> list[TrendChart]:
     """Mood from sessions and questionnaire totals as aligned charts on one time axis (DOC-4).
     Each series is cut to its latest CHART_POINTS: the chart doesn't grow with the history."""
     moods = sorted(moods)[-CHART_POINTS:]
     scores = {key: sorted(points)[-CHART_POINTS:] for key, points in scores.items()}
     moments = [moment for moment, _ in moods] + [
-        moment for points in scores.values() for moment, _, _ in points
+        point[0] for points in scores.values() for point in points
     ]
     if not moments:
         return []
@@ -129,12 +193,14 @@ def trend_charts(
     for key, name, maximum in (("phq9", "PHQ-9", 27), ("gad7", "GAD-7", 21)):
         points = scores.get(key, [])
         chart = line_chart(
-            [(moment, value) for moment, value, _ in points],
+            [(point[0], point[1]) for point in points],
             minimum=0,
             maximum=maximum,
             name=name,
             noun="response",
             domain=domain,
+            bands=SEVERITY_BANDS[key],
+            flagged=frozenset(point[0] for point in points if len(point) > 3 and point[3]),
         )
         if chart is not None:
             charts.append(
@@ -143,7 +209,7 @@ def trend_charts(
                     f"{name} total over time (0–{maximum})",
                     chart,
                     name,
-                    {moment: severity for moment, _, severity in points},
+                    {point[0]: point[2] for point in points},
                 )
             )
     return charts

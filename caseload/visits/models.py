@@ -106,6 +106,9 @@ class ProgressNote(models.Model):
     session = models.OneToOneField(TherapySession, on_delete=models.PROTECT, related_name="note")
     format = models.CharField(max_length=20, choices=NoteFormat.choices, default=NoteFormat.SOAP)
     content = models.JSONField(default=dict, help_text="Section key → text.")
+    #: Optional structured parts, in every format (visits.assessment); signed with the note.
+    risk_assessment = models.JSONField(default=dict, blank=True)
+    mental_status = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=NoteStatus.choices, default=NoteStatus.DRAFT)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -120,7 +123,15 @@ class ProgressNote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     #: What signing fixes for good.
-    LOCKED_FIELDS = ("format", "content", "signed_by", "signed_at", "content_sha256")
+    LOCKED_FIELDS = (
+        "format",
+        "content",
+        "risk_assessment",
+        "mental_status",
+        "signed_by",
+        "signed_at",
+        "content_sha256",
+    )
     SIGNER_FIELDS = ("signed_by", "cosigned_by")  # foreign keys: compared by id
 
     class Meta:
@@ -183,10 +194,15 @@ class ProgressNote(models.Model):
         ]
 
     def compute_hash(self) -> str:
-        """SHA-256 of exactly what was signed: format and section texts, in a canonical form."""
-        payload = json.dumps(
-            {"format": self.format, "content": self.content}, sort_keys=True, ensure_ascii=False
-        )
+        """SHA-256 of exactly what was signed: format, section texts and, when filled in, the
+        risk assessment and mental status exam, in a canonical form. (Notes signed without
+        them hash as before, so their stored fingerprints still verify.)"""
+        signed: dict[str, Any] = {"format": self.format, "content": self.content}
+        if self.risk_assessment:
+            signed["risk_assessment"] = self.risk_assessment
+        if self.mental_status:
+            signed["mental_status"] = self.mental_status
+        payload = json.dumps(signed, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def verify(self) -> bool:

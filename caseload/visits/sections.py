@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import BadRequest
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,9 +15,10 @@ from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship
 from caseload.clients.sections import AttentionSignal, ProfileSection
 from caseload.lib.http import AuditContext
-from caseload.visits.charts import trend_charts
+from caseload.visits.charts import ScoreTuple, trend_charts
 from caseload.visits.models import NoteStatus, ProgressNote, TherapySession
 from caseload.visits.selectors import (
+    addendum_after_cosignature_q,
     mood_series,
     past_sessions_page,
     sessions_overview,
@@ -27,7 +27,7 @@ from caseload.visits.selectors import (
 )
 
 #: Questionnaire totals to chart beside mood, by scoring key: (when, total, severity).
-Scores = dict[str, list[tuple[datetime, int, str]]]
+Scores = dict[str, list[ScoreTuple]]
 
 
 def session_cursor(raw: str | None) -> UUID | None:
@@ -91,7 +91,10 @@ def _notes_due() -> Coalesce:
 
 def _notes_to_cosign() -> Coalesce:
     awaiting = (
-        ProgressNote.objects.filter(status=NoteStatus.SIGNED, session__relationship=OuterRef("pk"))
+        ProgressNote.objects.filter(
+            Q(status=NoteStatus.SIGNED) | addendum_after_cosignature_q(),
+            session__relationship=OuterRef("pk"),
+        )
         .values("session__relationship")
         .annotate(count=Count("pk"))
         .values("count")
@@ -99,9 +102,30 @@ def _notes_to_cosign() -> Coalesce:
     return Coalesce(Subquery(awaiting, output_field=IntegerField()), 0)
 
 
+def _note_high_risk() -> Exists:
+    """The client's latest signed note records high risk without a documented safety plan."""
+    latest = (
+        ProgressNote.objects.filter(
+            session__relationship=OuterRef(OuterRef("pk")),
+            status__in=[NoteStatus.SIGNED, NoteStatus.COSIGNED],
+        )
+        .order_by("-session__starts_at", "-pk")
+        .values("pk")[:1]
+    )
+    no_safety_plan = Q(risk_assessment__safety_plan_reviewed__isnull=True) | Q(
+        risk_assessment__safety_plan_reviewed="no"
+    )
+    return Exists(
+        ProgressNote.objects.filter(
+            no_safety_plan, pk=Subquery(latest), risk_assessment__risk_level="high"
+        )
+    )
+
+
 ATTENTION = [
     AttentionSignal("notes_due", _notes_due),
     AttentionSignal("notes_to_cosign", _notes_to_cosign),
+    AttentionSignal("note_high_risk", _note_high_risk),
 ]
 
 

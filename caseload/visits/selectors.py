@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from caseload.visits.models import (
     NOTE_SECTIONS,
     NoteAddendum,
     NoteEvent,
+    NoteEventKind,
     NoteFormat,
     NoteStatus,
     ProgressNote,
@@ -206,10 +207,32 @@ def unsigned_past_sessions_q(now: datetime | None = None) -> Q:
     return Q(starts_at__lt=before, status__in=NOTE_EXPECTED) & ~Q(Exists(signed))
 
 
+def addendum_after_cosignature_q() -> Q:
+    """A co-signed note with an addendum written after its latest co-signature: the
+    supervisor reviews the addendum too (history events are append-only, ordered by pk)."""
+    last_cosigned = (
+        NoteEvent.objects.filter(note=OuterRef(OuterRef("pk")), kind=NoteEventKind.COSIGNED)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    addendum_after = NoteEvent.objects.filter(
+        note=OuterRef("pk"), kind=NoteEventKind.ADDENDUM, pk__gt=Subquery(last_cosigned)
+    )
+    return Q(status=NoteStatus.COSIGNED) & Q(Exists(addendum_after))
+
+
+def note_awaits_cosignature(note: ProgressNote) -> bool:
+    """Signed and not co-signed, or co-signed with an addendum written since."""
+    if note.status == NoteStatus.SIGNED:
+        return True
+    return ProgressNote.objects.filter(addendum_after_cosignature_q(), pk=note.pk).exists()
+
+
 def notes_awaiting_cosignature(supervisor: User) -> QuerySet[ProgressNote]:
+    """Notes for the supervisor to co-sign: signed ones, and co-signed ones with a new addendum."""
     return (
         ProgressNote.objects.filter(
-            status=NoteStatus.SIGNED,
+            Q(status=NoteStatus.SIGNED) | addendum_after_cosignature_q(),
             session__relationship__therapist__membership__supervisor__user=supervisor,
             session__relationship__practice=supervisor.membership.practice,
         )

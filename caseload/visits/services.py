@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from caseload.accounts.models import User
+from caseload.audit.models import Outcome
 from caseload.audit.services import audit_record
 from caseload.clients.access import (
     is_supervisor_of,
@@ -16,6 +18,7 @@ from caseload.clients.access import (
 )
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
+from caseload.visits.assessment import AssessmentError, clean_mental_status, clean_risk
 from caseload.visits.models import (
     NOTE_SECTIONS,
     Modality,
@@ -28,7 +31,7 @@ from caseload.visits.models import (
     SessionStatus,
     TherapySession,
 )
-from caseload.visits.selectors import overlapping_sessions
+from caseload.visits.selectors import note_awaits_cosignature, overlapping_sessions
 
 
 class VisitError(Exception):
@@ -173,9 +176,14 @@ def note_save_draft(
     actor: User,
     note_format: str,
     content: dict[str, Any],
+    risk_assessment: dict[str, Any] | None = None,
+    mental_status: dict[str, Any] | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> ProgressNote:
-    """SN-2: create or autosave the draft. A signed note refuses every change."""
+    """SN-2: create or autosave the draft. A signed note refuses every change.
+
+    The risk assessment and mental status exam are optional; None keeps what the draft has.
+    """
     relationship = session.relationship
     _ensure_writable(relationship, actor, "Only the client's therapist can write this note.")
     if note_format not in NoteFormat.values:
@@ -188,6 +196,13 @@ def note_save_draft(
         raise VisitError("This note is signed and locked. Add an addendum instead.")
     note.format = note_format
     note.content = _clean_content(note_format, content)
+    try:
+        if risk_assessment is not None:
+            note.risk_assessment = clean_risk(risk_assessment)
+        if mental_status is not None:
+            note.mental_status = clean_mental_status(mental_status)
+    except AssessmentError as error:
+        raise VisitError(str(error), field=error.field) from None
     note.save()
     audit_record(
         action="note.create" if created else "note.save_draft",
@@ -220,6 +235,14 @@ def note_sign(
         raise VisitError("This note is already signed.")
     if not any(text.strip() for text in note.content.values()):
         raise VisitError("Write the note before signing it.")
+    session = note.session
+    if session.starts_at > timezone.now():
+        when = timezone.localtime(session.starts_at, ZoneInfo(relationship.practice.time_zone))
+        raise VisitError(
+            f"This session hasn't happened yet (it is {session.get_status_display().lower()} "
+            f"for {when:%-d %b %Y, %H:%M}): sign the note after the session. "
+            "You can save it as a draft until then."
+        )
     note.status = NoteStatus.SIGNED
     note.signed_by = actor
     note.signed_at = timezone.now()
@@ -243,6 +266,8 @@ def note_save_and_sign(
     actor: User,
     note_format: str,
     content: dict[str, Any],
+    risk_assessment: dict[str, Any] | None = None,
+    mental_status: dict[str, Any] | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> ProgressNote:
     """Save what the therapist wrote and sign exactly that: both happen, or neither does."""
@@ -251,6 +276,8 @@ def note_save_and_sign(
         actor=actor,
         note_format=note_format,
         content=content,
+        risk_assessment=risk_assessment,
+        mental_status=mental_status,
         audit_context=audit_context,
     )
     return note_sign(note=note, actor=actor, audit_context=audit_context)
@@ -285,21 +312,62 @@ def _ensure_supervisor(actor: User, relationship: CareRelationship) -> None:
         raise VisitError("Only the therapist's supervisor can review this note.")
 
 
-@transaction.atomic
+class _NoteTampered(Exception):
+    """Raised inside the co-signing transaction so that it rolls back before the failed
+    check is recorded."""
+
+
 def note_cosign(
     *, note: ProgressNote, actor: User, audit_context: AuditContext = SYSTEM
 ) -> ProgressNote:
+    """Co-sign a signed note after checking its content still matches the SHA-256 recorded at
+    signing; or, on a co-signed note, co-sign an addendum written since (the history records
+    it; the first co-signature stays on the note). A failed check refuses and is audited."""
+    try:
+        return _note_cosign(note=note, actor=actor, audit_context=audit_context)
+    except _NoteTampered:
+        relationship = note.session.relationship
+        audit_record(
+            action="note.integrity_failed",
+            actor=actor,
+            audit_context=audit_context,
+            client=relationship.client,
+            obj=note,
+            outcome=Outcome.FAILED,
+        )
+        raise VisitError(TAMPERED) from None
+
+
+#: Why a note whose content no longer matches its signature can't be co-signed.
+TAMPERED = (
+    "This note can't be co-signed: its content no longer matches what was signed (the "
+    "SHA-256 recorded at signing differs). It was changed outside Caseload; tell the "
+    "practice's admin so the change can be investigated."
+)
+
+
+@transaction.atomic
+def _note_cosign(*, note: ProgressNote, actor: User, audit_context: AuditContext) -> ProgressNote:
     note, relationship = _lock_note(note)
     _ensure_supervisor(actor, relationship)
-    if note.status != NoteStatus.SIGNED:
+    addendum = note.status == NoteStatus.COSIGNED and note_awaits_cosignature(note)
+    if note.status != NoteStatus.SIGNED and not addendum:
         raise VisitError("Only a signed note can be co-signed.")
-    note.status = NoteStatus.COSIGNED
-    note.cosigned_by = actor
-    note.cosigned_at = timezone.now()
-    note.save(update_fields=["status", "cosigned_by", "cosigned_at", "updated_at"])
-    NoteEvent.objects.create(note=note, actor=actor, kind=NoteEventKind.COSIGNED)
+    if not note.verify():
+        raise _NoteTampered
+    if not addendum:
+        note.status = NoteStatus.COSIGNED
+        note.cosigned_by = actor
+        note.cosigned_at = timezone.now()
+        note.save(update_fields=["status", "cosigned_by", "cosigned_at", "updated_at"])
+    NoteEvent.objects.create(
+        note=note,
+        actor=actor,
+        kind=NoteEventKind.COSIGNED,
+        comment="Addendum reviewed." if addendum else "",
+    )
     audit_record(
-        action="note.cosign",
+        action="note.cosign_addendum" if addendum else "note.cosign",
         actor=actor,
         audit_context=audit_context,
         client=relationship.client,

@@ -22,6 +22,13 @@ from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required
 from caseload.practices.models import Role
 from caseload.visits import services
+from caseload.visits.assessment import (
+    mental_status_from_post,
+    mental_status_rows,
+    needs_safety_plan,
+    risk_from_post,
+    risk_rows,
+)
 from caseload.visits.forms import (
     AddendumForm,
     NoteForm,
@@ -33,6 +40,7 @@ from caseload.visits.models import NoteFormat, ProgressNote, TherapySession
 from caseload.visits.sections import session_cursor
 from caseload.visits.selectors import (
     get_session_for_relationship,
+    note_awaits_cosignature,
     note_for_session,
     notes_awaiting_cosignature,
     past_sessions_page,
@@ -140,10 +148,16 @@ def _session_page(
         "note_format": shown.format,
         "note_formats": NoteFormat.choices,
         "sections": shown.sections,
+        "risk_rows": risk_rows(shown.note.risk_assessment if shown.note else {}),
+        "mental_status_rows": mental_status_rows(shown.note.mental_status if shown.note else {}),
+        "needs_safety_plan": bool(shown.note and needs_safety_plan(shown.note.risk_assessment)),
         "addenda": shown.addenda,
         "events": shown.events,
         "can_edit": relationship.access.can_write,
         "is_supervisor": relationship.access.is_supervisor,
+        "awaits_cosignature": shown.note is not None
+        and relationship.access.is_supervisor
+        and note_awaits_cosignature(shown.note),
         "outcome_form": forms.get("outcome_form")
         or SessionOutcomeForm(initial={"status": session.status, "mood_score": session.mood_score}),
         "addendum_form": forms.get("addendum_form") or AddendumForm(),
@@ -224,6 +238,8 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
                 actor=request.user,
                 note_format=form.cleaned_data["format"],
                 content=form.content(request.POST),
+                risk_assessment=risk_from_post(request.POST),
+                mental_status=mental_status_from_post(request.POST),
                 audit_context=request.audit_context,
             )
         except services.VisitError as refused:
@@ -307,7 +323,8 @@ def note_cosign(
     try:
         services.note_cosign(note=note, actor=request.user, audit_context=request.audit_context)
     except services.VisitError as error:
-        messages.error(request, str(error))
+        # On the page itself, as an alert: a refused co-signature must not go unnoticed.
+        return _session_page(request, relationship, session, note_error=str(error))
     else:
         messages.success(request, "Note co-signed.")
     return redirect_to(request, _session_url(relationship, session))

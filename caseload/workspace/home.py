@@ -7,8 +7,9 @@ ended relationship, never another practice's), less clients awaiting approval (a
 request or a restore invitation not yet accepted), whose record is 404 everywhere.
 
 Who sees what:
-- Items needing immediate attention (a PHQ-9 item 9 answered above "Not at all", not yet
-  reviewed) come from every client the viewer may read: a supervisor sees their supervisees'
+- Items needing immediate attention (a PHQ-9 item 9 answered above "Not at all", or an
+  intake safety question answered "yes", neither reviewed nor followed up) come from every
+  client the viewer may read: a supervisor sees their supervisees'
   too, read-only (only the client's therapist marks a document reviewed).
 - The other lists are the viewer's own clients: their day, their notes, their documents,
   their plans and their messages (only the client's own therapist ever sees messages).
@@ -155,11 +156,13 @@ def _own_open(user: User) -> QuerySet[CareRelationship]:
 
 # The lists ------------------------------------------------------------------------------
 def flagged_answers(user: User) -> Bounded[FlaggedAnswer]:
-    """PHQ-9 item 9 answered above 0 and not yet reviewed, oldest first."""
+    """PHQ-9 item 9 answered above 0 (or an intake safety question answered "yes"), neither
+    reviewed nor followed up yet, oldest first."""
     found = _bounded(
         AssignedDocument.objects.filter(
             flagged=True,
             status__in=TO_REVIEW,
+            follow_up__isnull=True,
             relationship__in=readable_relationships(user).values("pk"),
         )
         .select_related("relationship__client", "relationship__therapist", "version")

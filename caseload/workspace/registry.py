@@ -30,8 +30,8 @@ def _sessions_with_scores(
     before: str | None = None,
 ) -> dict[str, Any]:
     """Sessions & Notes charts questionnaire totals (documents) beside mood (visits)."""
-    scores = {
-        key: [(point.when, point.score, point.severity) for point in points]
+    scores: visits.Scores = {
+        key: [(point.when, point.score, point.severity, point.flagged) for point in points]
         for key, points in score_series(relationship).items()
     }
     return visits.sessions_context(viewer, relationship, scores, before=before)

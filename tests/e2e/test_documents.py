@@ -89,6 +89,11 @@ def test_assign_fill_sign_review_and_download(
     item9.get_by_label("Several days", exact=True).check()
     client.get_by_role("button", name="Submit", exact=True).click()
     expect(client.locator("#messages")).to_contain_text("submitted")
+    # Item 9 above "Not at all": where to turn in a crisis, at once.
+    expect(client.get_by_role("alert").filter(has_text="If you are in danger")).to_contain_text(
+        "call or text 988"
+    )
+    client.get_by_role("link", name="Back to documents").click()
 
     # The intake: save progress, come back, finish and sign.
     client.get_by_role("link", name="Intake form").click()

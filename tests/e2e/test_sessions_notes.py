@@ -83,7 +83,7 @@ def test_therapist_schedules_records_the_outcome_writes_signs_and_amends_a_soap_
     assert ProgressNote.objects.get().content["subjective"].startswith("Slept better")
     note.get_by_label("Objective").fill("Calm, engaged.")
     note.get_by_label("Assessment").fill("Anxiety easing.")
-    note.get_by_label("Plan").fill("Continue breathing practice; review in two weeks.")
+    note.get_by_label("Plan", exact=True).fill("Continue breathing practice; review in two weeks.")
     expect(status).to_contain_text("Draft saved")
     expect(note.get_by_role("heading", name=re.compile("Progress note"))).to_contain_text("Draft")
     page.wait_for_load_state("networkidle")  # the last autosave has landed

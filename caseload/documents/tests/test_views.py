@@ -563,3 +563,40 @@ def test_questionnaire_charts_without_mood_still_share_one_axis():
 
     assert list(charts) == ["phq9", "gad7"]
     assert charts["phq9"].points[0].x == charts["gad7"].points[0].x
+
+
+def test_the_phq9_chart_shows_severity_bands_and_marks_item9_positive_responses(
+    therapist, active_client, client_user, library, signed_in
+):
+    for total, item9 in ((16, 2), (8, 0)):
+        document = assign_one(active_client, library["phq9"])
+        submit(document, client_user, answers_for("phq9", total, q9=item9))
+    gad7 = assign_one(active_client, library["gad7"])
+    submit(gad7, client_user, answers_for("gad7", 12))
+
+    response = signed_in(therapist).get(tab(active_client, "sessions"))
+
+    html = response.content.decode()
+    phq9 = html.split('class="phq9-chart"', 1)[1].split("</figure>", 1)[0]
+    gad7_chart = html.split('class="gad7-chart"', 1)[1].split("</figure>", 1)[0]
+    assert re.findall(r'data-band="([^"]+)"', phq9) == [
+        "Minimal",
+        "Mild",
+        "Moderate",
+        "Moderately severe",
+        "Severe",
+    ]
+    assert ">Moderately severe (15–19)</text>" in phq9
+    assert re.findall(r'data-band="([^"]+)"', gad7_chart) == [
+        "Minimal",
+        "Mild",
+        "Moderate",
+        "Severe",
+    ]
+    assert "Shaded bands: severity cut-offs at 5, 10, 15, 20." in phq9
+    assert "Shaded bands: severity cut-offs at 5, 10, 15." in gad7_chart
+    assert phq9.count('data-item9="positive"') == 1
+    assert 'class="point flagged" data-phq9="16"' in phq9
+    assert 'class="point" data-phq9="8"' in phq9
+    assert "item 9 above 0" in phq9
+    assert 'data-item9="positive"' not in gad7_chart

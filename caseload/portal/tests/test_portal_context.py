@@ -231,6 +231,7 @@ def walked(world, active_client, child_client, client_user, guardian_user, signe
     assert AssignedDocument.objects.get(pk=to_submit.pk).status != DocumentStatus.ASSIGNED
     walk.visit(maya, client_user, "GET", submitted)
     walk.visit(maya, client_user, "GET", f"{submitted}pdf/")
+    walk.visit(maya, client_user, "GET", f"{submitted}submitted/")
 
     # Messages, both holders: the page, the items, sending (refused and sent), reading.
     for browser, user, relationship in (

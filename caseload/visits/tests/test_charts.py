@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -89,3 +90,63 @@ def test_dates_are_those_of_the_practice_time_zone() -> None:
     assert drawn.points[0].label == "02 Mar 2026: 6"
     assert "from 02 Mar 2026 to 02 Mar 2026" in drawn.summary
     assert drawn.x_labels[0][1] == "02 Mar"
+
+
+# Questionnaire charts: severity bands and item 9 ----------------------------------------
+def test_phq9_chart_shows_its_cut_offs_as_labelled_bands() -> None:
+    from caseload.visits.charts import trend_charts
+
+    (phq9,) = trend_charts([], {"phq9": [(when(2), 12, "Moderate"), (when(9), 7, "Mild")]})
+
+    bands = phq9.chart.bands
+    assert [band.label for band in bands] == [
+        "Minimal (0–4)",
+        "Mild (5–9)",
+        "Moderate (10–14)",
+        "Moderately severe (15–19)",
+        "Severe (20–27)",
+    ]
+    assert [band.low for band in bands][1:] == [5, 10, 15, 20]
+    # Stacked without gaps from the bottom (0) to the top (27) of the plot.
+    assert bands[0].y + bands[0].height == pytest.approx(BOTTOM, abs=0.2)
+    assert bands[-1].y == TOP
+    for lower, upper in itertools.pairwise(bands):
+        assert upper.y + upper.height == pytest.approx(lower.y, abs=0.2)
+    assert [value for _, value in phq9.chart.y_ticks] == [0, 5, 10, 15, 20, 27]
+
+
+def test_gad7_chart_shows_its_cut_offs_as_labelled_bands() -> None:
+    from caseload.visits.charts import trend_charts
+
+    (gad7,) = trend_charts([], {"gad7": [(when(2), 16, "Severe")]})
+
+    assert [band.label for band in gad7.chart.bands] == [
+        "Minimal (0–4)",
+        "Mild (5–9)",
+        "Moderate (10–14)",
+        "Severe (15–21)",
+    ]
+    assert [value for _, value in gad7.chart.y_ticks] == [0, 5, 10, 15, 21]
+
+
+def test_item9_positive_responses_are_marked() -> None:
+    from caseload.visits.charts import trend_charts
+
+    (phq9,) = trend_charts(
+        [],
+        {
+            "phq9": [
+                (when(2), 14, "Moderate", True),
+                (when(9), 9, "Mild", False),
+                (when(16), 6, "Mild"),
+            ]
+        },
+    )
+
+    assert [point.flagged for point in phq9.chart.points] == [True, False, False]
+    assert phq9.chart.points[0].label.endswith("— item 9 above 0")
+    assert "1 response with item 9 above 0 (marked)." in phq9.chart.summary
+
+
+def test_mood_has_no_bands() -> None:
+    assert chart([(when(2), 4), (when(9), 6)]).bands == ()

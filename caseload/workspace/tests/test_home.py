@@ -377,7 +377,7 @@ def test_flagged_answers_come_first_with_an_alert(
     therapist: Any, active_client: Any, signed_in: Any
 ) -> None:
     session(active_client, timezone.now() - timedelta(days=1))  # something else to show
-    document(active_client, version=phq9(), flagged=True)
+    flagged = document(active_client, version=phq9(), flagged=True)
     document(active_client, version=phq9(), flagged=True, status=DocumentStatus.REVIEWED)
     document(active_client, version=phq9())  # not flagged
 
@@ -387,7 +387,9 @@ def test_flagged_answers_come_first_with_an_alert(
     assert shown[1].startswith("1 flagged answer not yet reviewed: PHQ-9 item 9")
     assert len(shown) == 3
     assert shown[2].startswith("Flagged Maya Patel: ")
-    assert hrefs(response, "home-attention") == [tab(active_client, "documents")]
+    assert hrefs(response, "home-attention") == [
+        reverse("documents:document", args=[active_client.public_id, flagged.public_id])
+    ]
     html = response.content.decode()
     assert html.index('id="home-attention"') < html.index('id="home-today"')
     assert 'role="alert"' in html
