@@ -69,14 +69,23 @@ class AddClientForm(forms.Form):
         return data
 
 
+#: The model's address is a TextField: the form gives it its limit.
+ADDRESS_MAX_LENGTH = 1000
+
+
 class PersonalInformationForm(forms.ModelForm[CareRelationship]):
     phone = PhoneField(label="Phone", required=False)
     date_of_birth = PastDateField(label="Date of birth", required=False)
+    address = forms.CharField(
+        label="Address",
+        max_length=ADDRESS_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     class Meta:
         model = CareRelationship
         fields = ["phone", "date_of_birth", "pronouns", "gender", "address"]
-        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
 class EmergencyContactForm(forms.ModelForm[CareRelationship]):
