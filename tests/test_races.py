@@ -9,6 +9,7 @@ SQLite serialises writers with a database lock, so these run on PostgreSQL only.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -247,3 +248,29 @@ def test_parallel_signups_on_one_invitation_make_one_account_and_clear_pages(the
     invitation = Invitation.objects.get(pk=added.invitation.pk)
     assert invitation.accepted_by == User.objects.get(email="nora@example.com")
     assert AuditEvent.objects.filter(action="invitation.accept").count() == 1
+
+
+def test_the_same_add_client_form_sent_twice_at_once_makes_one_client(therapist):
+    """A double submit (or a resend after a dropped answer racing the first): both browsers
+    land on the one client the form created, neither sees an error."""
+    browsers = [Browser(raise_request_exception=False) for _ in range(2)]
+    for browser in browsers:
+        browser.force_login(therapist)
+    data = {
+        "full_name": "Nora Quinn",
+        "email": "nora@example.com",
+        "billing_type": "cash_pay",
+        "submission_key": str(uuid.uuid4()),
+    }
+
+    with Gate(Client, CareRelationship) as gate:
+        responses = run_together(*(lambda b=b: b.post("/clients/add/", data) for b in browsers))
+
+    assert gate.met, "both requests should have read before either wrote"
+    [relationship] = CareRelationship.objects.filter(therapist=therapist)
+    assert sorted(r.status_code for r in responses) == [302, 302], responses
+    assert {r["Location"].split("?")[0] for r in responses} == {
+        f"/clients/{relationship.public_id}/"
+    }
+    assert Invitation.objects.count() == 1
+    assert AuditEvent.objects.filter(action="client.add").count() == 1

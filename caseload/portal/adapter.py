@@ -58,7 +58,11 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             raise forms.ValidationError("Your invitation is no longer valid.")
         assert isinstance(user, User)
         client = invitation.relationship.client
-        user.full_name = client.guardianship.full_name if client.is_child else client.full_name
+        # The name the inviting therapist typed, never one another practice stored.
+        relationship = invitation.relationship
+        user.full_name = (
+            client.guardianship.full_name if client.is_child else relationship.client_name
+        )
         try:
             with transaction.atomic():  # no account without its accepted invitation
                 # Sign-ups on one invitation at once (a double click, several tabs) queue on

@@ -261,7 +261,9 @@ def _clean(text: str, limit: int) -> str:
 def scrubber_for(relationship: CareRelationship) -> Scrubber:
     """The scrubber for this client: their name, a child's guardian, the emergency contact."""
     client = relationship.client
-    names: list[tuple[str, str]] = [(client.full_name, CLIENT)]
+    names: list[tuple[str, str]] = [(relationship.client_name, CLIENT)]
+    if client.full_name and client.full_name != relationship.client_name:
+        names.append((client.full_name, CLIENT))  # the name the client was first added as
     if client.is_child:
         guardianship = Guardianship.objects.filter(child=client).first()
         if guardianship is not None:
