@@ -123,6 +123,8 @@ class CareRelationshipFactory(factory.django.DjangoModelFactory):
         model = CareRelationship
 
     client = factory.SubFactory(ClientFactory)
+    client_name = factory.LazyAttribute(lambda o: o.client.full_name)
+    search_text = factory.LazyAttribute(lambda o: f"{o.client_name} {o.client.email}".lower())
     practice = factory.LazyAttribute(lambda o: o.therapist.membership.practice)
     state = CareState.ACTIVE
     billing_type = "cash_pay"

@@ -9,17 +9,21 @@ SQLite serialises writers with a database lock, so these run on PostgreSQL only.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.db.models.signals import pre_save
+from django.test import Client as Browser
 
+from caseload.accounts.models import User
 from caseload.audit.models import AuditEvent
 from caseload.clients import services
 from caseload.clients.models import CareRelationship, CareState, Client, Invitation
-from tests.factories import account
+from tests.factories import PASSWORD, account
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +37,18 @@ def _postgresql_only() -> None:
 
 
 class Gate:
-    """Hold each thread at its first save of `models` until both threads got there.
+    """Hold each thread at its first save of `models` until all threads (`parties`, two by
+    default) got there.
 
     If the code under test serialises the threads (a lock before the save), the second thread
     never arrives while the first waits: the gate then gives up after `timeout` and lets the
     first one go on.
     """
 
-    def __init__(self, *models: type, timeout: float = GATE_TIMEOUT) -> None:
+    def __init__(self, *models: type, timeout: float = GATE_TIMEOUT, parties: int = 2) -> None:
         self.models = models
         self.timeout = timeout
-        self.barrier = threading.Barrier(2, timeout=timeout)
+        self.barrier = threading.Barrier(parties, timeout=timeout)
         self.passed: set[int] = set()
         self.met = False
 
@@ -197,3 +202,75 @@ def test_accept_and_decline_at_once_leave_one_consistent_answer(therapist):
     else:
         assert invitation.declined_at is not None
         assert relationship.state == CareState.ENDED
+
+
+# Through the real views ---------------------------------------------------------------------
+SIGNUPS = 15
+
+
+def test_parallel_signups_on_one_invitation_make_one_account_and_clear_pages(therapist, settings):
+    """Fifteen sign-ups on one invitation at once (tabs, double clicks): one account, and every
+    other attempt gets a page that says so and how to go on, never a server error."""
+    # allauth's rate limit serialises on a cache lock it waits 1 s for, then answers 429: on
+    # a busy test machine that, not the invitation, would decide some of these requests.
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "signup": None}
+    cache.clear()
+    added = add(therapist, "nora@example.com")()
+    token = added.invitation.token()
+    browsers = [Browser(raise_request_exception=False) for _ in range(SIGNUPS)]
+    for browser in browsers:  # each opened the link and chose "Create your account"
+        assert browser.post(f"/invite/{token}/signup/").status_code == 302
+
+    def sign_up(browser: Browser) -> Callable[[], Any]:
+        return lambda: browser.post(
+            "/accounts/signup/",
+            {"email": "nora@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+
+    # Every thread that gets as far as making the account waits for all the others there;
+    # with the invitation locked first only one ever does, and the gate gives up.
+    with Gate(User, timeout=3, parties=SIGNUPS):
+        responses = run_together(*(sign_up(browser) for browser in browsers))
+
+    errors = [r for r in responses if isinstance(r, BaseException)]
+    assert errors == []
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(302) == 1, statuses
+    refused = [r for r in responses if r.status_code != 302]
+    assert all(r.status_code == 409 for r in refused), [
+        (r.status_code, r.get("Location")) for r in refused
+    ]
+    for response in refused:
+        html = response.content.decode()
+        assert "This invitation has already been used" in html
+        assert 'href="/accounts/login/"' in html
+    assert User.objects.filter(email="nora@example.com").count() == 1
+    invitation = Invitation.objects.get(pk=added.invitation.pk)
+    assert invitation.accepted_by == User.objects.get(email="nora@example.com")
+    assert AuditEvent.objects.filter(action="invitation.accept").count() == 1
+
+
+def test_the_same_add_client_form_sent_twice_at_once_makes_one_client(therapist):
+    """A double submit (or a resend after a dropped answer racing the first): both browsers
+    land on the one client the form created, neither sees an error."""
+    browsers = [Browser(raise_request_exception=False) for _ in range(2)]
+    for browser in browsers:
+        browser.force_login(therapist)
+    data = {
+        "full_name": "Nora Quinn",
+        "email": "nora@example.com",
+        "billing_type": "cash_pay",
+        "submission_key": str(uuid.uuid4()),
+    }
+
+    with Gate(Client, CareRelationship) as gate:
+        responses = run_together(*(lambda b=b: b.post("/clients/add/", data) for b in browsers))
+
+    assert gate.met, "both requests should have read before either wrote"
+    [relationship] = CareRelationship.objects.filter(therapist=therapist)
+    assert sorted(r.status_code for r in responses) == [302, 302], responses
+    assert {r["Location"].split("?")[0] for r in responses} == {
+        f"/clients/{relationship.public_id}/"
+    }
+    assert Invitation.objects.count() == 1
+    assert AuditEvent.objects.filter(action="client.add").count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -27,9 +28,14 @@ class AddClientForm(forms.Form):
         choices=[("", "Choose…"), *GuardianRelationship.choices],
         required=False,
     )
+    #: One key per form shown: the same form sent twice (a resubmission after a dropped
+    #: connection) finds the client it created instead of a "you already have" error.
+    submission_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_key"] = uuid.uuid4()
         self.practice = practice
         if not practice.billing_enabled:
             del self.fields["billing_type"]
@@ -69,14 +75,23 @@ class AddClientForm(forms.Form):
         return data
 
 
+#: The model's address is a TextField: the form gives it its limit.
+ADDRESS_MAX_LENGTH = 1000
+
+
 class PersonalInformationForm(forms.ModelForm[CareRelationship]):
     phone = PhoneField(label="Phone", required=False)
     date_of_birth = PastDateField(label="Date of birth", required=False)
+    address = forms.CharField(
+        label="Address",
+        max_length=ADDRESS_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     class Meta:
         model = CareRelationship
         fields = ["phone", "date_of_birth", "pronouns", "gender", "address"]
-        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
 class EmergencyContactForm(forms.ModelForm[CareRelationship]):

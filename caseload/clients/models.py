@@ -119,6 +119,14 @@ class CareRelationship(models.Model):
         "practices.Practice", on_delete=models.PROTECT, related_name="care_relationships"
     )
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="care_relationships")
+    #: The client's name as this therapist knows it: the name they typed when adding the
+    #: client, then the name the person gives themselves (their account's) once they approve.
+    #: Never another practice's: `Client.full_name` is shared and is not shown to staff.
+    client_name = models.CharField("client's name", max_length=200, default="")
+    #: `search_key` of client_name and the addresses: what My Clients' search matches.
+    search_text = models.TextField(default="", editable=False)
+    #: The Add Client form's one-off key: a resubmitted form finds the client it created.
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
     state = models.CharField(max_length=20, choices=CareState.choices)
     billing_type = models.CharField(max_length=20, choices=BillingType.choices, blank=True)
     messaging_enabled = models.BooleanField(default=True)
@@ -152,11 +160,27 @@ class CareRelationship(models.Model):
                 condition=~Q(state=CareState.ENDED),
                 name="one_open_relationship_per_therapist_client",
             ),
+            models.UniqueConstraint(
+                fields=["therapist", "submission_key"],
+                condition=Q(submission_key__isnull=False),
+                name="one_relationship_per_add_client_submission",
+            ),
         ]
         indexes = [models.Index(fields=["therapist", "state"])]
 
     def __str__(self) -> str:
-        return f"{self.therapist} → {self.client} ({self.state})"
+        return f"{self.therapist} → {self.client_name} ({self.state})"
+
+    def refresh_search_text(self) -> None:
+        """Recompute `search_text` from this relationship's own name (not saved)."""
+        client = self.client
+        guardianship = getattr(client, "guardianship", None) if client.is_child else None
+        self.search_text = search_key(
+            self.client_name,
+            client.email,
+            guardianship.full_name if guardianship else None,
+            guardianship.email if guardianship else None,
+        )
 
     @property
     def is_pending(self) -> bool:

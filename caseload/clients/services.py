@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,6 +36,11 @@ class DuplicateClientError(ClientServiceError):
     def __init__(self, relationship: CareRelationship) -> None:
         self.relationship = relationship
         super().__init__("You already have this client.")
+
+
+class AlreadyAddedError(DuplicateClientError):
+    """The same Add Client form came in again (a resubmission after a lost answer): the
+    client it created is the answer, not an error."""
 
 
 class StaffAddressError(ClientServiceError):
@@ -98,6 +104,23 @@ def _open_relationship(therapist: User, client: Client) -> CareRelationship | No
     ).first()
 
 
+def _ensure_new_submission(therapist: User, submission_key: UUID | None) -> None:
+    if submission_key is None:
+        return
+    earlier = CareRelationship.objects.filter(
+        therapist=therapist, submission_key=submission_key
+    ).first()
+    if earlier is not None:
+        raise AlreadyAddedError(earlier)
+
+
+def _duplicate(existing: CareRelationship, submission_key: UUID | None) -> DuplicateClientError:
+    """The client is this therapist's already: made by this very form, or by an earlier one."""
+    if submission_key is not None and existing.submission_key == submission_key:
+        return AlreadyAddedError(existing)
+    return DuplicateClientError(existing)
+
+
 @transaction.atomic
 def client_add(
     *,
@@ -109,16 +132,21 @@ def client_add(
     guardian_name: str = "",
     guardian_email: str = "",
     guardian_relationship: str = "",
+    submission_key: UUID | None = None,
     audit_context: AuditContext = SYSTEM,
 ) -> AddedClient:
     """MC-1, MC-3, MC-4: add a client and invite them (or their guardian).
 
     An address that already has an account gets a connection request instead of a signup
     invitation; an address this therapist already has raises DuplicateClientError.
+    `full_name` is what this therapist sees until the person approves (never a name another
+    practice typed). The form's `submission_key` makes a resubmission of the same form raise
+    AlreadyAddedError with the client it created.
     """
     therapist = actor  # a clinician adds clients to their own caseload
     practice = therapist.membership.practice
     full_name = full_name.strip()
+    _ensure_new_submission(therapist, submission_key)
     contact = normalize_email(guardian_email if is_child else email)
     if Membership.objects.filter(user__email__iexact=contact).exists():
         # Staff accounts have no portal: such an address can't receive client invitations.
@@ -130,7 +158,7 @@ def client_add(
             therapist=therapist,
             state__in=OPEN_STATES,
             client__is_child=True,
-            client__full_name__iexact=full_name,
+            client_name__iexact=full_name,
             client__guardianship__email__iexact=contact,
         ).first()
         if duplicate:
@@ -159,28 +187,33 @@ def client_add(
         client = client_or_none
         existing = _open_relationship(therapist, client)
         if existing:
-            raise DuplicateClientError(existing)
+            raise _duplicate(existing, submission_key)
         if client.account is None and holder is not None:
             client.account = holder
             client.save(update_fields=["account"])
     _refresh_search_text(client)
 
     state = CareState.AWAITING_CONSENT if holder is not None else CareState.INVITED
+    relationship = CareRelationship(
+        therapist=therapist,
+        practice=practice,
+        client=client,
+        client_name=full_name,
+        submission_key=submission_key,
+        state=state,
+        billing_type=billing_type if practice.billing_enabled else "",
+    )
+    relationship.refresh_search_text()
     try:
         with transaction.atomic():
-            relationship = CareRelationship.objects.create(
-                therapist=therapist,
-                practice=practice,
-                client=client,
-                state=state,
-                billing_type=billing_type if practice.billing_enabled else "",
-            )
+            relationship.save()
     except IntegrityError:
-        # Another request added the same client a moment ago.
+        # Another request added the same client (or sent the same form) a moment ago.
+        _ensure_new_submission(therapist, submission_key)
         existing = _open_relationship(therapist, client)
         if existing is None:
             raise
-        raise DuplicateClientError(existing) from None
+        raise _duplicate(existing, submission_key) from None
     kind = InvitationKind.CONNECTION if holder is not None else InvitationKind.SIGNUP
     invitation = _issue_invitation(relationship, kind)
     audit_record(
@@ -273,6 +306,11 @@ def invitation_accept(
         client.save(update_fields=["account"])
     elif client.account_id != actor.pk:
         raise InvitationNotUsable("This invitation was sent to a different account.")
+    if not client.is_child and actor.full_name.strip():
+        # Approved: from now on the therapist sees the name the person gives themselves.
+        relationship.client_name = actor.full_name.strip()
+        relationship.refresh_search_text()
+        relationship.save(update_fields=["client_name", "search_text"])
     now = timezone.now()
     invitation.accepted_at = now
     invitation.accepted_by = actor

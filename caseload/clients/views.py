@@ -19,7 +19,7 @@ from caseload.clients.forms import (
     AddClientForm,
     RemoveClientForm,
 )
-from caseload.clients.models import CareRelationship
+from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required
 
@@ -43,8 +43,21 @@ def client_add(request: AuthenticatedHttpRequest) -> HttpResponse:
                 guardian_name=data.get("guardian_name") or "",
                 guardian_email=data.get("guardian_email") or "",
                 guardian_relationship=data.get("guardian_relationship") or "",
+                submission_key=data.get("submission_key"),
                 audit_context=request.audit_context,
             )
+        except services.AlreadyAddedError as error:
+            # This very form was sent before (the answer got lost): show what it created.
+            earlier = error.relationship
+            if earlier.state == CareState.ENDED:
+                messages.info(request, "This form was already sent; that client was removed.")
+                return redirect_to(request, reverse("workspace:index"))
+            messages.info(
+                request,
+                f"{earlier.client_name} was already added: this form had been sent before. "
+                "Here is their profile.",
+            )
+            return redirect_to(request, reverse("workspace:detail", args=[earlier.public_id]))
         except services.DuplicateClientError as error:
             duplicate = error.relationship
             form.add_error(
@@ -61,11 +74,11 @@ def client_add(request: AuthenticatedHttpRequest) -> HttpResponse:
             if relationship.is_awaiting_consent:
                 messages.success(
                     request,
-                    f"{relationship.client} already has a Caseload account, so we sent a "
+                    f"{relationship.client_name} already has a Caseload account, so we sent a "
                     "connection request. You can open their profile once they approve it.",
                 )
             else:
-                messages.success(request, f"{relationship.client} was added and invited.")
+                messages.success(request, f"{relationship.client_name} was added and invited.")
             url = reverse("workspace:detail", args=[relationship.public_id]) + "?created=1"
             return redirect_to(request, url)
     context = {"form": form, "duplicate": duplicate}
@@ -99,7 +112,7 @@ def _lifecycle_action(
 
 
 def _lifecycle_message(action: str, relationship: CareRelationship) -> str:
-    name = relationship.client.full_name
+    name = relationship.client_name
     if action == "archive":
         return f"{name} was archived. You'll find them under Archived."
     if action == "resend":
@@ -142,7 +155,7 @@ def client_remove(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
         )
         messages.success(
             request,
-            f"{relationship.client.full_name} was removed. Their record is retained as the law "
+            f"{relationship.client_name} was removed. Their record is retained as the law "
             "requires, but you no longer have access to it.",
         )
         return redirect_to(request, reverse("workspace:index"))

@@ -104,6 +104,7 @@ class FieldSpecForm(forms.Form):
     required = forms.BooleanField(label="Required", required=False, initial=True)
     options = forms.CharField(
         label="Options",
+        max_length=10_000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For single and multiple choice: one option per line.",

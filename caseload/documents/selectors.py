@@ -568,7 +568,7 @@ def staff_document_pdf(relationship: CareRelationship, document: AssignedDocumen
         version_number=document.version.number,
         intro=document.version.intro,
         practice_name=relationship.practice.name,
-        client_name=relationship.client.full_name,
+        client_name=relationship.client_name,
         therapist_name=str(relationship.therapist),
         submitted_at=document.submitted_at,
         content_sha256=document.content_sha256,

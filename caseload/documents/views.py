@@ -278,9 +278,7 @@ def document_follow_up(
     except services.DocumentError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request, f"Follow-up recorded for {relationship.client.full_name}'s answer."
-        )
+        messages.success(request, f"Follow-up recorded for {relationship.client_name}'s answer.")
     if request.POST.get("next") == "home":
         return redirect("home")
     return redirect("documents:document", relationship.public_id, document.public_id)

@@ -88,7 +88,7 @@ class PlanEditorForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The plan expires on this date. Empty: 90 days after the effective date.",
     )
-    source = forms.CharField(required=False, widget=forms.HiddenInput)
+    source = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     generation = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, existing: bool = False, **kwargs: Any) -> None:

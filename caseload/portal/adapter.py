@@ -8,20 +8,22 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import ratelimit
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms import BaseForm
 from django.http import HttpRequest
+from django.shortcuts import render
 
 from caseload.accounts.models import User, normalize_email
 from caseload.accounts.tasks import deliver_email
 from caseload.audit.models import Outcome
 from caseload.audit.services import audit_record
 from caseload.clients.models import Invitation, InvitationKind
-from caseload.clients.services import invitation_accept
+from caseload.clients.services import InvitationNotUsable, invitation_accept
 from caseload.lib.email import new_message_id
 from caseload.lib.http import AuditContext
 from caseload.practices.two_factor import FACTOR_TYPES, has_second_factor, second_factor_required
@@ -121,15 +123,31 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             raise forms.ValidationError("Your invitation is no longer valid.")
         assert isinstance(user, User)
         client = invitation.relationship.client
-        user.full_name = client.guardianship.full_name if client.is_child else client.full_name
-        with transaction.atomic():  # no account without its accepted invitation
-            saved = super().save_user(request, user, form, commit=True)
-            assert isinstance(saved, User)
-            invitation_accept(
-                invitation=invitation,
-                actor=saved,
-                audit_context=AuditContext.from_request(request),
-            )
+        # The name the inviting therapist typed, never one another practice stored.
+        relationship = invitation.relationship
+        user.full_name = (
+            client.guardianship.full_name if client.is_child else relationship.client_name
+        )
+        try:
+            with transaction.atomic():  # no account without its accepted invitation
+                # Sign-ups on one invitation at once (a double click, several tabs) queue on
+                # its row here, before any account is made: only the first finds it usable.
+                if not Invitation.objects.select_for_update().filter(pk=invitation.pk).usable():
+                    raise InvitationNotUsable("This invitation has already been used.")
+                saved = super().save_user(request, user, form, commit=True)
+                assert isinstance(saved, User)
+                invitation_accept(
+                    invitation=invitation,
+                    actor=saved,
+                    audit_context=AuditContext.from_request(request),
+                )
+        except (InvitationNotUsable, IntegrityError) as error:
+            # Nothing was created: a clear page, never a server error.
+            request.session.pop(SESSION_INVITATION_KEY, None)
+            message = str(error) if isinstance(error, InvitationNotUsable) else ""
+            raise ImmediateHttpResponse(
+                render(request, "portal/invitation_used.html", {"message": message}, status=409)
+            ) from None
         request.session.pop(SESSION_INVITATION_KEY, None)
         return saved
 

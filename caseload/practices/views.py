@@ -5,7 +5,7 @@ from __future__ import annotations
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -51,9 +51,17 @@ def practice_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 @practice_admin_required
 def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
+    practice = request.user.membership.practice
+    # The client as this practice knows them (the name its therapist typed, or the one the
+    # client gave on approving): never a name another practice stored for the same person.
     events = (
-        AuditEvent.objects.filter(practice=request.user.membership.practice)
-        .select_related("client")
+        AuditEvent.objects.filter(practice=practice)
+        .annotate(
+            client_label=Max(
+                "client__care_relationships__client_name",
+                filter=Q(client__care_relationships__practice=practice),
+            )
+        )
         .order_by("-created_at", "-id")
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))

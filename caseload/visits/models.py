@@ -70,6 +70,9 @@ class NoteFormat(models.TextChoices):
     FREE_TEXT = "free_text", "Free text"
 
 
+#: The longest text one note section holds; a longer one is refused, never cut.
+NOTE_SECTION_MAX_LENGTH = 20_000
+
 #: The sections of each format, in order: (key, label, prompt).
 NOTE_SECTIONS: dict[str, list[tuple[str, str, str]]] = {
     NoteFormat.SOAP: [

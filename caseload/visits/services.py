@@ -20,6 +20,7 @@ from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.visits.assessment import AssessmentError, clean_mental_status, clean_risk
 from caseload.visits.models import (
+    NOTE_SECTION_MAX_LENGTH,
     NOTE_SECTIONS,
     Modality,
     NoteAddendum,
@@ -165,8 +166,19 @@ def session_update(
 
 
 def _clean_content(note_format: str, content: dict[str, Any]) -> dict[str, str]:
-    keys = [key for key, _, _ in NOTE_SECTIONS[note_format]]
-    return {key: str(content.get(key, "") or "")[:20000] for key in keys}
+    """The format's sections from what was sent; a section over the limit is refused whole
+    (a silent cut would lose the end of the therapist's text behind a "Draft saved")."""
+    cleaned: dict[str, str] = {}
+    for key, label, _ in NOTE_SECTIONS[note_format]:
+        text = str(content.get(key, "") or "")
+        if len(text) > NOTE_SECTION_MAX_LENGTH:
+            raise VisitError(
+                f"{label} is {len(text):,} characters long; a note section can be at most "
+                f"{NOTE_SECTION_MAX_LENGTH:,}. Shorten it: nothing was saved.",
+                field=f"section_{key}",
+            )
+        cleaned[key] = text
+    return cleaned
 
 
 @transaction.atomic

@@ -36,7 +36,12 @@ from caseload.visits.forms import (
     SessionForm,
     SessionOutcomeForm,
 )
-from caseload.visits.models import NoteFormat, ProgressNote, TherapySession
+from caseload.visits.models import (
+    NOTE_SECTION_MAX_LENGTH,
+    NoteFormat,
+    ProgressNote,
+    TherapySession,
+)
 from caseload.visits.sections import session_cursor
 from caseload.visits.selectors import (
     get_session_for_relationship,
@@ -133,6 +138,20 @@ def _session_page(
 ) -> HttpResponse:
     """Render the session page; every rendering shows the note, so every one is audited."""
     shown = session_note(session, requested_format=request.GET.get("format"))
+    sections = shown.sections
+    submitted = forms.get("submitted")
+    if submitted is not None:
+        error_field = forms.get("note_error_field")
+        sections = [
+            {
+                **section,
+                "text": submitted.get(section["key"], section["text"]),
+                "error": str(forms.get("note_error") or "")
+                if error_field == f"section_{section['key']}"
+                else "",
+            }
+            for section in sections
+        ]
     audit_record(
         action="note.view" if shown.note else "session.view",
         actor=request.user,
@@ -147,7 +166,8 @@ def _session_page(
         "note": shown.note,
         "note_format": shown.format,
         "note_formats": NoteFormat.choices,
-        "sections": shown.sections,
+        "sections": sections,
+        "section_max_length": NOTE_SECTION_MAX_LENGTH,
         "risk_rows": risk_rows(shown.note.risk_assessment if shown.note else {}),
         "mental_status_rows": mental_status_rows(shown.note.mental_status if shown.note else {}),
         "needs_safety_plan": bool(shown.note and needs_safety_plan(shown.note.risk_assessment)),
@@ -229,6 +249,7 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
     signing = "sign" in request.POST and not request.htmx
     note: ProgressNote | None = None
     error: str | None = "Choose SOAP, DAP, BIRP or free text."
+    error_field: str | None = "format"
     status = 400
     if form.is_valid():
         save = services.note_save_and_sign if signing else services.note_save_draft
@@ -243,13 +264,26 @@ def note_save(request: AuthenticatedHttpRequest, client_id: UUID, session_id: UU
                 audit_context=request.audit_context,
             )
         except services.VisitError as refused:
-            error, status = str(refused), 409  # e.g. signed meanwhile (another tab)
+            # A section too long is the therapist's to fix (400); anything else is the note
+            # changing meanwhile, e.g. signed in another tab (409).
+            error, error_field = str(refused), refused.field
+            status = 400 if refused.field else 409
         else:
             error, status = None, 200
     if request.htmx:
         return _autosave_status(request, relationship, note, error, status)
     if error:
-        return _session_page(request, relationship, session, note_error=error)
+        # Show what was typed, not the stored draft: nothing the therapist wrote is lost.
+        return _session_page(
+            request,
+            relationship,
+            session,
+            note_error=error,
+            note_error_field=error_field,
+            submitted=form.content(request.POST)
+            if error_field and error_field.startswith("section_")
+            else None,
+        )
     messages.success(request, SIGNED if signing else "Draft saved.")
     return redirect_to(request, _session_url(relationship, session))
 

@@ -171,9 +171,9 @@ def _row_annotations() -> dict[str, Any]:
 
 
 SORT_ORDER: dict[ListSort, tuple[Any, ...]] = {
-    ListSort.NAME: ("client__full_name", "pk"),
-    ListSort.NEXT: (F("next_session_at").asc(nulls_last=True), "client__full_name", "pk"),
-    ListSort.RECENT: (F("last_seen_at").desc(nulls_last=True), "client__full_name", "pk"),
+    ListSort.NAME: ("client_name", "pk"),
+    ListSort.NEXT: (F("next_session_at").asc(nulls_last=True), "client_name", "pk"),
+    ListSort.RECENT: (F("last_seen_at").desc(nulls_last=True), "client_name", "pk"),
 }
 
 
@@ -181,7 +181,7 @@ def _matching(user: User, params: ClientListParams) -> QuerySet[CareRelationship
     """The relationships the filter and the search select (no annotations: cheap to count)."""
     queryset = relationships_visible_to(user).filter(state__in=LIST_STATES[params.filter])
     if params.query:
-        queryset = queryset.filter(client__search_text__contains=search_key(params.query))
+        queryset = queryset.filter(search_text__contains=search_key(params.query))
     return queryset
 
 

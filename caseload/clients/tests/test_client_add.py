@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.core import mail
@@ -375,3 +376,77 @@ def test_staff_address_is_refused_with_a_message(request, therapist, persona, si
     assert child.status_code == 200
     assert "staff account" in field_errors(child, "guardian_email")[0]
     assert counts() == before
+
+
+# The same form sent again ---------------------------------------------------------------
+def form_key(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="submission_key" value="([0-9a-f-]{36})"', html)
+    assert match is not None, "the form carries its one-off key"
+    return match.group(1)
+
+
+def test_each_form_shown_carries_a_new_key(therapist, signed_in):
+    browser = signed_in(therapist)
+
+    first = form_key(browser.get("/clients/add/").content.decode())
+    second = form_key(browser.get("/clients/add/").content.decode())
+
+    assert first != second
+
+
+def test_a_resubmitted_form_answers_with_the_client_it_created(therapist, signed_in):
+    """The connection dropped after the commit; the therapist sends the same form again."""
+    browser = signed_in(therapist)
+    data = {**ADULT, "submission_key": form_key(browser.get("/clients/add/").content.decode())}
+    first = browser.post("/clients/add/", data)
+    before = counts()
+
+    again = browser.post("/clients/add/", data, follow=True)
+
+    relationship = CareRelationship.objects.get(therapist=therapist)
+    assert redirect_target(first) == f"/clients/{relationship.public_id}/?created=1"
+    assert again.status_code == 200
+    assert again.redirect_chain[-1][0] == f"/clients/{relationship.public_id}/"
+    html = again.content.decode()
+    assert "Lena Ortiz was already added: this form had been sent before." in html
+    assert "You already have this client" not in html
+    assert counts() == before  # nothing new: no second client, relationship or invitation
+    assert Invitation.objects.filter(relationship=relationship).count() == 1
+
+
+def test_a_resubmitted_form_over_htmx_goes_to_the_client_too(therapist, signed_in):
+    browser = signed_in(therapist)
+    data = {**ADULT, "submission_key": form_key(browser.get("/clients/add/").content.decode())}
+    browser.post("/clients/add/", data, HTTP_HX_REQUEST="true")
+
+    again = browser.post("/clients/add/", data, HTTP_HX_REQUEST="true")
+
+    relationship = CareRelationship.objects.get(therapist=therapist)
+    assert redirect_target(again) == f"/clients/{relationship.public_id}/"
+    assert CareRelationship.objects.count() == 1
+
+
+def test_a_new_form_for_a_client_one_already_has_is_still_a_duplicate(therapist, signed_in):
+    browser = signed_in(therapist)
+    browser.post("/clients/add/", {**ADULT, "submission_key": str(uuid.uuid4())})
+
+    again = browser.post("/clients/add/", {**ADULT, "submission_key": str(uuid.uuid4())})
+
+    assert again.status_code == 200
+    assert field_errors(again, "email") == ["You already have this client."]
+    assert CareRelationship.objects.count() == 1
+
+
+def test_another_therapist_sending_the_same_key_gets_no_one_elses_client(
+    therapist, colleague, signed_in
+):
+    key = str(uuid.uuid4())
+    signed_in(therapist).post("/clients/add/", {**ADULT, "submission_key": key})
+
+    response = signed_in(colleague).post(
+        "/clients/add/", {**ADULT, "full_name": "Lena O.", "submission_key": key}
+    )
+
+    mine = CareRelationship.objects.get(therapist=colleague)
+    assert redirect_target(response) == f"/clients/{mine.public_id}/?created=1"
+    assert mine.client_name == "Lena O."

@@ -394,7 +394,9 @@ def _clean(text: str, limit: int) -> str:
 def scrubber_for(relationship: CareRelationship) -> Scrubber:
     """The scrubber for this client: everyone and everything the record names."""
     client = relationship.client
-    names: list[tuple[str, str]] = [(client.full_name, CLIENT)]
+    names: list[tuple[str, str]] = [(relationship.client_name, CLIENT)]
+    if client.full_name and client.full_name != relationship.client_name:
+        names.append((client.full_name, CLIENT))  # the name the client was first added as
     if client.is_child:
         guardians = Guardianship.objects.filter(child=client).values_list("full_name", flat=True)
         names += [(name, GUARDIAN) for name in guardians]

@@ -187,8 +187,9 @@ class TestSignupThroughTheInvitation:
         EmailAddress.objects.filter(email="nora@example.com").update(email="nora.q@example.com")
         start_signup(client, second.invitation)
 
-        with pytest.raises(services.InvitationNotUsable):
-            sign_up(client, "nora@example.com")
+        response = sign_up(client, "nora@example.com")
 
+        assert response.status_code == 409
+        assert "This invitation was sent to a different account." in response.content.decode()
         assert not User.objects.filter(email="nora@example.com").exists()
         assert Invitation.objects.get(pk=second.invitation.pk).is_usable
