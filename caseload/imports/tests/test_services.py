@@ -339,3 +339,18 @@ def test_report_cells_never_run_as_formulas(therapist):
     client_import = upload(therapist, text)
     done = run(client_import)
     assert "'=HYPERLINK(1)" in services.report_csv(done)
+
+
+def test_the_demo_sample_file_maps_itself_and_imports(therapist):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    data = (Path(settings.BASE_DIR) / "docs" / "samples" / "clients-import.csv").read_bytes()
+    client_import = services.import_create(
+        actor=therapist, therapist=therapist, file_name="clients-import.csv", data=data
+    )
+    assert "" not in client_import.mapping
+    done = run(client_import)
+    assert services.outcome_counts(done) == {"created": 5, "skipped": 0, "failed": 1}
+    assert Guardianship.objects.get().child.full_name == "Leo Haddad"
