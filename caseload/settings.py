@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "caseload.messaging",
     "caseload.audit",
     "caseload.workspace",
+    "caseload.imports",
 ]
 
 MIDDLEWARE = [

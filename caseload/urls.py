@@ -17,6 +17,7 @@ urlpatterns = [
     path("", workspace_views.home, name="home"),
     path("health/", site_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
+    path("clients/import/", include("caseload.imports.urls")),
     path("clients/", include("caseload.workspace.urls")),
     path("clients/", include("caseload.clients.urls")),
     path("clients/", include("caseload.clinical.urls")),

@@ -215,6 +215,31 @@ def _connection_token(world: World) -> dict[str, Any]:
     return {"token": world.connection_request.token()}
 
 
+def _client_import(world: World) -> dict[str, Any]:
+    """A finished import (invitations held back) into alice's caseload, made on first use."""
+    from caseload.imports import services as import_services
+    from caseload.imports.models import ClientImport
+
+    therapist = world.active_client.therapist
+    done = ClientImport.objects.filter(therapist=therapist).first()
+    if done is None:
+        done = import_services.import_create(
+            actor=therapist,
+            therapist=therapist,
+            file_name="clients.csv",
+            data=b"Name,Email,Billing type\nLena Ortiz,lena@example.com,Insurance\n",
+        )
+        import_services.import_start(
+            client_import=done, send_invitations=False, confirmed_rows=[], actor=therapist
+        )
+        import_services.import_run(client_import_id=done.pk)
+    return {"import_id": done.public_id}
+
+
+def _import_page(world: World) -> str:
+    return f"/clients/import/{_client_import(world)['import_id']}/"
+
+
 TABLE: dict[str, Route] = {
     # Site ---------------------------------------------------------------------------------
     "home": Route(
@@ -446,6 +471,30 @@ TABLE: dict[str, Route] = {
     # Practice admin ------------------------------------------------------------------------
     "practices:settings": Route("GET", _only({"practice_admin": OK})),
     "practices:audit_log": Route("GET", _only({"practice_admin": OK})),
+    # Import clients: a therapist into their caseload, an admin into a clinician's ----------
+    "imports:upload": Route(
+        "GET",
+        _only({**dict.fromkeys(("therapist", "colleague", "outsider"), OK), "practice_admin": OK}),
+    ),
+    **{
+        f"imports:{name}": Route(
+            "GET",
+            _only(dict.fromkeys(("therapist", "practice_admin"), Redirect(_import_page))),
+            _client_import,
+        )
+        for name in ("mapping", "preview")
+    },
+    "imports:progress": Route(
+        "GET", _only(dict.fromkeys(("therapist", "practice_admin"), OK)), _client_import
+    ),
+    "imports:report": Route(
+        "GET", _only(dict.fromkeys(("therapist", "practice_admin"), OK)), _client_import
+    ),
+    "imports:invitations": Route(
+        "POST",
+        _only(dict.fromkeys(("therapist", "practice_admin"), Redirect(_import_page))),
+        _client_import,
+    ),
 }
 
 

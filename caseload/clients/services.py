@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -84,13 +85,16 @@ def contact_email(client: Client) -> str:
     return client.email
 
 
-def _issue_invitation(relationship: CareRelationship, kind: str) -> Invitation:
+def _issue_invitation(
+    relationship: CareRelationship, kind: str, *, send: bool = True
+) -> Invitation:
     invitation = Invitation(
         relationship=relationship, kind=kind, email=contact_email(relationship.client)
     )
     invitation.rotate_token()
     invitation.save()
-    send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
+    if send:
+        send_invitation_email.enqueue(invitation.pk, version=invitation.sent_count)
     return invitation
 
 
@@ -133,6 +137,9 @@ def client_add(
     guardian_email: str = "",
     guardian_relationship: str = "",
     submission_key: UUID | None = None,
+    therapist: User | None = None,
+    details: Mapping[str, str | date | None] | None = None,
+    send_invitation: bool = True,
     audit_context: AuditContext = SYSTEM,
 ) -> AddedClient:
     """MC-1, MC-3, MC-4: add a client and invite them (or their guardian).
@@ -142,8 +149,21 @@ def client_add(
     `full_name` is what this therapist sees until the person approves (never a name another
     practice typed). The form's `submission_key` makes a resubmission of the same form raise
     AlreadyAddedError with the client it created.
+    A clinician adds to their own caseload; a practice admin may name a clinician of the
+    practice as `therapist` (a client import). `details` sets Personal Information and
+    Emergency Contact fields; `send_invitation=False` creates the invitation unsent (it goes
+    out with a later resend).
     """
-    therapist = actor  # a clinician adds clients to their own caseload
+    therapist = therapist or actor
+    if therapist != actor and not (
+        actor.membership.is_admin
+        and therapist.membership.practice_id == actor.membership.practice_id
+        and not therapist.membership.is_admin
+    ):
+        raise ClientServiceError("Only a practice admin can add clients for a clinician.")
+    details = dict(details or {})
+    if unknown := set(details) - {*PERSONAL_FIELDS, *EMERGENCY_FIELDS}:
+        raise ValueError(f"Not a client detail: {sorted(unknown)}")
     practice = therapist.membership.practice
     full_name = full_name.strip()
     _ensure_new_submission(therapist, submission_key)
@@ -202,6 +222,7 @@ def client_add(
         submission_key=submission_key,
         state=state,
         billing_type=billing_type if practice.billing_enabled else "",
+        **details,
     )
     relationship.refresh_search_text()
     try:
@@ -215,7 +236,7 @@ def client_add(
             raise
         raise _duplicate(existing, submission_key) from None
     kind = InvitationKind.CONNECTION if holder is not None else InvitationKind.SIGNUP
-    invitation = _issue_invitation(relationship, kind)
+    invitation = _issue_invitation(relationship, kind, send=send_invitation)
     audit_record(
         action="client.add",
         actor=actor,
