@@ -89,23 +89,40 @@ def export_request_practice(*, actor: User, audit_context: AuditContext = SYSTEM
     )
 
 
-@transaction.atomic
+GONE_MESSAGES = {
+    "used": "This export has been downloaded already: each link works once.",
+    "expired": "This download link has expired.",
+    "not_ready": "This export is not ready to download.",
+}
+
+
 def export_download(
     *, export: RecordExport, actor: User, audit_context: AuditContext = SYSTEM
 ) -> bytes:
-    """Hand over the ZIP once: the first download empties it, and it expires unfetched."""
-    locked = RecordExport.objects.select_for_update().get(pk=export.pk)
+    """Hand over the ZIP once: the first download empties it, and it expires unfetched.
+
+    A refused download is recorded (and an expired archive dropped) before `ExportGone` is
+    raised, outside the transaction, so the refusal's audit row stays.
+    """
+    archive, reason = _take_archive(export=export, actor=actor, audit_context=audit_context)
+    if archive is None:
+        raise ExportGone(GONE_MESSAGES[reason])
+    return archive
+
+
+@transaction.atomic
+def _take_archive(
+    *, export: RecordExport, actor: User, audit_context: AuditContext
+) -> tuple[bytes | None, str]:
+    locked = RecordExport.objects.select_for_update().get(pk=export.pk, requested_by=actor)
     now = timezone.now()
-    if locked.requested_by_id != actor.pk:
-        raise ExportGone("This download link is not yours.")
     if locked.status == ExportStatus.READY and locked.expires_at and locked.expires_at <= now:
         RecordExport.objects.filter(pk=locked.pk).update(status=ExportStatus.EXPIRED, archive=None)
         locked.status = ExportStatus.EXPIRED
     if locked.status != ExportStatus.READY or locked.archive is None:
-        reason = {
-            ExportStatus.DOWNLOADED: "used",
-            ExportStatus.EXPIRED: "expired",
-        }.get(ExportStatus(locked.status), "not_ready")
+        reason = {ExportStatus.DOWNLOADED: "used", ExportStatus.EXPIRED: "expired"}.get(
+            ExportStatus(locked.status), "not_ready"
+        )
         audit_record(
             action="export.download",
             actor=actor,
@@ -114,12 +131,7 @@ def export_download(
             outcome=Outcome.DENIED,
             detail={"reason": reason},
         )
-        raise ExportGone(
-            {
-                "used": "This export has been downloaded already: each link works once.",
-                "expired": "This download link has expired.",
-            }.get(reason, "This export is not ready to download.")
-        )
+        return None, reason
     archive = bytes(locked.archive)
     RecordExport.objects.filter(pk=locked.pk).update(
         status=ExportStatus.DOWNLOADED, archive=None, downloaded_at=now
@@ -131,4 +143,4 @@ def export_download(
         obj=locked,
         detail={"scope": locked.scope, "clients": locked.total, "bytes": len(archive)},
     )
-    return archive
+    return archive, "ok"
