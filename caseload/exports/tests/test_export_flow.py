@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from caseload.audit.models import AuditEvent, Outcome
 from caseload.exports.models import ExportStatus, RecordExport
-from caseload.exports.tests.conftest import ADDENDUM_TEXT, SIGNED_NOTE_TEXT
+from caseload.exports.tests.records import ADDENDUM_TEXT, SIGNED_NOTE_TEXT
 
 
 def export_url(relationship: Any) -> str:

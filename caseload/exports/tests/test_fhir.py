@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from caseload.exports.fhir import ICD10CM, build_bundle
 from caseload.exports.selectors import record_data
-from caseload.exports.tests.conftest import ADDENDUM_TEXT, SIGNED_NOTE_TEXT
+from caseload.exports.tests.records import ADDENDUM_TEXT, SIGNED_NOTE_TEXT
 from tests.factories import active_child_relationship
 
 
