@@ -19,11 +19,13 @@ logger = logging.getLogger(__name__)
 
 @task()
 def build_record_export(export_id: int) -> str:
-    claimed = RecordExport.objects.filter(pk=export_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING
-    )
+    """Build the ZIP. Safe to run twice (decision 0020): a run the worker recovery puts back
+    after a worker died finds the export still RUNNING and builds it again from the start."""
+    claimed = RecordExport.objects.filter(
+        pk=export_id, status__in=(ExportStatus.QUEUED, ExportStatus.RUNNING)
+    ).update(status=ExportStatus.RUNNING, done=0)
     if not claimed:
-        return "skipped: not queued"
+        return "skipped: already built"
     export = RecordExport.objects.defer("archive").get(pk=export_id)
     rows = RecordExport.objects.filter(pk=export_id)
     try:

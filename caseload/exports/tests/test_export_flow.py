@@ -213,3 +213,36 @@ def test_progress_is_polled_until_ready(full_record: Any, signed_in: Any, run_ta
     assert ready.status_code == 200
     assert "Download the export" in ready.content.decode()
     assert "hx-trigger" not in ready.content.decode()
+
+
+def test_an_export_interrupted_by_a_dead_worker_is_built_when_the_task_runs_again(
+    full_record: Any, run_tasks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from caseload.exports.services import export_request_client
+
+    run_tasks()
+    export = export_request_client(relationship=full_record, actor=full_record.therapist)
+    # The worker claimed it and died mid-way; recovery puts the task back (decision 0020).
+    RecordExport.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
+    assert DBTaskResult.objects.ready().count() == 1
+
+    assert run_tasks() == 1
+    export.refresh_from_db()
+    assert export.status == ExportStatus.READY
+    assert export.done == 1
+
+
+def test_a_built_export_is_not_built_again(full_record: Any, run_tasks: Any) -> None:
+    from caseload.exports.services import export_request_client
+    from caseload.exports.tasks import build_record_export
+
+    export = export_request_client(relationship=full_record, actor=full_record.therapist)
+    run_tasks()
+    export.refresh_from_db()
+    finished_at = export.finished_at
+
+    assert build_record_export.call(export.pk) == "skipped: already built"
+    export.refresh_from_db()
+    assert export.finished_at == finished_at
