@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from caseload.exports.tests.records import ADDENDUM_TEXT, SIGNED_NOTE_TEXT, build_full_record
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import serious_violations
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +40,7 @@ def test_therapist_exports_a_record_and_downloads_it_once(
     assert run_tasks() == 1  # the worker builds the ZIP; the page notices by polling
     download_link = page.get_by_role("link", name="Download the export")
     expect(download_link).to_be_visible()
+    assert not serious_violations(page)
 
     with page.expect_download() as download_info:
         download_link.click()
@@ -59,3 +61,28 @@ def test_therapist_exports_a_record_and_downloads_it_once(
     page.goto(download_link.get_attribute("href") or "")
     expect(page.get_by_role("heading", name="This export is no longer available")).to_be_visible()
     expect(page.get_by_text("downloaded already")).to_be_visible()
+    assert not serious_violations(page)
+
+
+def test_practice_admin_exports_every_client_record(
+    page: Page, active_client: Any, child_client: Any, practice_admin: Any, run_tasks: Any
+) -> None:
+    run_tasks()
+    sign_in(page, practice_admin.email)
+    page.get_by_role("link", name="Exports").click()
+    expect(page.get_by_text("2 client records, one folder each.")).to_be_visible()
+    assert not serious_violations(page)
+    page.get_by_role("button", name="Export all client records").click()
+
+    expect(page.locator(".export-status")).to_contain_text("Waiting for the worker")
+    assert run_tasks() == 1
+    download_link = page.get_by_role("link", name="Download the export")
+    expect(download_link).to_be_visible()
+    with page.expect_download() as download_info:
+        download_link.click()
+    with open(download_info.value.path(), "rb") as file:
+        archive = zipfile.ZipFile(io.BytesIO(file.read()))
+    bundles = [name for name in archive.namelist() if name.endswith("/fhir-bundle.json")]
+    assert len(bundles) == 2
+    for name in bundles:
+        Bundle.model_validate(json.loads(archive.read(name)))
