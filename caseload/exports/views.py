@@ -6,6 +6,7 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -51,9 +52,13 @@ def export_client(request: AuthenticatedHttpRequest, client_id: UUID) -> HttpRes
     relationship = get_relationship_for_user(request.user, client_id)
     if not relationship.access.is_owner:
         raise Http404("No such client.")
-    export = services.export_request_client(
-        relationship=relationship, actor=request.user, audit_context=request.audit_context
-    )
+    try:
+        export = services.export_request_client(
+            relationship=relationship, actor=request.user, audit_context=request.audit_context
+        )
+    except services.ExportError as error:
+        messages.error(request, str(error))
+        return redirect_to(request, reverse("workspace:detail", args=[relationship.public_id]))
     return redirect_to(request, reverse("exports:status", args=[export.public_id]))
 
 
@@ -80,6 +85,7 @@ def export_index(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "exports": exports_for_user(request.user)[:20],
             "is_admin": is_admin,
+            "valid_hours": settings.RECORD_EXPORT_VALID_HOURS,
             "practice_clients": practice_relationships_for_admin(request.user).count()
             if is_admin
             else 0,
