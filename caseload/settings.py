@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "caseload.audit",
     "caseload.workspace",
     "caseload.imports",
+    "caseload.exports",
 ]
 
 MIDDLEWARE = [
@@ -331,6 +332,9 @@ EMAIL_HANDOFF_STALE_SECONDS = env_int("EMAIL_HANDOFF_STALE_SECONDS", 90)
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}}
 
 INVITATION_VALID_DAYS = 14
+
+# Whole-record exports (decision 0031): the ZIP waits this long for its single download.
+RECORD_EXPORT_VALID_HOURS = env_int("RECORD_EXPORT_VALID_HOURS", 24)
 
 # Secure messaging (MSG-1 … MSG-3).
 MESSAGE_MAX_LENGTH = 5000

@@ -24,6 +24,7 @@ urlpatterns = [
     path("clients/", include("caseload.visits.urls")),
     path("clients/", include("caseload.plans.urls")),
     path("clients/", include("caseload.documents.urls")),
+    path("", include("caseload.exports.urls")),
     path(
         "documents/templates/",
         include((documents_urls.template_patterns, "document_templates")),

@@ -38,6 +38,7 @@ from caseload.documents.models import (
     DocumentTemplate,
     QuestionnaireSchedule,
 )
+from caseload.exports.models import ExportScope, ExportStatus, RecordExport
 from caseload.lib import views as site_views
 from caseload.plans import services as plan_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
@@ -98,6 +99,7 @@ class World:
     open_document: AssignedDocument  # a PHQ-9 assigned to Maya, not yet filled in
     done_document: AssignedDocument  # a GAD-7 Maya submitted, not yet reviewed
     form_template: DocumentTemplate  # a form built in alice's practice
+    record_export: RecordExport  # alice's export of Maya's record, ready to download
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,10 @@ def _portal_conversation(world: World) -> str:
 
 def _request(world: World) -> dict[str, Any]:
     return {"request_id": world.connection_request.public_id}
+
+
+def _export(world: World) -> dict[str, Any]:
+    return {"export_id": world.record_export.public_id}
 
 
 def _signup_token(world: World) -> dict[str, Any]:
@@ -373,6 +379,16 @@ TABLE: dict[str, Route] = {
         {"effective_date": "2026-01-01", "review_date": "2026-04-01"},
     ),
     "plans:pdf": Route("GET", _only({"therapist": OK, "supervisor": OK}), _plan),
+    # Whole-record exports: the owner exports a client, a practice admin the practice -------
+    "exports:client": Route(
+        "POST", _only({"therapist": Redirect("/exports/", prefix=True)}), _client
+    ),
+    "exports:index": Route("GET", _only(dict.fromkeys(STAFF, OK))),
+    "exports:practice": Route(
+        "POST", _only({"practice_admin": Redirect("/exports/", prefix=True)})
+    ),
+    "exports:status": Route("GET", _only({"therapist": OK}), _export),
+    "exports:download": Route("GET", _only({"therapist": OK}), _export),
     # Documents ----------------------------------------------------------------------------
     "documents:assign": Route(
         "POST",
@@ -595,6 +611,19 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
     document_services.document_submit(
         document=done_document, actor=client_user, answers={f"q{n}": "1" for n in range(1, 8)}
     )
+    record_export = RecordExport.objects.create(
+        requested_by=therapist,
+        practice=therapist.membership.practice,
+        scope=ExportScope.CLIENT,
+        status=ExportStatus.READY,
+        total=1,
+        done=1,
+        archive=b"PK\x05\x06" + bytes(18),  # an empty ZIP
+        archive_size=22,
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    record_export.relationships.set([active_client])
     return World(
         active_client=active_client,
         signup_invitation=pending.invitations.get(),
@@ -629,6 +658,7 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
             intro="",
             fields=[{"type": "short_text", "label": "Bedtime"}],
         ),
+        record_export=record_export,
     )
 
 
