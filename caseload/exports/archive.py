@@ -32,7 +32,7 @@ It is confidential health information: keep it safe and delete it when you no lo
 
 def folder_name(relationship: CareRelationship) -> str:
     """`maya-patel-1a2b3c4d`: readable, unique, and safe in any file system."""
-    plain = unicodedata.normalize("NFKD", relationship.client.full_name)
+    plain = unicodedata.normalize("NFKD", relationship.client_name)
     slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode().lower()).strip("-")
     return f"{slug or 'client'}-{str(relationship.client.public_id)[:8]}"
 

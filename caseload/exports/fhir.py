@@ -153,7 +153,7 @@ def build_bundle(data: RecordData) -> dict[str, Any]:
         str(client.public_id),
         identifier=[{"system": "urn:caseload:client", "value": str(client.public_id)}],
         active=relationship.state in ("invited", "active"),
-        name=[_human_name(client.full_name)],
+        name=[_human_name(relationship.client_name)],
         telecom=_telecom(relationship.phone, client.email),
         gender=ADMINISTRATIVE_GENDERS.get(relationship.gender.strip().lower(), "unknown"),
         birthDate=_day(relationship.date_of_birth) if relationship.date_of_birth else None,
