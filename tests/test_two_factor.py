@@ -215,6 +215,20 @@ def test_admin_without_a_factor_is_sent_to_set_one_up(required, staff_admin):
     assert response["Location"] == "/accounts/2fa/"
 
 
+def test_admin_pages_named_like_the_two_factor_pages_are_held_too(required, staff_admin):
+    # The admin's pages for allauth's Authenticator model are named "mfa_authenticator_…"
+    # (in the admin's namespace), like allauth's own two-factor pages: they stay closed.
+    browser = Browser()
+    sign_in(browser, "ops@example.com")
+
+    for path in ("/django-admin/mfa/authenticator/", "/django-admin/mfa/authenticator/add/"):
+        response = browser.get(path)
+
+        assert response.status_code == 302, path
+        assert response["Location"] == "/accounts/2fa/"
+    assert browser.get("/accounts/2fa/").status_code == 200
+
+
 # Auditing codes ---------------------------------------------------------------------------
 def test_thirty_wrong_codes_make_thirty_audit_rows_without_the_codes(therapist):
     secret = with_totp(therapist)
