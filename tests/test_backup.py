@@ -53,6 +53,19 @@ def test_a_backup_never_overwrites_a_file(tmp_path: Path) -> None:
     assert existing.read_text() == "an older backup"
 
 
+def test_a_backup_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    # Every client's record is in it: not for the other accounts on the machine.
+    backup = tmp_path / "backups" / "caseload.backup"
+    previous = os.umask(0o022)  # a usual umask: new files world-readable
+    try:
+        call_command("backup_database", str(backup), stdout=StringIO())
+    finally:
+        os.umask(previous)
+
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert backup.parent.stat().st_mode & 0o777 == 0o700
+
+
 @pytest.fixture
 def restored_database() -> Iterator[str]:
     name = f"{connection.settings_dict['NAME']}_restored_{uuid.uuid4().hex[:8]}"

@@ -176,6 +176,26 @@ def test_a_required_authenticator_app_cannot_be_deactivated(required, therapist)
     assert Authenticator.objects.filter(user=therapist, type="totp").exists()
 
 
+def test_new_recovery_codes_and_a_removed_app_are_audited_by_type(
+    practice, therapist, django_capture_on_commit_callbacks
+):
+    secret = with_totp(therapist)
+    browser = Browser()
+    sign_in(browser, "alice@example.com")
+    browser.post("/accounts/2fa/authenticate/", {"code": totp_now(secret)})
+    browser.post("/accounts/reauthenticate/", {"password": PASSWORD})
+
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals after commit
+        browser.post("/accounts/2fa/recovery-codes/generate/", {})
+        browser.post("/accounts/2fa/totp/deactivate/", {})
+
+    events = AuditEvent.objects.filter(actor=therapist, action__startswith="auth.second_factor_")
+    assert {(event.action, json.dumps(event.detail)) for event in events} >= {
+        ("auth.second_factor_reset", json.dumps({"type": "recovery_codes"})),
+        ("auth.second_factor_remove", json.dumps({"type": "totp"})),
+    }
+
+
 # The Django admin --------------------------------------------------------------------------
 @pytest.fixture
 def staff_admin(practice: Practice) -> Any:
@@ -213,6 +233,20 @@ def test_admin_without_a_factor_is_sent_to_set_one_up(required, staff_admin):
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/2fa/"
+
+
+def test_admin_pages_named_like_the_two_factor_pages_are_held_too(required, staff_admin):
+    # The admin's pages for allauth's Authenticator model are named "mfa_authenticator_…"
+    # (in the admin's namespace), like allauth's own two-factor pages: they stay closed.
+    browser = Browser()
+    sign_in(browser, "ops@example.com")
+
+    for path in ("/django-admin/mfa/authenticator/", "/django-admin/mfa/authenticator/add/"):
+        response = browser.get(path)
+
+        assert response.status_code == 302, path
+        assert response["Location"] == "/accounts/2fa/"
+    assert browser.get("/accounts/2fa/").status_code == 200
 
 
 # Auditing codes ---------------------------------------------------------------------------

@@ -114,7 +114,9 @@ def worker_env(smtp_port: int, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SMTP_SSL", "SMTP_USER", "SMTP_PASSWORD"}
+        # SERVER_MODE: importing caseload.asgi (the consumer tests do) sets it in this process;
+        # a worker is no ASGI server and takes no connection pool.
+        if key not in {"DATABASE_URL", "SMTP_SSL", "SMTP_USER", "SMTP_PASSWORD", "SERVER_MODE"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="caseload.settings",

@@ -33,22 +33,25 @@ def _audit_refused(user: Any, *, reauthentication: bool) -> None:
     )
 
 
+class _AuditRefusedCodes:
+    """`clean_code` of allauth's form, with a code refused by the limit audited."""
+
+    reauthentication = False
+    user: Any
+
+    def clean_code(self) -> str:
+        try:
+            return str(super().clean_code())  # type: ignore[misc]
+        except forms.ValidationError as error:
+            if error.code == TOO_MANY_ATTEMPTS:
+                _audit_refused(self.user, reauthentication=self.reauthentication)
+            raise
+
+
 # allauth ships no type hints: its form classes are `Any` to mypy.
-class AuditedAuthenticateForm(AuthenticateForm):  # type: ignore[misc]
-    def clean_code(self) -> str:
-        try:
-            return str(super().clean_code())
-        except forms.ValidationError as error:
-            if error.code == TOO_MANY_ATTEMPTS:
-                _audit_refused(self.user, reauthentication=False)
-            raise
+class AuditedAuthenticateForm(_AuditRefusedCodes, AuthenticateForm):  # type: ignore[misc]
+    pass
 
 
-class AuditedReauthenticateForm(ReauthenticateForm):  # type: ignore[misc]
-    def clean_code(self) -> str:
-        try:
-            return str(super().clean_code())
-        except forms.ValidationError as error:
-            if error.code == TOO_MANY_ATTEMPTS:
-                _audit_refused(self.user, reauthentication=True)
-            raise
+class AuditedReauthenticateForm(_AuditRefusedCodes, ReauthenticateForm):  # type: ignore[misc]
+    reauthentication = True

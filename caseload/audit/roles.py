@@ -100,7 +100,9 @@ class Attempt:
 
 def audit_trail_attempts() -> list[Attempt]:
     """As the connected role, try every statement that would change or erase the audit trail,
-    each in a savepoint, all rolled back. Each attempt should be refused."""
+    each in a savepoint, all rolled back. Each attempt should be refused for want of the
+    privilege (not merely stopped by the trigger, which a role with the privilege could
+    lift another day)."""
     _require_postgresql()
     table = _quote(AuditEvent._meta.db_table)
     trigger = _quote(AUDIT_TRIGGER)
@@ -125,12 +127,21 @@ def audit_trail_attempts() -> list[Attempt]:
     return attempts
 
 
+#: SQLSTATE of "permission denied" and "must be owner": the role lacks the right.
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
 def _attempt(statement: str) -> Attempt:
+    """Refused means refused for want of the privilege. Any other error (the append-only
+    trigger stopping an UPDATE the role may run, a missing trigger) is not the role's
+    refusal, and counts as allowed."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
             # Went through: undo it (the outer transaction is rolled back too).
             transaction.set_rollback(True)
     except DatabaseError as error:
-        return Attempt(statement, refused=True, reason=str(error).splitlines()[0])
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        refused = getattr(error.__cause__, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+        return Attempt(statement, refused=refused, reason=reason)
     return Attempt(statement, refused=False, reason="allowed")

@@ -5,6 +5,7 @@ Never a secret: no password, code or key in the detail, only what kind of factor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa import signals as mfa_signals
@@ -69,38 +70,24 @@ def audit_failed_second_factor(
     )
 
 
-@receiver(mfa_signals.authenticator_added)
-def audit_factor_added(
-    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
-) -> None:
-    audit_record(
-        action="auth.second_factor_add",
-        actor=user,
-        audit_context=_context(request),
-        detail=_factor(authenticator),
-    )
+def _audit_factor_change(action: str) -> Callable[..., None]:
+    def audit(
+        sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+    ) -> None:
+        audit_record(
+            action=action,
+            actor=user,
+            audit_context=_context(request),
+            detail=_factor(authenticator),
+        )
+
+    return audit
 
 
-@receiver(mfa_signals.authenticator_removed)
-def audit_factor_removed(
-    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
-) -> None:
-    audit_record(
-        action="auth.second_factor_remove",
-        actor=user,
-        audit_context=_context(request),
-        detail=_factor(authenticator),
-    )
-
-
-@receiver(mfa_signals.authenticator_reset)
-def audit_factor_reset(
-    sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
-) -> None:
-    """New recovery codes: the old ones no longer work."""
-    audit_record(
-        action="auth.second_factor_reset",
-        actor=user,
-        audit_context=_context(request),
-        detail=_factor(authenticator),
-    )
+# A factor added or removed; new recovery codes (the old ones no longer work).
+for _signal, _action in (
+    (mfa_signals.authenticator_added, "auth.second_factor_add"),
+    (mfa_signals.authenticator_removed, "auth.second_factor_remove"),
+    (mfa_signals.authenticator_reset, "auth.second_factor_reset"),
+):
+    _signal.connect(_audit_factor_change(_action), weak=False, dispatch_uid=_action)

@@ -23,7 +23,13 @@ BACKGROUND_HEADER = "HTTP_X_CASELOAD_BACKGROUND"
 #: Activity is recorded in the session at most this often: a request within a minute of the
 #: last recorded one doesn't write the session row (search-as-you-type would write it on
 #: every keystroke). The idle limit is kept to within this much: at most a minute early.
+#: A short idle limit records it more often (a tenth of the limit), or someone active within
+#: the limit would be signed out.
 ACTIVITY_RESOLUTION_SECONDS = 60
+
+
+def activity_resolution() -> int:
+    return max(1, min(ACTIVITY_RESOLUTION_SECONDS, settings.SESSION_IDLE_TIMEOUT_SECONDS // 10))
 
 
 class RequestIdLogFilter(logging.Filter):
@@ -78,7 +84,7 @@ class SessionTimeoutMiddleware:
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
             last = session.get("caseload_last_activity")
             if BACKGROUND_HEADER not in request.META and (
-                last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS
+                last is None or now - last >= activity_resolution()
             ):
                 session["caseload_last_activity"] = now
         return self.get_response(request)

@@ -13,6 +13,7 @@ from django.utils.crypto import constant_time_compare
 
 from caseload.lib.middleware import session_timed_out
 from caseload.messaging.live import user_group
+from caseload.practices.two_factor import has_second_factor, second_factor_required
 
 #: Close code for "your session is over": the page stops reconnecting.
 SIGNED_OUT = 4401
@@ -25,7 +26,8 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     The user comes from the session cookie (AuthMiddlewareStack); anonymous sockets are
     refused. The group is the user's own, so an event reaches only the people it was sent to.
     The session is checked again before every event: signing out, or the idle and absolute
-    time limits, end the socket too.
+    time limits, end the socket too; so does a practice's two-factor rule that the staff
+    member hasn't yet met.
     """
 
     group_name = ""
@@ -72,5 +74,8 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not constant_time_compare(
             str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()
         ):
+            return False
+        if second_factor_required(user) and not has_second_factor(user):
+            # Held at two-factor set-up (practices.middleware): nothing live until then.
             return False
         return not session_timed_out(data)

@@ -99,7 +99,12 @@ class StaffTwoFactorMiddleware:
     @staticmethod
     def _allowed(path: str) -> bool:
         try:
-            name = resolve(path).url_name or ""
+            match = resolve(path)
         except Resolver404:
             return False
+        if match.namespaces:
+            # allauth's pages have no namespace; the Django admin's do, and its pages for
+            # allauth's models are named "mfa_authenticator_…": those stay closed.
+            return False
+        name = match.url_name or ""
         return name.startswith("mfa_") or name in SET_UP_ALLOWED

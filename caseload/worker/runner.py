@@ -60,6 +60,11 @@ class Heartbeat(threading.Thread):
                 except DATABASE_DOWN as error:
                     logger.warning("Heartbeat not recorded: %s", type(error).__name__)
                     close_connections()
+                except Exception:
+                    # Anything else is also one missed renewal, never the thread's end: without
+                    # it the lease expires while this worker still runs its task, and another
+                    # worker would run the task again alongside it.
+                    logger.exception("Heartbeat not recorded")
         finally:
             close_connections()
 

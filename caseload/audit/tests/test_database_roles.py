@@ -130,9 +130,18 @@ def test_check_database_roles_passes_for_the_app_role_and_fails_for_the_owner(ap
     assert out.getvalue().count("refused:") == 5
     assert "can only add to and read the audit trail" in out.getvalue()
 
-    with pytest.raises(CommandError, match="can change the audit trail: TRUNCATE"):
+    with pytest.raises(CommandError, match=r"can change the audit trail: .*TRUNCATE"):
         call_command("check_database_roles", stdout=StringIO())
     assert not AuditEvent.objects.filter(action="database_roles.check").exists()
+
+
+def test_check_fails_a_role_that_may_update_the_trail_though_the_trigger_stops_it(app_role):
+    # The append-only trigger refuses the UPDATE and DELETE whoever runs them: a refusal
+    # counts only when it is the role's missing privilege, not the trigger.
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT UPDATE, DELETE ON {TABLE} TO {app_role}")
+    with acting_as(app_role), pytest.raises(CommandError, match="can change the audit trail"):
+        call_command("check_database_roles", stdout=StringIO())
 
 
 def test_setup_refuses_to_make_the_owner_or_a_superuser_the_app_role():

@@ -62,3 +62,17 @@ def test_a_request_more_than_a_minute_later_records_the_activity(
     assert session_writes(browser) == 1
     assert recorded_activity(browser) >= int(time.time()) - 5
     assert session_writes(browser) == 0
+
+
+def test_a_short_idle_limit_records_activity_more_often(
+    therapist: Any, signed_in: Callable[[Any], Browser], settings: Any
+) -> None:
+    # With a one-minute idle limit, activity recorded only once a minute would sign out
+    # someone who clicked 40 seconds ago and again now, 61 seconds after the last record.
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = 60
+    browser = signed_in(therapist)
+    browser.get(PAGE)
+    set_activity(browser, seconds_ago=40)
+
+    assert session_writes(browser) == 1
+    assert recorded_activity(browser) >= int(time.time()) - 5

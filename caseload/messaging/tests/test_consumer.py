@@ -193,3 +193,18 @@ def test_an_idle_session_cannot_open_a_socket(therapist: Any, settings: Any) -> 
         return connected
 
     assert run(scenario) is False
+
+
+def test_staff_held_at_two_factor_set_up_cannot_open_a_socket(therapist: Any) -> None:
+    # The practice requires a second factor and this therapist has none yet: every page
+    # but the set-up is closed to them (practices.middleware), the live channel too.
+    practice = therapist.membership.practice
+    practice.staff_two_factor_required = True
+    practice.save(update_fields=["staff_two_factor_required"])
+    key = session_key(therapist)
+
+    async def scenario() -> bool:
+        connected, _ = await socket(key).connect()
+        return connected
+
+    assert run(scenario) is False

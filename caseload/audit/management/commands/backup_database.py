@@ -29,13 +29,19 @@ class Command(BaseCommand):
         output = Path(options["output"])
         if output.exists():
             raise CommandError(f"{output} exists: give a new file name.")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if connection.vendor == "postgresql":
-            self._pg_dump(output)
-        elif connection.vendor == "sqlite":
-            self._sqlite_backup(output)
-        else:
-            raise CommandError(f"No backup for {connection.vendor}.")
+        # Every client's record is in it: the file (and a folder made for it) is the owner's
+        # alone, whatever the umask (pg_dump and SQLite create it with the process's).
+        previous_umask = os.umask(0o077)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            if connection.vendor == "postgresql":
+                self._pg_dump(output)
+            elif connection.vendor == "sqlite":
+                self._sqlite_backup(output)
+            else:
+                raise CommandError(f"No backup for {connection.vendor}.")
+        finally:
+            os.umask(previous_umask)
         self.stdout.write(self.style.SUCCESS(f"Backed up to {output}."))
 
     def _pg_dump(self, output: Path) -> None:
