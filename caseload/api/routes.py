@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
@@ -302,7 +302,7 @@ def list_sessions(
 )
 def create_session(
     request: HttpRequest, client_id: UUID, payload: schemas.SessionIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Schedule a session (the client's own therapist, write token). An overlap with another
     of your sessions is refused (409) unless `allow_overlap` is true."""
     relationship = _record(request, client_id, write=True)
@@ -323,7 +323,7 @@ def create_session(
         raise Problem(409, f"{warning} Send allow_overlap to schedule anyway.") from None
     except visits.VisitError as error:
         raise _visit_problem(error) from None
-    return 201, _session_out(session)
+    return Status(201, _session_out(session))
 
 
 def _visit_problem(error: visits.VisitError) -> Problem:
@@ -533,7 +533,7 @@ def _view(message: Message) -> MessageView:
 )
 def send_message(
     request: HttpRequest, client_id: UUID, payload: schemas.MessageIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Send the client (or the child's guardian) a plain-text message."""
     relationship = _conversation(request, client_id, write=True)
     try:
@@ -551,4 +551,4 @@ def send_message(
         raise Http404("Not found.") from None
     except messaging.MessagingError as error:
         raise Problem(409, str(error)) from None
-    return 201, _message_out(message, _user(request))
+    return Status(201, _message_out(message, _user(request)))
