@@ -62,13 +62,14 @@ class CaseloadAPI(NinjaAPI):
         problem = {"$ref": "#/components/schemas/ProblemOut"}
         for operations in schema["paths"].values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                for status in (*ERROR_STATUSES, *(s for s in map(str, responses) if s >= "400")):
+                # ninja keys responses by int; JSON keys are strings: one key per status.
+                responses = {str(k): v for k, v in operation.get("responses", {}).items()}
+                for status in {*ERROR_STATUSES, *(s for s in responses if s >= "400")}:
                     responses[status] = {
-                        "description": responses.get(status, {}).get("description")
-                        or TITLES.get(int(status), "Error"),
+                        "description": TITLES.get(int(status), "Error"),
                         "content": {PROBLEM_TYPE: {"schema": problem}},
                     }
+                operation["responses"] = dict(sorted(responses.items()))
         schema.setdefault("components", {}).setdefault("schemas", {})["ProblemOut"] = (
             schemas.ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
         )

@@ -3,6 +3,7 @@ session over HTTP, and the session shows in the app."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,3 +55,10 @@ def test_token_from_settings_lists_clients_and_schedules_a_session_the_app_shows
     page.get_by_role("button", name="Revoke Calendar sync").click()
     expect(page.get_by_text("Token “Calendar sync” revoked.")).to_be_visible()
     assert api.get(f"{live_server.url}/api/v1/clients", timeout=10).status_code == 401
+
+
+def test_the_interactive_docs_load_under_the_csp(page: Page, therapist: Any) -> None:
+    sign_in(page, therapist.email)
+    page.goto("/api/v1/docs")
+    expect(page.get_by_role("heading", name=re.compile("Caseload API"))).to_be_visible()
+    expect(page.get_by_text("/api/v1/clients/{client_id}/sessions").first).to_be_visible()

@@ -244,3 +244,12 @@ def test_openapi_description_and_docs_are_served(client):
     responses = schema["paths"]["/api/v1/clients"]["get"]["responses"]
     assert "application/problem+json" in responses["404"]["content"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_every_status_appears_once_in_the_description(client):
+    import json
+
+    raw = client.get("/api/v1/openapi.json").content.decode()
+    pairs: list[list[str]] = []
+    json.loads(raw, object_pairs_hook=lambda items: pairs.append([k for k, _ in items]) or {})
+    assert all(len(keys) == len(set(keys)) for keys in pairs)
