@@ -12,6 +12,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import serious_violations
 
 NEW_YORK = ZoneInfo("America/New_York")  # the fixture practice's time zone
 
@@ -28,6 +29,7 @@ def test_token_from_settings_lists_clients_and_schedules_a_session_the_app_shows
     expect(page.get_by_text("Copy it now: it won't be shown again.")).to_be_visible()
     token = page.get_by_label("Your new token").input_value()
     assert token.startswith("cl_")
+    assert not serious_violations(page)  # the page with its form, the new token and the list
 
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
