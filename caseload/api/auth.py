@@ -64,7 +64,12 @@ class SessionAuth(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
     def __init__(self) -> None:
-        super().__init__(csrf=False)  # checked below, once the caller is known
+        super().__init__(csrf=True)  # so the docs' "Try it out" sends the CSRF token
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # CSRF is checked in `authenticate`, once the caller is known to use the session: a
+        # token call with a stale cookie is not refused for it.
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if "authorization" in request.headers or not request.user.is_authenticated:

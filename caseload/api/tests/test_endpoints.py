@@ -243,7 +243,9 @@ def test_openapi_description_and_docs_are_served(client):
     assert "/api/v1/clients/{client_id}/sessions" in schema["paths"]
     responses = schema["paths"]["/api/v1/clients"]["get"]["responses"]
     assert "application/problem+json" in responses["404"]["content"]
-    assert client.get("/api/v1/docs").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert b'data-api-csrf="true"' in docs.content  # "Try it out" sends the CSRF token
 
 
 def test_every_status_appears_once_in_the_description(client):
