@@ -30,12 +30,10 @@ def check_rate_limit(caller: str) -> None:
     limit: int = settings.API_RATE_LIMIT
     now = time.time()
     key = f"api-rate:{caller}:{int(now // RATE_WINDOW)}"
-    cache.add(key, 0, timeout=RATE_WINDOW + 5)
-    try:
+    try:  # the usual case: the window's counter exists (one round trip)
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=RATE_WINDOW + 5)
-        count = 1
+    except ValueError:  # the first call of the window, or the counter just expired
+        count = 1 if cache.add(key, 1, timeout=RATE_WINDOW + 5) else cache.incr(key)
     if count > limit:
         retry_after = int(RATE_WINDOW - now % RATE_WINDOW) + 1
         raise Problem(

@@ -27,11 +27,7 @@ from caseload.api.problems import (
     problem_response,
 )
 from caseload.audit.services import audit_record
-from caseload.clients.access import (
-    get_relationship_for_user,
-    relationships_visible_to,
-    restore_pending,
-)
+from caseload.clients.access import get_relationship_for_user, relationships_visible_to
 from caseload.clients.models import CareRelationship, CareState, search_key
 from caseload.documents.models import AssignedDocument
 from caseload.documents.selectors import documents_for
@@ -226,10 +222,7 @@ def list_clients(
     queryset = (
         relationships_visible_to(user)
         .filter(state__in=LIST_STATES[state])
-        .select_related(
-            "client", "client__guardianship", "therapist", "therapist__membership__supervisor"
-        )
-        .annotate(restore_pending=restore_pending())
+        .select_related("client", "therapist")
     )
     if q.strip():
         queryset = queryset.filter(client__search_text__contains=search_key(q.strip()))

@@ -255,3 +255,21 @@ def test_every_status_appears_once_in_the_description(client):
     pairs: list[list[str]] = []
     json.loads(raw, object_pairs_hook=lambda items: pairs.append([k for k, _ in items]) or {})
     assert all(len(keys) == len(set(keys)) for keys in pairs)
+
+
+def test_list_queries_do_not_grow_with_the_page(
+    therapist, active_client, api_client, django_assert_max_num_queries
+):
+    from tests.factories import CareRelationshipFactory
+
+    CareRelationshipFactory.create_batch(30, therapist=therapist)
+    TherapySessionFactory.create_batch(30, relationship=active_client)
+    client = api_client(therapist, "read")
+    client.get("/api/v1/clients")  # the token's first use records it
+    # the token, the rate limit (6 in the database cache, 1 round trip to Redis), the page,
+    # the audit event: the same for 1 row or 50
+    with django_assert_max_num_queries(9):
+        assert len(client.get("/api/v1/clients?limit=50").json()["items"]) == 31
+    with django_assert_max_num_queries(11):
+        response = client.get(f"/api/v1/clients/{active_client.public_id}/sessions?limit=50")
+        assert len(response.json()["items"]) == 30
