@@ -18,6 +18,7 @@ from ninja.openapi.schema import OpenAPISchema
 from caseload.accounts.models import User
 from caseload.api import schemas
 from caseload.api.auth import SessionAuth, TokenAuth, writer
+from caseload.api.models import ApiToken
 from caseload.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, next_link
 from caseload.api.problems import (
     PROBLEM_TYPE,
@@ -137,16 +138,20 @@ def _record(
     return get_relationship_for_user(user, client_id, write=write, record=record)
 
 
-def _audit_view(
-    request: HttpRequest, relationship: CareRelationship, tab: str, **detail: Any
-) -> None:
+def _via(request: HttpRequest) -> dict[str, str]:
+    """How the call came: the API, and which token (its id, never the secret)."""
+    token: ApiToken | None = getattr(request, "api_token", None)
+    return {"via": "api", "token": str(token.public_id)} if token else {"via": "api"}
+
+
+def _audit_view(request: HttpRequest, relationship: CareRelationship, tab: str) -> None:
     audit_record(
         action="client.view",
         actor=_user(request),
         audit_context=_context(request),
         client=relationship.client,
         obj=relationship,
-        detail={"tab": tab, "via": "api", **detail},
+        detail={"tab": tab, **_via(request)},
     )
 
 
@@ -232,7 +237,7 @@ def list_clients(
             action="client.list",
             actor=user,
             audit_context=_context(request),
-            detail={"via": "api", "count": len(page.items)},
+            detail={"count": len(page.items), **_via(request)},
         )
     return _page(request, [_client_out(row, user) for row in page.items], page.next_cursor)
 

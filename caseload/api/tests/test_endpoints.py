@@ -60,6 +60,8 @@ def test_client_detail_and_relationship_are_audited_reads(therapist, active_clie
     events = AuditEvent.objects.filter(action="client.view", client=active_client.client)
     assert [e.detail["tab"] for e in events.order_by("pk")] == ["overview", "details"]
     assert all(e.detail["via"] == "api" and e.actor == therapist for e in events)
+    token = therapist.api_tokens.get()
+    assert {e.detail["token"] for e in events} == {str(token.public_id)}
 
 
 def test_another_therapists_client_is_404_everywhere(colleague, active_client, api_client):
