@@ -3,7 +3,9 @@ the HTML views, behind a personal access token or the app's own session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -551,3 +553,33 @@ def send_message(
     except messaging.MessagingError as error:
         raise Problem(409, str(error)) from None
     return Status(201, _message_out(message, _user(request)))
+
+
+def _method_not_allowed_as_problem(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """django-ninja answers a method no operation takes with a plain 405: make it a problem
+    document like every other error (keeping the `Allow` header)."""
+
+    @wraps(view)  # keeps csrf_exempt: the auth classes decide about CSRF
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type") != PROBLEM_TYPE:
+            problem = Problem(
+                405,
+                f"{request.method} is not allowed here.",
+                headers={"Allow": response.get("Allow", "")},
+            )
+            return problem_response(request, problem)
+        return response
+
+    return wrapped
+
+
+def api_urls() -> tuple[list[Any], str, str]:
+    """`api.urls`, every operation answering 405 as a problem document."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if pattern.callback is not None:
+            pattern.callback = _method_not_allowed_as_problem(pattern.callback)
+    return patterns, app_name, namespace

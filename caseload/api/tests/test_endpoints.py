@@ -275,3 +275,9 @@ def test_list_queries_do_not_grow_with_the_page(
     with django_assert_max_num_queries(11):
         response = client.get(f"/api/v1/clients/{active_client.public_id}/sessions?limit=50")
         assert len(response.json()["items"]) == 30
+
+
+def test_a_method_no_operation_takes_is_a_405_problem(therapist, active_client, api_client):
+    response = api_client(therapist).delete(f"/api/v1/clients/{active_client.public_id}/sessions")
+    _problem(response, 405)
+    assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
