@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "caseload.workspace",
     "caseload.imports",
     "caseload.exports",
+    "ninja",  # the API docs' own static files (no CDN under the CSP)
+    "caseload.api",
 ]
 
 MIDDLEWARE = [
@@ -338,6 +340,9 @@ RECORD_EXPORT_VALID_HOURS = env_int("RECORD_EXPORT_VALID_HOURS", 24)
 
 # Secure messaging (MSG-1 … MSG-3).
 MESSAGE_MAX_LENGTH = 5000
+
+# JSON API (decision 0029): requests per minute per token (or session user).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)
 # The "you have a message" email waits this long, and is not sent if everything was read by
 # then: two people chatting live don't get an email for each message.
 MESSAGE_EMAIL_DELAY_SECONDS = env_int("MESSAGE_EMAIL_DELAY_SECONDS", 120)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from caseload.api.routes import api_urls
 from caseload.clinical import views as clinical_views
 from caseload.documents import urls as documents_urls
 from caseload.lib import views as site_views
@@ -40,6 +41,8 @@ urlpatterns = [
         "invite/<str:token>/signup/", portal_views.invitation_start_signup, name="invitation_signup"
     ),
     path("invite/<str:token>/respond/", portal_views.invitation_respond, name="invitation_respond"),
+    path("api/v1/", api_urls()),
+    path("account/api-tokens/", include("caseload.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -246,6 +246,43 @@ def _import_page(world: World) -> str:
     return f"/clients/import/{_client_import(world)['import_id']}/"
 
 
+#: The API answers 401 (a problem document), not a sign-in redirect, to the anonymous.
+UNAUTHORIZED = 401
+
+
+def _api_routes() -> dict[str, Route]:
+    """The JSON API (decision 0029): the same gate as the pages. Operations that share a URL
+    with a GET (create a session, save a draft, send a message) are walked by that GET; their
+    writes are tested in caseload/api/tests."""
+    record = _only({"therapist": OK, "supervisor": OK}, anonymous=UNAUTHORIZED)
+    signed_in = dict.fromkeys(PERSONAS, OK) | {"anonymous": UNAUTHORIZED}
+    return {
+        "api:api-root": Route("GET", _everyone(NOT_FOUND)),
+        "api:openapi-json": Route("GET", _everyone(OK)),
+        "api:openapi-view": Route("GET", _everyone(OK)),
+        "api:list_clients": Route("GET", signed_in),
+        **{
+            f"api:{name}": Route("GET", record, _client)
+            for name in (
+                "get_client",
+                "get_relationship",
+                "list_sessions",
+                "create_session",
+                "list_notes",
+                "list_diagnoses",
+                "list_documents",
+            )
+        },
+        "api:get_session": Route("GET", record, _draft),
+        "api:get_note": Route("GET", record, _signed),
+        "api:save_note_draft": Route("GET", record, _signed),
+        **{
+            f"api:{name}": Route("GET", _only({"therapist": OK}, anonymous=UNAUTHORIZED), _client)
+            for name in ("list_messages", "send_message")
+        },
+    }
+
+
 TABLE: dict[str, Route] = {
     # Site ---------------------------------------------------------------------------------
     "home": Route(
@@ -511,6 +548,10 @@ TABLE: dict[str, Route] = {
         _only(dict.fromkeys(("therapist", "practice_admin"), Redirect(_import_page))),
         _client_import,
     ),
+    # Personal access tokens and the JSON API -------------------------------------------------
+    "api_tokens:list": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "api_tokens:revoke": Route("POST", _only({}), lambda world: {"token_id": uuid4()}),
+    **_api_routes(),
 }
 
 
@@ -827,6 +868,7 @@ AWAITING_ALLOWED = {
     "clients:restore",
     "clients:resend",
     "clients:remove",
+    "api:get_client",  # the API's profile card
 }
 
 
