@@ -161,7 +161,7 @@ def _client_out(relationship: CareRelationship, user: User) -> dict[str, Any]:
     client = relationship.client
     return {
         "id": relationship.public_id,
-        "full_name": client.full_name,
+        "full_name": relationship.client_name,  # as this therapist knows them
         "email": client.email,
         "is_child": client.is_child,
         "state": relationship.state,
@@ -232,8 +232,8 @@ def list_clients(
         .select_related("client", "therapist")
     )
     if q.strip():
-        queryset = queryset.filter(client__search_text__contains=search_key(q.strip()))
-    page = keyset_page(queryset, order=("client__full_name", "pk"), cursor=cursor, limit=limit)
+        queryset = queryset.filter(search_text__contains=search_key(q.strip()))
+    page = keyset_page(queryset, order=("client_name", "pk"), cursor=cursor, limit=limit)
     if page.items:
         audit_record(
             action="client.list",

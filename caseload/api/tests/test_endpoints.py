@@ -281,3 +281,17 @@ def test_a_method_no_operation_takes_is_a_405_problem(therapist, active_client, 
     response = api_client(therapist).delete(f"/api/v1/clients/{active_client.public_id}/sessions")
     _problem(response, 405)
     assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_another_practices_stored_name_never_reaches_the_api(active_client, outsider, api_client):
+    """Maya ("Maya Patel" at alice's practice) added elsewhere, awaiting her approval: the API
+    names and finds her only as the second therapist typed her, like the app."""
+    from caseload.clients import services as client_services
+
+    client_services.client_add(actor=outsider, full_name="M. Jones", email="maya@example.com")
+    client = api_client(outsider, "read")
+
+    listed = client.get("/api/v1/clients").json()["items"]
+    assert [c["full_name"] for c in listed] == ["M. Jones"]
+    assert client.get("/api/v1/clients?q=patel").json()["items"] == []  # her name elsewhere
+    assert "Maya" not in client.get(f"/api/v1/clients/{listed[0]['id']}").content.decode()
