@@ -274,14 +274,14 @@ def plan_rows(client_import: ClientImport) -> list[PlannedRow]:
     practice_children = {
         f"child:{search_key(name)}:{email.lower()}"
         for name, email in open_relationships.filter(client__is_child=True).values_list(
-            "client__full_name", "client__guardianship__email"
+            "client_name", "client__guardianship__email"
         )
         if email
     }
     practice_name_dob = {
         (search_key(name), born)
         for name, born in open_relationships.filter(date_of_birth__isnull=False).values_list(
-            "client__full_name", "date_of_birth"
+            "client_name", "date_of_birth"
         )
     }
     imported_keys = set(

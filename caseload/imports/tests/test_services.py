@@ -294,6 +294,17 @@ def test_possible_duplicates_are_imported_only_when_confirmed(therapist, colleag
     assert outcomes(done)[3][0] == "skipped" and "Not confirmed" in outcomes(done)[3][1]
 
 
+def test_duplicates_are_found_by_the_name_the_practice_knows(therapist, colleague):
+    """The client's stored name may be another practice's: the practice's own name counts."""
+    existing = pending_relationship(colleague, full_name="Ben Carter", email="ben.c@example.com")
+    Client.objects.filter(pk=existing.client_id).update(full_name="Benjamin C.")
+    existing.date_of_birth = date(1980, 5, 17)
+    existing.save()
+    text = HEADER + "Ben,Carter,ben@example.com,,1980-05-17,Cash Pay\n"
+    planned = services.plan_rows(upload(therapist, text))
+    assert planned[0].status == "possible"
+
+
 def test_invitations_later_are_sent_on_request(therapist):
     text = HEADER + "Lena,Ortiz,lena@example.com,,,Insurance\n"
     done = run(upload(therapist, text), send_invitations=False)
