@@ -145,9 +145,13 @@ def samples(client_import: ClientImport) -> list[str]:
     return found
 
 
+@transaction.atomic
 def import_set_mapping(
     *, client_import: ClientImport, mapping: list[str], actor: User
 ) -> ClientImport:
+    """Save the column mapping while the import is still being prepared (checked under the
+    row's lock: a mapping posted from an older page can't change a started import)."""
+    client_import = ClientImport.objects.select_for_update().get(pk=client_import.pk)
     if client_import.status != ImportStatus.MAPPING:
         raise ImportServiceError("This import has already started.")
     if len(mapping) != len(client_import.headers) or any(

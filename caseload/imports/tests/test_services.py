@@ -131,6 +131,22 @@ def test_mapping_needs_a_name_and_an_email_and_each_field_once(therapist):
 
 
 # Checking rows ------------------------------------------------------------------------
+def test_a_mapping_from_an_older_page_cannot_change_a_started_import(therapist):
+    client_import = upload(therapist, HEADER + "Lena,Ortiz,lena@example.com,,,Cash Pay\n")
+    stale = ClientImport.objects.get(pk=client_import.pk)
+    services.import_start(
+        client_import=client_import, send_invitations=False, confirmed_rows=[], actor=therapist
+    )
+    before = ClientImport.objects.get(pk=client_import.pk).mapping
+    with pytest.raises(services.ImportServiceError, match="already started"):
+        services.import_set_mapping(
+            client_import=stale,
+            mapping=["full_name", "", "email", "", "", ""],
+            actor=therapist,
+        )
+    assert ClientImport.objects.get(pk=client_import.pk).mapping == before
+
+
 def test_bad_rows_and_duplicates_are_shown_before_anything_is_created(therapist, colleague):
     pending_relationship(colleague, full_name="Maya Patel", email="MAYA@example.com")
     existing = pending_relationship(colleague, full_name="Ben Carter", email="ben.c@example.com")
