@@ -145,7 +145,13 @@ def _run_one(schedule: QuestionnaireSchedule) -> bool:
         document_assign(
             relationship=relationship,
             versions=[version],
-            due_date=timezone.localtime(session.starts_at).date() if session else None,
+            due_date=(
+                timezone.localtime(
+                    session.starts_at, ZoneInfo(relationship.practice.time_zone)
+                ).date()
+                if session
+                else None
+            ),
             actor=schedule.created_by,
         )
     except DocumentError as refused:  # e.g. the last one isn't completed yet: not twice
