@@ -13,7 +13,7 @@ import logging
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 
@@ -65,14 +65,18 @@ def questionnaire_schedule_create(
     ).exists():
         raise DocumentError(f"{template.title} is already scheduled.", field="template")
     weekly = cadence == Cadence.EVERY_N_WEEKS
-    schedule = QuestionnaireSchedule.objects.create(
-        relationship=relationship,
-        template=template,
-        cadence=cadence,
-        every_weeks=every_weeks if weekly else None,
-        next_due=_today(relationship) if weekly else None,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():  # the same form sent twice at once: the index decides
+            schedule = QuestionnaireSchedule.objects.create(
+                relationship=relationship,
+                template=template,
+                cadence=cadence,
+                every_weeks=every_weeks if weekly else None,
+                next_due=_today(relationship) if weekly else None,
+                created_by=actor,
+            )
+    except IntegrityError:
+        raise DocumentError(f"{template.title} is already scheduled.", field="template") from None
     audit_record(
         action="questionnaire_schedule.create",
         actor=actor,
