@@ -274,3 +274,30 @@ def test_the_same_add_client_form_sent_twice_at_once_makes_one_client(therapist)
     }
     assert Invitation.objects.count() == 1
     assert AuditEvent.objects.filter(action="client.add").count() == 1
+
+
+def test_the_same_questionnaire_scheduled_twice_at_once_is_scheduled_once(active_client):
+    from caseload.documents import schedules
+    from caseload.documents.library import sync_library
+    from caseload.documents.models import QuestionnaireSchedule
+    from caseload.documents.services import DocumentError
+
+    template = next(v.template for v in sync_library() if v.template.library_key == "phq9")
+
+    def schedule() -> Any:
+        return schedules.questionnaire_schedule_create(
+            relationship=active_client,
+            template=template,
+            cadence="weeks",
+            every_weeks=2,
+            actor=active_client.therapist,
+        )
+
+    with Gate(QuestionnaireSchedule):
+        outcomes = run_together(schedule, schedule)
+
+    ok, failed = split(outcomes)
+    assert len(ok) == 1, outcomes
+    assert [type(error) for error in failed] == [DocumentError], outcomes
+    assert "already scheduled" in str(failed[0])
+    assert QuestionnaireSchedule.objects.count() == 1

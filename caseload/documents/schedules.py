@@ -13,7 +13,7 @@ import logging
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 
@@ -65,14 +65,18 @@ def questionnaire_schedule_create(
     ).exists():
         raise DocumentError(f"{template.title} is already scheduled.", field="template")
     weekly = cadence == Cadence.EVERY_N_WEEKS
-    schedule = QuestionnaireSchedule.objects.create(
-        relationship=relationship,
-        template=template,
-        cadence=cadence,
-        every_weeks=every_weeks if weekly else None,
-        next_due=_today(relationship) if weekly else None,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():  # the same form sent twice at once: the index decides
+            schedule = QuestionnaireSchedule.objects.create(
+                relationship=relationship,
+                template=template,
+                cadence=cadence,
+                every_weeks=every_weeks if weekly else None,
+                next_due=_today(relationship) if weekly else None,
+                created_by=actor,
+            )
+    except IntegrityError:
+        raise DocumentError(f"{template.title} is already scheduled.", field="template") from None
     audit_record(
         action="questionnaire_schedule.create",
         actor=actor,
@@ -145,7 +149,13 @@ def _run_one(schedule: QuestionnaireSchedule) -> bool:
         document_assign(
             relationship=relationship,
             versions=[version],
-            due_date=timezone.localtime(session.starts_at).date() if session else None,
+            due_date=(
+                timezone.localtime(
+                    session.starts_at, ZoneInfo(relationship.practice.time_zone)
+                ).date()
+                if session
+                else None
+            ),
             actor=schedule.created_by,
         )
     except DocumentError as refused:  # e.g. the last one isn't completed yet: not twice

@@ -14,6 +14,7 @@ from caseload.exports.models import ExportScope, ExportStatus, RecordExport
 from caseload.exports.selectors import practice_relationships_for_admin
 from caseload.exports.tasks import build_record_export
 from caseload.lib.http import SYSTEM, AuditContext
+from caseload.practices.models import Role
 
 
 class ExportError(Exception):
@@ -22,6 +23,10 @@ class ExportError(Exception):
 
 class ExportGone(ExportError):
     """The download link was used already or has expired."""
+
+
+class ExportNotAllowed(ExportError):
+    """The requester no longer has the rights the export was asked with (a 404)."""
 
 
 def _clear_expired() -> None:
@@ -96,6 +101,23 @@ GONE_MESSAGES = {
 }
 
 
+def _still_allowed(export: RecordExport, actor: User) -> bool:
+    """The rights the export was asked with, checked again when the records leave: the
+    practice's admin still, or still every exported client's own therapist."""
+    if export.scope == ExportScope.PRACTICE:
+        membership = getattr(actor, "membership", None)
+        return (
+            membership is not None
+            and membership.role == Role.ADMIN
+            and membership.practice_id == export.practice_id
+        )
+    for relationship in export.relationships.select_related("client"):
+        access = access_for(actor, relationship)
+        if not access.is_owner or access.awaiting_approval:
+            return False
+    return True
+
+
 def export_download(
     *, export: RecordExport, actor: User, audit_context: AuditContext = SYSTEM
 ) -> bytes:
@@ -105,6 +127,8 @@ def export_download(
     raised, outside the transaction, so the refusal's audit row stays.
     """
     archive, reason = _take_archive(export=export, actor=actor, audit_context=audit_context)
+    if reason == "not_allowed":
+        raise ExportNotAllowed("No such export.")
     if archive is None:
         raise ExportGone(GONE_MESSAGES[reason])
     return archive
@@ -116,6 +140,16 @@ def _take_archive(
 ) -> tuple[bytes | None, str]:
     locked = RecordExport.objects.select_for_update().get(pk=export.pk, requested_by=actor)
     now = timezone.now()
+    if not _still_allowed(locked, actor):
+        audit_record(
+            action="export.download",
+            actor=actor,
+            audit_context=audit_context,
+            obj=locked,
+            outcome=Outcome.DENIED,
+            detail={"reason": "not_allowed"},
+        )
+        return None, "not_allowed"
     if locked.status == ExportStatus.READY and locked.expires_at and locked.expires_at <= now:
         RecordExport.objects.filter(pk=locked.pk).update(status=ExportStatus.EXPIRED, archive=None)
         locked.status = ExportStatus.EXPIRED
@@ -136,11 +170,15 @@ def _take_archive(
     RecordExport.objects.filter(pk=locked.pk).update(
         status=ExportStatus.DOWNLOADED, archive=None, downloaded_at=now
     )
-    audit_record(
-        action="export.download",
-        actor=actor,
-        audit_context=audit_context,
-        obj=locked,
-        detail={"scope": locked.scope, "clients": locked.total, "bytes": len(archive)},
-    )
+    detail = {"scope": locked.scope, "clients": locked.total, "bytes": len(archive)}
+    for relationship in locked.relationships.select_related("client"):
+        # One row per client, as for the request: each client's trail shows their record left.
+        audit_record(
+            action="export.download",
+            actor=actor,
+            audit_context=audit_context,
+            client=relationship.client,
+            obj=locked,
+            detail=detail,
+        )
     return archive, "ok"

@@ -114,6 +114,8 @@ def export_download(request: AuthenticatedHttpRequest, export_id: UUID) -> HttpR
         archive = services.export_download(
             export=export, actor=request.user, audit_context=request.audit_context
         )
+    except services.ExportNotAllowed as error:
+        raise Http404("No such export.") from error
     except services.ExportGone as error:
         return render(
             request, "exports/gone.html", {"export": export, "reason": str(error)}, status=410

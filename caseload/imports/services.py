@@ -145,9 +145,13 @@ def samples(client_import: ClientImport) -> list[str]:
     return found
 
 
+@transaction.atomic
 def import_set_mapping(
     *, client_import: ClientImport, mapping: list[str], actor: User
 ) -> ClientImport:
+    """Save the column mapping while the import is still being prepared (checked under the
+    row's lock: a mapping posted from an older page can't change a started import)."""
+    client_import = ClientImport.objects.select_for_update().get(pk=client_import.pk)
     if client_import.status != ImportStatus.MAPPING:
         raise ImportServiceError("This import has already started.")
     if len(mapping) != len(client_import.headers) or any(
@@ -274,14 +278,14 @@ def plan_rows(client_import: ClientImport) -> list[PlannedRow]:
     practice_children = {
         f"child:{search_key(name)}:{email.lower()}"
         for name, email in open_relationships.filter(client__is_child=True).values_list(
-            "client__full_name", "client__guardianship__email"
+            "client_name", "client__guardianship__email"
         )
         if email
     }
     practice_name_dob = {
         (search_key(name), born)
         for name, born in open_relationships.filter(date_of_birth__isnull=False).values_list(
-            "client__full_name", "date_of_birth"
+            "client_name", "date_of_birth"
         )
     }
     imported_keys = set(

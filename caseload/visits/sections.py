@@ -103,11 +103,14 @@ def _notes_to_cosign() -> Coalesce:
 
 
 def _note_high_risk() -> Exists:
-    """The client's latest signed note records high risk without a documented safety plan."""
+    """The client's latest signed risk assessment is high risk without a documented safety
+    plan. A later note that leaves the optional assessment out doesn't clear it: only a new
+    risk level (or the safety plan reviewed) does."""
     latest = (
         ProgressNote.objects.filter(
             session__relationship=OuterRef(OuterRef("pk")),
             status__in=[NoteStatus.SIGNED, NoteStatus.COSIGNED],
+            risk_assessment__risk_level__isnull=False,
         )
         .order_by("-session__starts_at", "-pk")
         .values("pk")[:1]

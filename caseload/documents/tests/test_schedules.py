@@ -3,8 +3,9 @@ an email to the client, and "not on track" on the Overview by the reliable chang
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -17,6 +18,7 @@ from caseload.documents.models import AssignedDocument, QuestionnaireSchedule
 from caseload.documents.scoring import progress
 from caseload.documents.services import DocumentError
 from caseload.documents.tests.helpers import answers_for, assign_one, submit
+from caseload.practices.models import Practice
 from caseload.visits import services as visit_services
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +134,34 @@ def test_before_each_session_it_is_assigned_once_two_days_ahead(
     assert document.due_date == timezone.localtime(near.starts_at).date()
     assert QuestionnaireSchedule.objects.get().last_session_start == near.starts_at
     assert far.starts_at > near.starts_at
+
+
+def test_the_due_date_is_the_sessions_day_in_the_practice_time_zone(
+    therapist: Any, active_client: Any, library: Any
+) -> None:
+    zone = ZoneInfo("America/Los_Angeles")
+    Practice.objects.filter(pk=active_client.practice_id).update(time_zone=zone.key)
+    active_client.refresh_from_db()
+    tomorrow = timezone.localdate(timezone=zone) + timedelta(days=1)
+    evening = datetime.combine(tomorrow, time(20, 0), tzinfo=zone)  # the next day in UTC
+    visit_services.session_schedule(
+        relationship=active_client,
+        actor=therapist,
+        starts_at=evening,
+        duration_minutes=50,
+        modality="in_person",
+    )
+    schedules.questionnaire_schedule_create(
+        relationship=active_client,
+        template=library["gad7"].template,
+        cadence="before_session",
+        every_weeks=None,
+        actor=therapist,
+    )
+    schedules.assign_scheduled_questionnaires.call()
+
+    (document,) = AssignedDocument.objects.filter(relationship=active_client)
+    assert document.due_date == tomorrow
 
 
 def test_a_stopped_schedule_assigns_nothing(

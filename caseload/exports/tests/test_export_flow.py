@@ -14,8 +14,10 @@ from fhir.resources.R4B.bundle import Bundle
 from pypdf import PdfReader
 
 from caseload.audit.models import AuditEvent, Outcome
+from caseload.clients.models import CareRelationship
 from caseload.exports.models import ExportStatus, RecordExport
 from caseload.exports.tests.records import ADDENDUM_TEXT, SIGNED_NOTE_TEXT
+from caseload.practices.models import Membership, Role
 
 
 def export_url(relationship: Any) -> str:
@@ -246,3 +248,47 @@ def test_a_built_export_is_not_built_again(full_record: Any, run_tasks: Any) -> 
     assert build_record_export.call(export.pk) == "skipped: already built"
     export.refresh_from_db()
     assert export.finished_at == finished_at
+
+
+def test_a_practice_export_download_is_audited_for_each_client(
+    full_record: Any, child_client: Any, practice_admin: Any, signed_in: Any, run_tasks: Any
+) -> None:
+    browser = signed_in(practice_admin)
+    browser.post("/exports/practice/")
+    export = RecordExport.objects.get()
+    run_tasks()
+
+    assert browser.get(f"/exports/{export.public_id}/download/").status_code == 200
+
+    downloads = AuditEvent.objects.filter(action="export.download", outcome=Outcome.OK)
+    assert sorted(downloads.values_list("client_id", flat=True)) == sorted(
+        [full_record.client_id, child_client.client_id]
+    )
+    assert {e.actor for e in downloads} == {practice_admin}
+
+
+def test_an_admin_no_longer_admin_cannot_download_the_practice_export(
+    full_record: Any, practice_admin: Any, signed_in: Any, run_tasks: Any
+) -> None:
+    browser = signed_in(practice_admin)
+    browser.post("/exports/practice/")
+    export = RecordExport.objects.get()
+    run_tasks()
+    Membership.objects.filter(user=practice_admin).update(role=Role.THERAPIST)
+
+    assert browser.get(f"/exports/{export.public_id}/download/").status_code == 404
+    assert RecordExport.objects.get(pk=export.pk).status == ExportStatus.READY
+    denied = AuditEvent.objects.get(action="export.download")
+    assert (denied.outcome, denied.detail) == (Outcome.DENIED, {"reason": "not_allowed"})
+
+
+def test_a_therapist_no_longer_the_clients_cannot_download_their_export(
+    full_record: Any, colleague: Any, signed_in: Any, run_tasks: Any
+) -> None:
+    browser = signed_in(full_record.therapist)
+    export = request_export(browser, full_record)
+    run_tasks()
+    CareRelationship.objects.filter(pk=full_record.pk).update(therapist=colleague)
+
+    assert browser.get(f"/exports/{export.public_id}/download/").status_code == 404
+    assert RecordExport.objects.get(pk=export.pk).status == ExportStatus.READY

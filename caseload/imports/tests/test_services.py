@@ -131,6 +131,22 @@ def test_mapping_needs_a_name_and_an_email_and_each_field_once(therapist):
 
 
 # Checking rows ------------------------------------------------------------------------
+def test_a_mapping_from_an_older_page_cannot_change_a_started_import(therapist):
+    client_import = upload(therapist, HEADER + "Lena,Ortiz,lena@example.com,,,Cash Pay\n")
+    stale = ClientImport.objects.get(pk=client_import.pk)
+    services.import_start(
+        client_import=client_import, send_invitations=False, confirmed_rows=[], actor=therapist
+    )
+    before = ClientImport.objects.get(pk=client_import.pk).mapping
+    with pytest.raises(services.ImportServiceError, match="already started"):
+        services.import_set_mapping(
+            client_import=stale,
+            mapping=["full_name", "", "email", "", "", ""],
+            actor=therapist,
+        )
+    assert ClientImport.objects.get(pk=client_import.pk).mapping == before
+
+
 def test_bad_rows_and_duplicates_are_shown_before_anything_is_created(therapist, colleague):
     pending_relationship(colleague, full_name="Maya Patel", email="MAYA@example.com")
     existing = pending_relationship(colleague, full_name="Ben Carter", email="ben.c@example.com")
@@ -292,6 +308,17 @@ def test_possible_duplicates_are_imported_only_when_confirmed(therapist, colleag
     done = run(upload(therapist, text), confirmed=[2])
     assert outcomes(done)[2] == ("created", "")
     assert outcomes(done)[3][0] == "skipped" and "Not confirmed" in outcomes(done)[3][1]
+
+
+def test_duplicates_are_found_by_the_name_the_practice_knows(therapist, colleague):
+    """The client's stored name may be another practice's: the practice's own name counts."""
+    existing = pending_relationship(colleague, full_name="Ben Carter", email="ben.c@example.com")
+    Client.objects.filter(pk=existing.client_id).update(full_name="Benjamin C.")
+    existing.date_of_birth = date(1980, 5, 17)
+    existing.save()
+    text = HEADER + "Ben,Carter,ben@example.com,,1980-05-17,Cash Pay\n"
+    planned = services.plan_rows(upload(therapist, text))
+    assert planned[0].status == "possible"
 
 
 def test_invitations_later_are_sent_on_request(therapist):

@@ -168,6 +168,16 @@ def test_high_risk_with_the_safety_plan_reviewed_does_not(active_client: Any) ->
     assert not high_risk_flag(active_client)
 
 
+def test_a_later_note_without_a_risk_assessment_does_not_clear_it(active_client: Any) -> None:
+    signed_note(past_session(active_client, days_ago=9), risk_assessment=HIGH_RISK)
+    signed_note(past_session(active_client, days_ago=2))  # the optional part left out
+
+    assert high_risk_flag(active_client)
+
+    signed_note(past_session(active_client, days_ago=1), risk_assessment={"risk_level": "low"})
+    assert not high_risk_flag(active_client)
+
+
 def test_a_draft_with_high_risk_does_not_raise_it_yet(active_client: Any) -> None:
     services.note_save_draft(
         session=past_session(active_client),
