@@ -18,12 +18,14 @@ from caseload.clinical import services as clinical_services
 from caseload.documents import services as document_services
 from caseload.documents.library import sync_library
 from caseload.documents.models import AssignedDocument
+from caseload.documents.schedules import questionnaire_schedule_create
 from caseload.messaging import services as messaging_services
 from caseload.messaging.models import Message
 from caseload.plans import services as plan_services
 from caseload.plans.generators import KnowledgeBaseGenerator, PlanOptions, build_plan_input
 from caseload.practices.models import Membership, Practice, Role
 from caseload.visits import services as visit_services
+from caseload.visits.assessment import MSE_DOMAINS
 
 DEMO_PASSWORD = "caseload-demo-2026"  # noqa: S105 (published demo logins)
 THERAPIST = "therapist@demo.caseload.test"
@@ -90,11 +92,8 @@ class Command(BaseCommand):
         # Active clients who signed up.
         maya = add("Maya Patel", CLIENT)
         sign_up(maya, CLIENT, "Maya Patel")
-        sign_up(
-            add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE),
-            "daniel.kim@demo.caseload.test",
-            "Daniel Kim",
-        )
+        daniel = add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE)
+        sign_up(daniel, "daniel.kim@demo.caseload.test", "Daniel Kim")
         sign_up(
             add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE),
             "sofia.hernandez@demo.caseload.test",
@@ -147,6 +146,8 @@ class Command(BaseCommand):
         maya.relationship.refresh_from_db()
         self._clinical_record(maya.relationship, therapist)
         self._documents(maya.relationship, therapist, child.relationship)
+        daniel.relationship.refresh_from_db()
+        self._flagged_answer(daniel.relationship, therapist)
         child.relationship.refresh_from_db()
         self._messages(maya.relationship, child.relationship, therapist)
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
@@ -224,6 +225,18 @@ class Command(BaseCommand):
                     "objective": "Engaged, good eye contact, affect congruent.",
                     "assessment": "Gradual improvement in anxiety symptoms with CBT skills.",
                     "plan": "Continue worry-time exercise; review sleep diary next session.",
+                },
+                # The structured risk assessment and mental status exam, as on every note.
+                risk_assessment={
+                    "suicidal_ideation": "none",
+                    "homicidal_ideation": "none",
+                    "self_harm": "none",
+                    "protective_factors": "Close to her brother; motivated for therapy.",
+                    "risk_level": "low",
+                },
+                mental_status={
+                    **{domain.key: {"choice": domain.choices[0][0]} for domain in MSE_DOMAINS},
+                    "mood": {"choice": "anxious", "text": '"A bit better this week"'},
                 },
                 actor=therapist,
             )
@@ -309,6 +322,26 @@ class Command(BaseCommand):
         child.refresh_from_db()
         document_services.document_assign(
             relationship=child, versions=[library["gad7"]], due_date=None, actor=therapist
+        )
+        # Measurement-based care: the PHQ-9 comes back to Maya every two weeks by itself.
+        questionnaire_schedule_create(
+            relationship=relationship,
+            template=library["phq9"].template,
+            cadence="weeks",
+            every_weeks=2,
+            actor=therapist,
+        )
+
+    def _flagged_answer(self, relationship: Any, therapist: User) -> None:
+        """Daniel's PHQ-9 from last night, item 9 above 0: he saw the crisis page at once; the
+        therapist has the alert on the home page with its "Followed up" action."""
+        library = {version.template.library_key: version for version in sync_library()}
+        (document,) = document_services.document_assign(
+            relationship=relationship, versions=[library["phq9"]], due_date=None, actor=therapist
+        )
+        values = {f"q{n}": "2" for n in range(1, 9)} | {"q9": "1"}
+        document_services.document_submit(
+            document=document, actor=relationship.client.account, answers=values
         )
 
     def _messages(self, maya: Any, ava: Any, therapist: User) -> None:
