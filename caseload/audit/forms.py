@@ -48,10 +48,24 @@ class _AuditRefusedCodes:
             raise
 
 
+def _code_field() -> forms.CharField:
+    """allauth's code field with a visible limit (a TOTP or recovery code is a few characters;
+    every text field shows and enforces its limit)."""
+    return forms.CharField(
+        label="Code",
+        max_length=CODE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "Code", "autocomplete": "one-time-code"}),
+    )
+
+
+CODE_MAX_LENGTH = 32
+
+
 # allauth ships no type hints: its form classes are `Any` to mypy.
 class AuditedAuthenticateForm(_AuditRefusedCodes, AuthenticateForm):  # type: ignore[misc]
-    pass
+    code = _code_field()
 
 
 class AuditedReauthenticateForm(_AuditRefusedCodes, ReauthenticateForm):  # type: ignore[misc]
     reauthentication = True
+    code = _code_field()
