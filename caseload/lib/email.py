@@ -25,6 +25,8 @@ from django.tasks import Task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from caseload.lib.expressions import CurrentTime
+
 logger = logging.getLogger(__name__)
 
 
@@ -90,7 +92,8 @@ def undelivered() -> Q:
     """Tracked records whose email is not out: being retried, failed, or handed to the mail
     server longer ago than `EMAIL_HANDOFF_STALE_SECONDS` without an outcome (the worker died
     mid-send; the task is run again)."""
-    stale = timezone.now() - timedelta(seconds=settings.EMAIL_HANDOFF_STALE_SECONDS)
+    # "Stale" is read when the query runs: the My Clients badges build this once per process.
+    stale = CurrentTime(ago=lambda: timedelta(seconds=settings.EMAIL_HANDOFF_STALE_SECONDS))
     return Q(delivery_status__in=[DeliveryStatus.RETRYING, DeliveryStatus.FAILED]) | Q(
         delivery_status=DeliveryStatus.SENDING, delivery_handed_at__lt=stale
     )

@@ -6,6 +6,7 @@ process (the My Clients badges are) and still see the time of each request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,14 +15,16 @@ from django.utils import timezone
 
 
 class CurrentTime(Value):
-    """`timezone.now()` at the moment the query is compiled."""
+    """`timezone.now()` at the moment the query is compiled, less `ago()` when given (a
+    callable, so that a setting such as a staleness limit is read then too)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ago: Callable[[], timedelta] | None = None) -> None:
         super().__init__(None, output_field=DateTimeField())
+        self.ago = ago
 
     @property
     def value(self) -> datetime:
-        return timezone.now()
+        return timezone.now() - (self.ago() if self.ago else timedelta(0))
 
     @value.setter
     def value(self, _ignored: Any) -> None:
