@@ -204,8 +204,9 @@ def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
     yield (
         "practices",
         "INSERT INTO practices_practice (id, public_id, name, time_zone, billing_enabled,"
-        " child_accounts_enabled, created_at) SELECT p, gen_random_uuid(), 'Practice ' || p,"
-        " 'UTC', true, false, now() FROM generate_series(1, {P}) p",
+        " child_accounts_enabled, created_at, staff_two_factor_required, crisis_text, phone)"
+        " SELECT p, gen_random_uuid(), 'Practice ' || p, 'UTC', true, false, now(), false, '',"
+        " '' FROM generate_series(1, {P}) p",
     )
     yield (
         "therapists, supervisors",
@@ -235,12 +236,14 @@ def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
         "INSERT INTO clients_carerelationship (id, public_id, state, billing_type,"
         " messaging_enabled, phone, gender, address, emergency_name, emergency_relationship,"
         " emergency_phone, emergency_email, created_at, activated_at, archived_at, ended_reason,"
-        " practice_id, therapist_id, client_id, pronouns) SELECT n, gen_random_uuid(),"
+        " practice_id, therapist_id, client_id, pronouns, client_name, search_text) SELECT n,"
+        " gen_random_uuid(),"
         " CASE WHEN n % 20 = 0 THEN 'invited' WHEN n % 20 = 1 THEN 'archived' ELSE 'active' END,"
         " 'cash_pay', true, '', '', '', '', '', '', '', now() - interval '1 year',"
         " now() - interval '300 days', CASE WHEN n % 20 = 1 THEN now() END, '',"
-        f" 1 + ((n - 1) / {{C}}) / {THERAPISTS_PER_PRACTICE}, 1 + (n - 1) / {{C}}, n, ''"
-        " FROM generate_series(1, {T} * {C}) n",
+        f" 1 + ((n - 1) / {{C}}) / {THERAPISTS_PER_PRACTICE}, 1 + (n - 1) / {{C}}, n, '', nm,"
+        " lower(nm || ' client' || n || '@bench.example') FROM"
+        f" (SELECT n, {name} AS nm FROM generate_series(1, {{T}} * {{C}}) n) s",
     )
     yield (
         "sessions",
@@ -254,10 +257,12 @@ def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
     yield (
         "progress notes",
         "INSERT INTO visits_progressnote (id, public_id, format, content, status, signed_at,"
-        " content_sha256, created_at, updated_at, signed_by_id, session_id) SELECT s, "
-        " gen_random_uuid(), 'soap', '{{}}'::jsonb, CASE WHEN s % 3 = 1 THEN 'signed' ELSE"
+        " content_sha256, created_at, updated_at, signed_by_id, session_id, risk_assessment,"
+        " mental_status) SELECT s, gen_random_uuid(), 'soap', '{{}}'::jsonb,"
+        " CASE WHEN s % 3 = 1 THEN 'signed' ELSE"
         " 'draft' END, CASE WHEN s % 3 = 1 THEN now() END, '', now(), now(),"
-        " CASE WHEN s % 3 = 1 THEN 1 + ((s + 2) / 3 - 1) / {C} END, s FROM generate_series(1,"
+        " CASE WHEN s % 3 = 1 THEN 1 + ((s + 2) / 3 - 1) / {C} END, s, '{{}}'::jsonb,"
+        " '{{}}'::jsonb FROM generate_series(1,"
         " 3 * {T} * {C}) s WHERE s % 3 = 1 OR (s % 3 = 2 AND ((s + 1) / 3) % 3 <> 0)",
     )
     yield (
