@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from caseload.accounts.http import AuthenticatedHttpRequest
-from caseload.accounts.models import User
 from caseload.clients.access import get_relationship_for_user
 from caseload.exports import services
 from caseload.exports.selectors import (
@@ -25,24 +21,11 @@ from caseload.exports.selectors import (
 )
 from caseload.lib.http import redirect_to
 from caseload.practices.http import (
-    View,
     clinician_required,
     practice_admin_required,
     role_of,
+    staff_required,
 )
-
-
-def staff_required(view: View) -> View:
-    """Exports are for staff: clients and guardians have no export pages at all (404)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not isinstance(request.user, User) or role_of(request.user) is None:
-            raise Http404("Not found.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 @require_POST

@@ -7,13 +7,9 @@ practice. Anyone else, and any import outside one's reach, is a 404.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,23 +20,9 @@ from caseload.accounts.models import User
 from caseload.imports import services
 from caseload.imports.forms import MappingForm, StartForm, UploadForm
 from caseload.imports.models import ClientImport, ImportStatus, RowOutcome
-from caseload.practices.http import role_of
-from caseload.practices.models import Role
+from caseload.practices.http import client_importer_required
 
-View = Callable[..., HttpResponse]
 PREVIEW_LIMIT = 200  # rows listed per group on the preview page
-
-
-def importer_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not isinstance(user, User) or role_of(user) not in (Role.THERAPIST, Role.ADMIN):
-            raise Http404("Not found.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _imports_for(user: User) -> QuerySet[ClientImport]:
@@ -58,7 +40,7 @@ def _get_import(request: AuthenticatedHttpRequest, import_id: UUID) -> ClientImp
 
 
 @require_http_methods(["GET", "POST"])
-@importer_required
+@client_importer_required
 def import_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     practice = request.user.membership.practice
     for_admin = request.user.membership.is_admin
@@ -88,7 +70,7 @@ def import_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@importer_required
+@client_importer_required
 def import_mapping(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpResponse:
     client_import = _get_import(request, import_id)
     if client_import.status != ImportStatus.MAPPING:
@@ -117,7 +99,7 @@ def import_mapping(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpRe
 
 
 @require_http_methods(["GET", "POST"])
-@importer_required
+@client_importer_required
 def import_preview(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpResponse:
     client_import = _get_import(request, import_id)
     if client_import.status != ImportStatus.MAPPING:
@@ -181,7 +163,7 @@ def import_preview(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpRe
 
 
 @require_GET
-@importer_required
+@client_importer_required
 def import_progress(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpResponse:
     client_import = _get_import(request, import_id)
     if client_import.status == ImportStatus.MAPPING:
@@ -197,7 +179,7 @@ def import_progress(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpR
 
 
 @require_GET
-@importer_required
+@client_importer_required
 def import_report(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpResponse:
     client_import = _get_import(request, import_id)
     if not client_import.is_finished:
@@ -209,7 +191,7 @@ def import_report(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpRes
 
 
 @require_POST
-@importer_required
+@client_importer_required
 def import_send_invitations(request: AuthenticatedHttpRequest, import_id: UUID) -> HttpResponse:
     client_import = _get_import(request, import_id)
     try:

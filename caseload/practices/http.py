@@ -41,3 +41,9 @@ clinician_required = _role_required(lambda user: role_of(user) in (Role.THERAPIS
 practice_admin_required = _role_required(lambda user: role_of(user) == Role.ADMIN)
 #: Clients and guardians: the portal. Staff accounts have no portal.
 portal_user_required = _role_required(lambda user: role_of(user) is None)
+#: Any member of a practice (clinicians and practice admins); clients and guardians get 404.
+staff_required = _role_required(lambda user: role_of(user) is not None)
+#: Who imports clients: a therapist into their caseload, a practice admin for a clinician.
+client_importer_required = _role_required(
+    lambda user: role_of(user) in (Role.THERAPIST, Role.ADMIN)
+)
