@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "caseload.clients",
     "caseload.clinical",
     "caseload.visits",
+    "caseload.scheduling",
     "caseload.plans",
     "caseload.documents",
     "caseload.portal",

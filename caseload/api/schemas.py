@@ -13,7 +13,7 @@ from caseload.lib.middleware import without_control_characters
 
 CareStateName = Literal["invited", "awaiting_consent", "active", "archived"]
 ModalityName = Literal["in_person", "telehealth"]
-SessionStatusName = Literal["scheduled", "completed", "cancelled", "no_show"]
+SessionStatusName = Literal["scheduled", "completed", "cancelled", "late_cancelled", "no_show"]
 NoteFormatName = Literal["soap", "dap", "birp", "free_text"]
 NoteStatusName = Literal["draft", "signed", "cosigned"]
 DocumentStatusName = Literal["assigned", "in_progress", "completed", "signed", "reviewed"]

@@ -56,6 +56,7 @@ ENCOUNTER_STATUS: dict[str, str] = {
     SessionStatus.SCHEDULED: "planned",
     SessionStatus.COMPLETED: "finished",
     SessionStatus.CANCELLED: "cancelled",
+    SessionStatus.LATE_CANCELLED: "cancelled",
     SessionStatus.NO_SHOW: "cancelled",  # R4 has no "no-show" for an encounter
 }
 ADMINISTRATIVE_GENDERS = {"male": "male", "man": "male", "female": "female", "woman": "female"}

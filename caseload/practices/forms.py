@@ -16,6 +16,12 @@ class PracticeSettingsForm(forms.ModelForm[Practice]):
             "staff_two_factor_required",
             "phone",
             "crisis_text",
+            "booking_requests_enabled",
+            "booking_weeks_ahead",
+            "cancellation_window_hours",
+            "reminders",
+            "sms_reminders_enabled",
+            "telehealth_url_template",
         ]
         labels = {
             "phone": "Practice phone",

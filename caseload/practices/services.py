@@ -21,7 +21,8 @@ def practice_update_settings(
     audit_context: AuditContext = SYSTEM,
 ) -> Practice:
     """A practice admin changes the practice's settings (name, time zone, billing, children,
-    two-factor sign-in for staff, phone and crisis text)."""
+    two-factor sign-in for staff, phone, crisis text, and scheduling: booking requests,
+    cancellation window, reminders, the telehealth link)."""
     membership = getattr(actor, "membership", None)
     if membership is None or membership.practice_id != practice.pk or membership.role != Role.ADMIN:
         raise PermissionError("Only the practice's admin can change its settings.")
@@ -33,6 +34,12 @@ def practice_update_settings(
         "staff_two_factor_required",
         "phone",
         "crisis_text",
+        "booking_requests_enabled",
+        "booking_weeks_ahead",
+        "cancellation_window_hours",
+        "reminders",
+        "sms_reminders_enabled",
+        "telehealth_url_template",
     )
     changed = [
         name for name in fields if name in values and getattr(practice, name) != values[name]

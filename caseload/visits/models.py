@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -22,7 +23,18 @@ class SessionStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+    #: Cancelled by the client inside the practice's cancellation window (SCH-2).
+    LATE_CANCELLED = "late_cancelled", "Late cancel"
     NO_SHOW = "no_show", "No-show"
+
+
+#: Statuses of a session that will not take place: they free the time and get no reminder.
+NOT_TAKING_PLACE = (SessionStatus.CANCELLED, SessionStatus.LATE_CANCELLED, SessionStatus.NO_SHOW)
+
+
+def new_video_room() -> str:
+    """An unguessable room name for a telehealth session's join link (SCH-4)."""
+    return secrets.token_urlsafe(18)
 
 
 class TherapySession(models.Model):
@@ -39,6 +51,9 @@ class TherapySession(models.Model):
         max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
     mood_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The telehealth room, set when the session is telehealth; the practice's URL template
+    #: turns it into the join link. Never reused, never shown outside the session's people.
+    video_room = models.CharField(max_length=40, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

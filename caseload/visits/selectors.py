@@ -16,6 +16,7 @@ from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.expressions import CurrentTime
 from caseload.visits.charts import CHART_POINTS
 from caseload.visits.models import (
+    NOT_TAKING_PLACE,
     NOTE_SECTIONS,
     NoteAddendum,
     NoteEvent,
@@ -130,7 +131,7 @@ def sessions_overview(
     sessions = TherapySession.objects.filter(relationship=relationship)
     return SessionsOverview(
         next_session=sessions.filter(starts_at__gte=now)
-        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
+        .exclude(status__in=NOT_TAKING_PLACE)
         .order_by("starts_at", "pk")
         .first(),
         last_session=sessions.filter(starts_at__lt=now).order_by("-starts_at", "-pk").first(),
@@ -149,7 +150,7 @@ def overlapping_sessions(
             starts_at__lt=ends_at,
             starts_at__gt=starts_at - timedelta(hours=8),
         )
-        .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW])
+        .exclude(status__in=NOT_TAKING_PLACE)
         .exclude(relationship__state=CareState.ENDED)
         .select_related("relationship__client")
     )

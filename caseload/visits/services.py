@@ -31,6 +31,7 @@ from caseload.visits.models import (
     ProgressNote,
     SessionStatus,
     TherapySession,
+    new_video_room,
 )
 from caseload.visits.selectors import note_awaits_cosignature, overlapping_sessions
 
@@ -62,6 +63,16 @@ def _ensure_writable(relationship: CareRelationship, actor: User, refusal: str) 
         raise VisitError(reason)
 
 
+def lock_calendar(therapist: User) -> None:
+    """Serialise changes to one therapist's calendar until the transaction ends.
+
+    Two requests that each check for overlaps and then insert would both pass the check when
+    they race; taking this row lock first makes the second wait and then see the first's
+    sessions (PostgreSQL; SQLite serialises writers anyway).
+    """
+    User.objects.select_for_update().filter(pk=therapist.pk).values_list("pk").first()
+
+
 def _check_session_values(
     *, starts_at: datetime, duration_minutes: int, modality: str | None = None
 ) -> None:
@@ -89,6 +100,7 @@ def session_schedule(
     """SN-1: schedule a session. Overlaps raise OverlapWarning unless allowed."""
     _ensure_writable(relationship, actor, "Only the client's therapist can schedule sessions.")
     _check_session_values(starts_at=starts_at, duration_minutes=duration_minutes, modality=modality)
+    lock_calendar(relationship.therapist)
     overlaps = overlapping_sessions(
         therapist=relationship.therapist, starts_at=starts_at, duration_minutes=duration_minutes
     )
@@ -99,6 +111,7 @@ def session_schedule(
         starts_at=starts_at,
         duration_minutes=duration_minutes,
         modality=modality,
+        video_room=new_video_room() if modality == Modality.TELEHEALTH else "",
     )
     audit_record(
         action="session.schedule",
@@ -124,6 +137,7 @@ def session_update(
 ) -> TherapySession:
     relationship = session.relationship
     _ensure_writable(relationship, actor, "Only the client's therapist can update this session.")
+    lock_calendar(relationship.therapist)  # first, in the order every calendar change takes
     session = TherapySession.objects.select_for_update().get(pk=session.pk)
     mood = values.get("mood_score")
     if mood is not None and (isinstance(mood, bool) or not isinstance(mood, int)):
@@ -152,6 +166,9 @@ def session_update(
     ]
     for name in changed:
         setattr(session, name, values[name])
+    if session.modality == Modality.TELEHEALTH and not session.video_room:
+        session.video_room = new_video_room()
+        changed.append("video_room")
     if changed:
         session.save(update_fields=changed)
     audit_record(

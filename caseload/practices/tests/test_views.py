@@ -17,6 +17,9 @@ SETTINGS = {
     "name": "Riverside Therapy",
     "time_zone": "Europe/London",
     "billing_enabled": "on",
+    "booking_weeks_ahead": "4",
+    "cancellation_window_hours": "24",
+    "reminders": "off",
 }
 
 
@@ -54,9 +57,46 @@ def test_admin_saves_settings(practice, practice_admin, signed_in):
     assert "child_accounts_enabled" in event.detail["fields"]
 
 
+def test_admin_turns_on_scheduling_settings(practice, practice_admin, signed_in):
+    response = signed_in(practice_admin).post(
+        "/practice/",
+        {
+            **SETTINGS,
+            "booking_requests_enabled": "on",
+            "booking_weeks_ahead": "6",
+            "cancellation_window_hours": "48",
+            "reminders": "both",
+            "telehealth_url_template": "https://meet.example.org/caseload-{room}",
+        },
+    )
+
+    assert response.status_code == 302
+    fresh = Practice.objects.get(pk=practice.pk)
+    assert fresh.booking_requests_enabled is True
+    assert fresh.booking_weeks_ahead == 6
+    assert fresh.cancellation_window_hours == 48
+    assert fresh.reminder_offsets == (48, 24)
+    assert fresh.telehealth_link("r00m") == "https://meet.example.org/caseload-r00m"
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
+        (
+            {**SETTINGS, "telehealth_url_template": "https://meet.example.org/fixed"},
+            "telehealth_url_template",
+        ),
+        (
+            {**SETTINGS, "telehealth_url_template": "http://meet.example.org/{room}"},
+            "telehealth_url_template",
+        ),
+        (
+            {**SETTINGS, "telehealth_url_template": "https://{room}.example.org/"},
+            "telehealth_url_template",
+        ),
+        ({**SETTINGS, "booking_weeks_ahead": "0"}, "booking_weeks_ahead"),
+        ({**SETTINGS, "cancellation_window_hours": "500"}, "cancellation_window_hours"),
+        ({**SETTINGS, "reminders": "72"}, "reminders"),
         ({**SETTINGS, "time_zone": "Mars/Olympus"}, "time_zone"),
         ({**SETTINGS, "name": ""}, "name"),
         ({}, "name"),
@@ -73,7 +113,9 @@ def test_bad_settings_change_nothing(practice, practice_admin, data, field, sign
 
 
 def test_settings_change_takes_effect_on_add_client(practice, practice_admin, therapist, signed_in):
-    signed_in(practice_admin).post("/practice/", {"name": "P", "time_zone": "UTC"})
+    signed_in(practice_admin).post(
+        "/practice/", {**SETTINGS, "name": "P", "time_zone": "UTC", "billing_enabled": ""}
+    )
 
     page = signed_in(therapist).get("/clients/add/").content.decode()
 
