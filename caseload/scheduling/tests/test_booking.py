@@ -23,7 +23,7 @@ from caseload.clients import services as client_services
 from caseload.scheduling import booking
 from caseload.scheduling.booking import BookingError, bookable_slots
 from caseload.scheduling.models import BlockedTime, BookingRequest, BookingStatus, WorkingHours
-from caseload.scheduling.tests.helpers import (
+from caseload.scheduling.tests.booking_helpers import (
     enable_booking,
     local_today,
     ready,
@@ -35,6 +35,17 @@ from caseload.visits import services as visits
 from caseload.visits.models import SessionStatus, TherapySession
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def outbox(run_tasks: Any, active_client: Any, child_client: Any) -> Any:
+    """Send what the fixtures queued (sign-up invitations), then start from an empty outbox.
+
+    Returns `run_tasks`, so a test sends what it queued and then reads `mail.outbox`.
+    """
+    run_tasks()
+    mail.outbox.clear()
+    return run_tasks
 
 
 def ask(relationship: Any, actor: Any, starts_at: datetime) -> BookingRequest:

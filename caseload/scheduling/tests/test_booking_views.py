@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from caseload.scheduling import booking
 from caseload.scheduling.models import BookingRequest, BookingStatus
-from caseload.scheduling.tests.helpers import ready, slots, zone
+from caseload.scheduling.tests.booking_helpers import ready, slots, zone
 from caseload.visits import services as visits
 from caseload.visits.models import SessionStatus, TherapySession
 from tests.factories import CareRelationshipFactory, account
