@@ -255,6 +255,16 @@ def test_the_home_page_lists_requests_with_approve_and_decline(
     assert f"/calendar/requests/{made.public_id}/decline/" in page
 
 
+def test_a_colleague_and_the_supervisor_see_no_list_of_alices_requests(
+    active_client, client_user, colleague, supervisor, signed_in
+):
+    ask(active_client, client_user, ready(active_client)[0])
+    for viewer in (colleague, supervisor):
+        page = home(signed_in(viewer))
+        assert "/calendar/requests/" not in page
+        assert "Maya Patel" not in page
+
+
 def test_the_block_is_hidden_while_the_setting_is_off_and_nothing_waits(
     active_client, therapist, signed_in
 ):
