@@ -74,7 +74,7 @@ def test_the_client_requests_a_slot_from_the_days_offered(active_client, client_
 
     page = text(browser.get(book))
     first_day = local(found[0], active_client, "%A %-d %B")
-    assert f">{first_day}</h2>" in page
+    assert f">{first_day}</h3>" in page
     assert "Request a session" in page
     at = timezone.localtime(found[1], zone(active_client)).isoformat()
     assert f"?at={at.replace(':', '%3A').replace('+', '%2B')}" in page
