@@ -27,4 +27,10 @@ urlpatterns = [
         {"answer": "decline"},
         name="decline",
     ),
+    path("reminders/", views.portal_reminders, name="reminders"),
+    path(
+        "reminders/<uuid:relationship_id>/",
+        views.portal_reminders_update,
+        name="reminders_update",
+    ),
 ]

@@ -22,12 +22,16 @@ from caseload.messaging.selectors import portal_conversations
 from caseload.portal.adapter import SESSION_INVITATION_KEY
 from caseload.portal.selectors import (
     account_exists,
+    get_reminder_relationship_for_user,
     get_request_for_user,
     invitation_page,
     portal_care,
+    portal_reminder_choices,
     portal_requests,
+    portal_upcoming_sessions,
 )
 from caseload.practices.http import portal_user_required
+from caseload.scheduling.reminders import reminder_preference_update, sms_enabled
 
 
 @require_GET
@@ -41,6 +45,7 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "requests": portal_requests(request.user),
             "documents": portal_documents_split(request.user),
             "conversations": portal_conversations(request.user),
+            "sessions": portal_upcoming_sessions(request.user),
         },
     )
 
@@ -138,3 +143,37 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
             "You are now connected." if answer == "approve" else "You declined the request.",
         )
     return redirect("portal:home")
+
+
+# Reminders and upcoming sessions (SCH-3, SCH-4) ------------------------------------------
+@require_GET
+@portal_user_required
+def portal_reminders(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Upcoming sessions (with the video link) and the reminder choice per care relationship."""
+    return render(
+        request,
+        "portal/reminders.html",
+        {
+            "sessions": portal_upcoming_sessions(request.user),
+            "choices": portal_reminder_choices(request.user, sms_available=sms_enabled()),
+        },
+    )
+
+
+@require_POST
+@portal_user_required
+def portal_reminders_update(
+    request: AuthenticatedHttpRequest, relationship_id: UUID
+) -> HttpResponse:
+    """Turn email (and text) reminders off or on for one care relationship. An unticked box
+    is absent from the form: reminders off."""
+    relationship = get_reminder_relationship_for_user(request.user, relationship_id)
+    reminder_preference_update(
+        relationship=relationship,
+        email_opt_out=request.POST.get("email") != "on",
+        sms_opt_out=request.POST.get("text") != "on",
+        actor=request.user,
+        audit_context=request.audit_context,
+    )
+    messages.success(request, "Your reminder choice is saved.")
+    return redirect("portal:reminders")
