@@ -176,7 +176,9 @@ class PortalSession:
     """An upcoming session as the client or guardian sees it: when, with whom, how to join."""
 
     public_id: UUID
-    starts_at: datetime  # in the practice's time zone
+    #: Wall-clock time in the practice's time zone, naive so that templates show it as it is
+    #: (portal pages render in UTC).
+    starts_at: datetime
     duration_minutes: int
     is_telehealth: bool
     #: The video service's join link; "" for in-person sessions or while the practice has none.
@@ -222,7 +224,7 @@ def portal_upcoming_sessions(user: User, *, now: datetime | None = None) -> list
         sessions.append(
             PortalSession(
                 public_id=row["public_id"],
-                starts_at=timezone.localtime(
+                starts_at=timezone.make_naive(
                     row["starts_at"], ZoneInfo(row["relationship__practice__time_zone"])
                 ),
                 duration_minutes=row["duration_minutes"],

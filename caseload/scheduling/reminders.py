@@ -236,7 +236,7 @@ class ReminderContent:
     therapist_name: str
     practice_name: str
     practice_phone: str
-    local_start: datetime
+    local_start: datetime  # naive, in the practice's time zone
     zone_name: str
     duration_minutes: int
     is_telehealth: bool
@@ -253,7 +253,9 @@ def reminder_content(session: TherapySession) -> ReminderContent:
         therapist_name=relationship.therapist.full_name or "your therapist",
         practice_name=practice.name,
         practice_phone=practice.phone,
-        local_start=timezone.localtime(session.starts_at, ZoneInfo(practice.time_zone)),
+        # Wall-clock time in the practice's zone, naive: templates show it as it is (an aware
+        # one would be shown in the worker's zone, UTC).
+        local_start=timezone.make_naive(session.starts_at, ZoneInfo(practice.time_zone)),
         zone_name=practice.time_zone,
         duration_minutes=session.duration_minutes,
         is_telehealth=is_telehealth,
