@@ -443,8 +443,7 @@ def test_two_chains_become_one(run_tasks: Callable[[], int]) -> None:
     reminders.send_due_reminders.enqueue()
     run_tasks()
     assert (
-        DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="READY").count()
-        == 1
+        DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="READY").count() == 1
     )
 
 
