@@ -264,6 +264,14 @@ def walked(world, active_client, child_client, client_user, guardian_user, signe
     walk.visit(anonymous, None, "GET", signup)
     walk.visit(anonymous, None, "POST", f"{signup}signup/")
     walk.visit(anonymous, None, "GET", "/invite/not-a-real-token/", status=404)
+
+    # Sessions and reminders: the page (upcoming sessions, the choices), a choice saved.
+    for browser, user, relationship in (
+        (maya, client_user, active_client),
+        (sam, guardian_user, child_client),
+    ):
+        walk.visit(browser, user, "GET", "/portal/reminders/")
+        walk.visit(browser, user, "POST", f"/portal/reminders/{relationship.public_id}/")
     return walk
 
 
