@@ -567,3 +567,26 @@ def test_due_sessions_window_edges(active_client: CareRelationship) -> None:
     late = now + reminders.GRACE
     assert not reminders.due_sessions(offset_hours=24, channel="email", now=late).exists()
     assert session.status == SessionStatus.SCHEDULED
+
+
+def test_across_a_daylight_saving_change_the_reminder_is_24_real_hours_ahead_in_local_time(
+    active_client: CareRelationship,
+) -> None:
+    """New York springs forward on 14 March 2027: a Monday 09:00 EDT session (13:00 UTC) is
+    reminded from Sunday 13:00 UTC, and the reminder says 09:00."""
+    remind(active_client, "24")
+    starts_at = datetime(2027, 3, 15, 13, 0, tzinfo=reminders.ZoneInfo("UTC"))
+    session = visit_services.session_schedule(
+        relationship=active_client,
+        actor=active_client.therapist,
+        starts_at=starts_at,
+        duration_minutes=50,
+        modality="in_person",
+    )
+    sunday = datetime(2027, 3, 14, 13, 0, tzinfo=reminders.ZoneInfo("UTC"))
+    assert list(reminders.due_sessions(offset_hours=24, channel="email", now=sunday)) == [session]
+    content = reminders.reminder_content(session)
+    assert f"{content.local_start:%A %-d %B %Y %H:%M}" == "Monday 15 March 2027 09:00"
+    assert (
+        reminders.reminder_subject(content) == "Reminder: your session on Monday 15 March at 09:00"
+    )
