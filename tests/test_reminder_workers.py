@@ -68,9 +68,7 @@ def schedule(relationship: CareRelationship, in_hours: float) -> TherapySession:
 
 def sending_worker(reminder_id: int) -> str:
     """The worker whose task is sending this reminder now."""
-    for result in DBTaskResult.objects.filter(
-        task_path=reminders.SEND_TASK_PATH, status="RUNNING"
-    ):
+    for result in DBTaskResult.objects.filter(task_path=reminders.SEND_TASK_PATH, status="RUNNING"):
         if result.args_kwargs["args"][:1] == [reminder_id]:
             return str(result.worker_ids[-1])
     for result in DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="RUNNING"):
@@ -114,11 +112,9 @@ def test_each_reminder_arrives_once_with_two_workers_and_one_killed_mid_send(
         workers.start("worker-c", env)
 
         def all_sent() -> bool:
-            return (
-                SessionReminder.objects.filter(delivery_status=DeliveryStatus.SENT).count()
-                == len(due)
-                and len(inbox.delivered) == len(due)
-            )
+            return SessionReminder.objects.filter(
+                delivery_status=DeliveryStatus.SENT
+            ).count() == len(due) and len(inbox.delivered) == len(due)
 
         wait_for(
             all_sent,
@@ -143,8 +139,7 @@ def test_each_reminder_arrives_once_with_two_workers_and_one_killed_mid_send(
     assert held.delivery_attempts == 2
     # The scans carry on as one chain.
     assert (
-        DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="READY").count()
-        == 1
+        DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="READY").count() == 1
     )
 
 

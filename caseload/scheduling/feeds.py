@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.models import CareState
+from caseload.clients.access import restore_pending
+from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.scheduling.models import CalendarFeed
 from caseload.visits.models import NOT_TAKING_PLACE, Modality, TherapySession
@@ -129,10 +130,15 @@ def initials(name: str) -> str:
 
 
 def feed_sessions(feed: CalendarFeed, *, now: datetime) -> QuerySet[TherapySession]:
+    # Records the clinician may open: not ended, not waiting for the client's approval.
+    readable = (
+        CareRelationship.objects.filter(therapist_id=feed.clinician_id, state__in=FEED_STATES)
+        .annotate(waiting=restore_pending())
+        .filter(waiting=False)
+    )
     return (
         TherapySession.objects.filter(
-            relationship__therapist_id=feed.clinician_id,
-            relationship__state__in=FEED_STATES,
+            relationship__in=readable.values("pk"),
             starts_at__gte=now - FEED_PAST,
             starts_at__lte=now + FEED_AHEAD,
         )

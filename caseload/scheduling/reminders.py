@@ -460,9 +460,13 @@ def reminder_preference_update(
     holder = account_holder(relationship.client)
     if holder is None or holder.pk != actor.pk:
         raise PermissionError("Only the client, or a child's guardian, chooses reminders.")
-    preference, _ = ReminderPreference.objects.select_for_update().get_or_create(
-        relationship=relationship
-    )
+    try:
+        with transaction.atomic():  # two saves at once: the one-to-one key decides
+            preference, _ = ReminderPreference.objects.select_for_update().get_or_create(
+                relationship=relationship
+            )
+    except IntegrityError:
+        preference = ReminderPreference.objects.select_for_update().get(relationship=relationship)
     changed = {
         name: value
         for name, value in (("email_opt_out", email_opt_out), ("sms_opt_out", sms_opt_out))

@@ -217,3 +217,18 @@ def test_a_clinician_has_at_most_five_active_feeds(
 )
 def test_initials(name: str, expected: str) -> None:
     assert initials(name) == expected
+
+
+def test_a_removed_clients_sessions_leave_the_feed(
+    active_client: CareRelationship, therapist: Any, client: Any
+) -> None:
+    new = feed_create(actor=therapist)
+    schedule(active_client, 2)
+
+    def count() -> int:
+        response = client.get(feed_url(new.token))
+        return len(icalendar.Calendar.from_ical(response.content).walk("VEVENT"))
+
+    assert count() == 1
+    CareRelationship.objects.filter(pk=active_client.pk).update(state="ended")
+    assert count() == 0
