@@ -93,7 +93,7 @@ def test_each_reminder_arrives_once_with_two_workers_and_one_killed_mid_send(
 
     inbox = HoldingInbox(hold_first=True)
     with smtp(inbox) as port:
-        env = worker_env(port, EMAIL_HANDOFF_STALE_SECONDS="2", REMINDER_SCAN_SECONDS="1")
+        env = worker_env(port, EMAIL_HANDOFF_STALE_SECONDS="4", REMINDER_SCAN_SECONDS="1")
         call_command("send_reminders")
         reminders.send_due_reminders.enqueue()  # a second scan: both workers scan at once
         processes: dict[str, subprocess.Popen[bytes]] = {
@@ -137,7 +137,8 @@ def test_each_reminder_arrives_once_with_two_workers_and_one_killed_mid_send(
     assert recipients == sorted(["maya@example.com"] * 3 + ["sam@example.com"] * 2)
     held.refresh_from_db()
     assert held.delivery_attempts == 2
-    # The scans carry on as one chain.
+    # The scans carry on as one chain (the workers stopped: none is mid-run).
+    workers.stop_all()
     assert (
         DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH, status="READY").count() == 1
     )

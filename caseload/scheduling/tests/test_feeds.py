@@ -232,3 +232,11 @@ def test_a_removed_clients_sessions_leave_the_feed(
     assert count() == 1
     CareRelationship.objects.filter(pk=active_client.pk).update(state="ended")
     assert count() == 0
+
+
+def test_the_feed_token_is_masked_in_logs() -> None:
+    from caseload.lib.log_masking import mask_secret_paths
+
+    line = '"GET /calendar/feeds/s3cr3t-Token_x.ics HTTP/1.1" 200'
+    assert mask_secret_paths(line) == '"GET /calendar/feeds/[masked] HTTP/1.1" 200'
+    assert mask_secret_paths("/calendar/feeds/") == "/calendar/feeds/"
