@@ -410,3 +410,10 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
 # they start (caseload/startup.py); off under pytest.
 WARM_UP_AT_START = env_bool("WARM_UP_AT_START", True)
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # email uniqueness is a case-insensitive constraint
+
+# Session reminders (SCH-3, caseload/scheduling/reminders.py): the worker looks for due
+# reminders this often (`manage.py send_reminders` starts the chain). Text messages go
+# through SMS_PROVIDER, the dotted path of a class with `send(to, body) -> str` that reads its
+# own credentials from the environment; unset (the default), no text message is ever sent.
+REMINDER_SCAN_SECONDS = env_int("REMINDER_SCAN_SECONDS", 300)
+SMS_PROVIDER = env("SMS_PROVIDER") or None

@@ -2,8 +2,10 @@
 
 An invitation link (/invite/<token>/…), allauth's password reset link
 (/accounts/password/reset/key/<uidb36>-<key>/) and its email confirmation link
-(/accounts/confirm-email/<key>/) let whoever holds them in. Every log line the app writes
-that carries a URL, the access log included, shows such a segment as `[masked]`:
+(/accounts/confirm-email/<key>/) let whoever holds them in; a calendar feed's address
+(/calendar/feeds/<token>.ics) lets whoever holds it read a clinician's calendar. Every log
+line the app writes that carries a URL, the access log included, shows such a segment as
+`[masked]`:
 
 - `MaskSecretsLogFilter` rewrites log records; settings.LOGGING puts it on the console
   handler and on the loggers that log request paths (django.request, django.server, and
@@ -27,7 +29,7 @@ MASK = "[masked]"
 _SEP = r"(?:/|%2F)"
 SECRET_PATH = re.compile(
     rf"(?P<prefix>{_SEP}(?:invite|accounts{_SEP}password{_SEP}reset{_SEP}key|"
-    rf"accounts{_SEP}confirm-email){_SEP})"
+    rf"accounts{_SEP}confirm-email|calendar{_SEP}feeds){_SEP})"
     r"(?P<secret>[^/?#&\s\"'%<>]+)",
     re.IGNORECASE,
 )

@@ -21,6 +21,7 @@ from django.utils import timezone
 from caseload.accounts.models import User, normalize_email
 from caseload.clients.access import in_care_of
 from caseload.clients.models import CareRelationship, CareState, Invitation, InvitationKind
+from caseload.practices.models import Practice, ReminderSetting
 from caseload.scheduling.booking import bookable_slots, usual_session, would_be_late
 from caseload.scheduling.models import BookingRequest, BookingStatus
 from caseload.visits.models import Modality, SessionStatus, TherapySession
@@ -185,6 +186,8 @@ class PortalSession:
     can_cancel: bool  # the practice takes cancellations in the portal
     late_cancel: bool  # cancelling now would be a late cancel
     cancellation_window_hours: int
+    #: The video service's join link; "" for in-person sessions or while the practice has none.
+    join_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,7 @@ def portal_sessions(
             *PORTAL_RELATIONSHIP_FIELDS,
             "practice__time_zone",
             "practice__cancellation_window_hours",
+            "practice__telehealth_url_template",
         )
     )
     ids = [row["pk"] for row in rows]
@@ -269,7 +273,14 @@ def portal_sessions(
             relationship_id__in=ids, status=SessionStatus.SCHEDULED, starts_at__gt=now
         )
         .order_by("starts_at")
-        .values("relationship_id", "public_id", "starts_at", "duration_minutes", "modality")
+        .values(
+            "relationship_id",
+            "public_id",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "video_room",
+        )
     ):
         if len(upcoming[session["relationship_id"]]) < UPCOMING_LIMIT:
             upcoming[session["relationship_id"]].append(session)
@@ -305,6 +316,11 @@ def portal_sessions(
                         can_cancel=True,
                         late_cancel=session["starts_at"] - now < window,
                         cancellation_window_hours=row["practice__cancellation_window_hours"],
+                        join_link=Practice(
+                            telehealth_url_template=row["practice__telehealth_url_template"]
+                        ).telehealth_link(session["video_room"])
+                        if session["modality"] == Modality.TELEHEALTH
+                        else "",
                     )
                     for session in upcoming[row["pk"]]
                 ],
@@ -395,3 +411,147 @@ def get_portal_booking_for_user(user: User, public_id: UUID) -> BookingRequest:
     if booking is None:
         raise Http404("No such request.")
     return booking
+
+
+# Upcoming sessions and reminder choices (SCH-3, SCH-4) ------------------------------------
+#: Upcoming sessions listed on the portal's home page.
+HOME_UPCOMING_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class PortalUpcomingSession:
+    """An upcoming session as the client or guardian sees it: when, with whom, how to join."""
+
+    public_id: UUID
+    #: Wall-clock time in the practice's time zone, naive so that templates show it as it is
+    #: (portal pages render in UTC).
+    starts_at: datetime
+    duration_minutes: int
+    is_telehealth: bool
+    #: The video service's join link; "" for in-person sessions or while the practice has none.
+    join_link: str
+    therapist_name: str
+    practice_name: str
+    client_name: str
+    is_child: bool
+
+
+def portal_upcoming_sessions(
+    user: User, *, now: datetime | None = None
+) -> list[PortalUpcomingSession]:
+    """The next scheduled sessions in care this user acts in (their own, their children's)."""
+    rows = (
+        TherapySession.objects.filter(
+            in_care_of(user, prefix="relationship__"),
+            relationship__state=CareState.ACTIVE,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gte=now or timezone.now(),
+        )
+        .order_by("starts_at", "pk")
+        .values(
+            "public_id",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "video_room",
+            "relationship__therapist__full_name",
+            "relationship__therapist__email",
+            "relationship__practice__name",
+            "relationship__practice__time_zone",
+            "relationship__practice__telehealth_url_template",
+            "relationship__client__full_name",
+            "relationship__client__is_child",
+        )[:HOME_UPCOMING_LIMIT]
+    )
+    sessions = []
+    for row in rows:
+        is_telehealth = row["modality"] == Modality.TELEHEALTH
+        # The practice's own rule for the link, over the one column it needs.
+        practice = Practice(
+            telehealth_url_template=row["relationship__practice__telehealth_url_template"]
+        )
+        sessions.append(
+            PortalUpcomingSession(
+                public_id=row["public_id"],
+                starts_at=timezone.make_naive(
+                    row["starts_at"], ZoneInfo(row["relationship__practice__time_zone"])
+                ),
+                duration_minutes=row["duration_minutes"],
+                is_telehealth=is_telehealth,
+                join_link=practice.telehealth_link(row["video_room"]) if is_telehealth else "",
+                therapist_name=row["relationship__therapist__full_name"]
+                or row["relationship__therapist__email"],
+                practice_name=row["relationship__practice__name"],
+                client_name=row["relationship__client__full_name"],
+                is_child=row["relationship__client__is_child"],
+            )
+        )
+    return sessions
+
+
+@dataclass(frozen=True)
+class PortalReminderChoice:
+    """One care relationship's reminder settings as its account holder sees and sets them."""
+
+    public_id: UUID
+    therapist_name: str
+    practice_name: str
+    client_name: str
+    is_child: bool
+    practice_sends_reminders: bool
+    text_offered: bool  # the practice texts reminders and has a phone number on file
+    email_on: bool
+    text_on: bool
+
+
+def _reminder_relationships(user: User) -> QuerySet[CareRelationship]:
+    return CareRelationship.objects.filter(in_care_of(user), state=CareState.ACTIVE)
+
+
+def portal_reminder_choices(user: User, *, sms_available: bool) -> list[PortalReminderChoice]:
+    rows = (
+        _reminder_relationships(user)
+        .order_by("client__full_name", "therapist__full_name")
+        .values(
+            "public_id",
+            "phone",
+            "therapist__full_name",
+            "therapist__email",
+            "practice__name",
+            "practice__reminders",
+            "practice__sms_reminders_enabled",
+            "client__full_name",
+            "client__is_child",
+            "reminder_preference__email_opt_out",
+            "reminder_preference__sms_opt_out",
+        )
+    )
+    return [
+        PortalReminderChoice(
+            public_id=row["public_id"],
+            therapist_name=row["therapist__full_name"] or row["therapist__email"],
+            practice_name=row["practice__name"],
+            client_name=row["client__full_name"],
+            is_child=row["client__is_child"],
+            practice_sends_reminders=row["practice__reminders"] != ReminderSetting.OFF,
+            text_offered=sms_available
+            and row["practice__sms_reminders_enabled"]
+            and bool(row["phone"]),
+            email_on=not row["reminder_preference__email_opt_out"],
+            text_on=not row["reminder_preference__sms_opt_out"],
+        )
+        for row in rows
+    ]
+
+
+def get_reminder_relationship_for_user(user: User, public_id: UUID) -> CareRelationship:
+    """A care relationship whose reminders this user chooses (their own, a child's), or 404."""
+    relationship = (
+        _reminder_relationships(user)
+        .select_related("client", "client__guardianship", "practice")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if relationship is None:
+        raise Http404("No such care.")
+    return relationship

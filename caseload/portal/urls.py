@@ -36,4 +36,11 @@ urlpatterns = [
         views.portal_booking_withdraw,
         name="booking_withdraw",
     ),
+    # Session reminders (SCH-3).
+    path("reminders/", views.portal_reminders, name="reminders"),
+    path(
+        "reminders/<uuid:relationship_id>/",
+        views.portal_reminders_update,
+        name="reminders_update",
+    ),
 ]

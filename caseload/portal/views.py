@@ -25,14 +25,17 @@ from caseload.portal.selectors import (
     get_booking_care_for_user,
     get_portal_booking_for_user,
     get_portal_session_for_user,
+    get_reminder_relationship_for_user,
     get_request_for_user,
     invitation_page,
     portal_booking_enabled,
     portal_booking_page,
     portal_care,
+    portal_reminder_choices,
     portal_requests,
     portal_session,
     portal_sessions,
+    portal_upcoming_sessions,
 )
 from caseload.practices.http import portal_user_required
 from caseload.scheduling.booking import (
@@ -42,6 +45,7 @@ from caseload.scheduling.booking import (
     session_cancel_by_client,
 )
 from caseload.scheduling.booking_forms import BookingRequestForm
+from caseload.scheduling.reminders import reminder_preference_update, sms_enabled
 from caseload.visits.models import SessionStatus
 
 
@@ -57,6 +61,7 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "documents": portal_documents_split(request.user),
             "conversations": portal_conversations(request.user),
             "booking_enabled": portal_booking_enabled(request.user),
+            "sessions": portal_upcoming_sessions(request.user),
         },
     )
 
@@ -242,3 +247,37 @@ def portal_session_cancel(request: AuthenticatedHttpRequest, session_id: UUID) -
         else:
             messages.success(request, "Session cancelled.")
     return redirect_to(request, reverse("portal:sessions"))
+
+
+# Reminders and upcoming sessions (SCH-3, SCH-4) ------------------------------------------
+@require_GET
+@portal_user_required
+def portal_reminders(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Upcoming sessions (with the video link) and the reminder choice per care relationship."""
+    return render(
+        request,
+        "portal/reminders.html",
+        {
+            "sessions": portal_upcoming_sessions(request.user),
+            "choices": portal_reminder_choices(request.user, sms_available=sms_enabled()),
+        },
+    )
+
+
+@require_POST
+@portal_user_required
+def portal_reminders_update(
+    request: AuthenticatedHttpRequest, relationship_id: UUID
+) -> HttpResponse:
+    """Turn email (and text) reminders off or on for one care relationship. An unticked box
+    is absent from the form: reminders off."""
+    relationship = get_reminder_relationship_for_user(request.user, relationship_id)
+    reminder_preference_update(
+        relationship=relationship,
+        email_opt_out=request.POST.get("email") != "on",
+        sms_opt_out=request.POST.get("text") != "on",
+        actor=request.user,
+        audit_context=request.audit_context,
+    )
+    messages.success(request, "Your reminder choice is saved.")
+    return redirect("portal:reminders")

@@ -38,6 +38,7 @@ from caseload.visits.forms import (
 )
 from caseload.visits.models import (
     NOTE_SECTION_MAX_LENGTH,
+    Modality,
     NoteFormat,
     ProgressNote,
     TherapySession,
@@ -163,6 +164,10 @@ def _session_page(
         "relationship": relationship,
         "session": session,
         "local_start": timezone.localtime(session.starts_at, _zone(relationship)),
+        "is_telehealth": session.modality == Modality.TELEHEALTH,
+        "join_link": relationship.practice.telehealth_link(session.video_room)
+        if session.modality == Modality.TELEHEALTH
+        else "",
         "note": shown.note,
         "note_format": shown.format,
         "note_formats": NoteFormat.choices,

@@ -286,6 +286,13 @@ def walked(world, active_client, child_client, client_user, guardian_user, signe
     walk.visit(maya, client_user, "POST", f"/portal/bookings/{pending.public_id}/withdraw/")
     walk.visit(sam, guardian_user, "GET", f"/portal/sessions/{session.public_id}/cancel/")
     walk.visit(sam, guardian_user, "POST", f"/portal/sessions/{session.public_id}/cancel/")
+    # Sessions and reminders: the page (upcoming sessions, the choices), a choice saved.
+    for browser, user, relationship in (
+        (maya, client_user, active_client),
+        (sam, guardian_user, child_client),
+    ):
+        walk.visit(browser, user, "GET", "/portal/reminders/")
+        walk.visit(browser, user, "POST", f"/portal/reminders/{relationship.public_id}/")
     return walk
 
 
