@@ -38,7 +38,7 @@ class _TimedForm(forms.Form):
     )
     time = forms.TimeField(
         label="Start time",
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"required": "Choose the start time."},
     )
     duration_minutes = forms.IntegerField(
@@ -155,12 +155,12 @@ def _working_hours_fields() -> dict[str, forms.Field]:
             fields[f"day{weekday}_start{part}"] = forms.TimeField(
                 label=f"{name} start{later}",
                 required=False,
-                widget=forms.TimeInput(attrs={"type": "time"}),
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
             fields[f"day{weekday}_end{part}"] = forms.TimeField(
                 label=f"{name} end{later}",
                 required=False,
-                widget=forms.TimeInput(attrs={"type": "time"}),
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             )
     return fields
 
@@ -228,7 +228,7 @@ class BlockedTimeForm(forms.Form):
     )
     start_time = forms.TimeField(
         label="From time",
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"required": "Choose the start time."},
     )
     end_date = forms.DateField(
@@ -238,7 +238,7 @@ class BlockedTimeForm(forms.Form):
     )
     end_time = forms.TimeField(
         label="Until time",
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"required": "Choose the end time."},
     )
     reason = forms.CharField(
