@@ -36,12 +36,12 @@ def test_schedule_a_weekly_series_from_the_week_view_and_move_this_and_following
         "link", name=f"Schedule a session on {monday:%A} {monday.day} {monday:%B} at 10:00"
     ).click()
     expect(page.get_by_role("heading", name="Schedule a session")).to_be_visible()
-    expect(page.get_by_label("Date")).to_have_value(f"{monday:%Y-%m-%d}")
-    expect(page.get_by_label("Start time")).to_have_value("10:00")
+    expect(page.get_by_role("textbox", name="Date", exact=True)).to_have_value(f"{monday:%Y-%m-%d}")
+    expect(page.get_by_role("textbox", name="Start time")).to_have_value("10:00")
     page.get_by_label("Client").select_option(label="Maya Patel")
-    page.get_by_label("Repeat", exact=True).select_option(label="Weekly")
+    page.get_by_role("combobox", name="Repeat", exact=True).select_option(label="Weekly")
     page.get_by_label("After a number of sessions").check()
-    page.get_by_label("Number of sessions").fill("6")
+    page.get_by_role("spinbutton", name="Number of sessions").fill("6")
     page.get_by_role("button", name="Schedule", exact=True).click()
 
     expect(page).to_have_url(re.compile(rf"/calendar/\?view=week&date={monday:%Y-%m-%d}$"))
@@ -61,8 +61,8 @@ def test_schedule_a_weekly_series_from_the_week_view_and_move_this_and_following
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Maya Patel")
     expect(page.get_by_role("heading", name=re.compile("^Repeating: weekly"))).to_be_visible()
-    page.get_by_label("Start time").fill("14:00")
-    page.get_by_label("This and following").check()
+    page.get_by_role("textbox", name="Start time").fill("14:00")
+    page.get_by_role("radio", name="This and following").check()
     page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page).to_have_url(re.compile(rf"date={third_monday:%Y-%m-%d}"))
