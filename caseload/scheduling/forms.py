@@ -152,16 +152,15 @@ def _working_hours_fields() -> dict[str, forms.Field]:
     for weekday, name in enumerate(WEEKDAYS):
         for part in (1, 2):
             later = " (second span)" if part == 2 else ""
-            fields[f"day{weekday}_start{part}"] = forms.TimeField(
-                label=f"{name} start{later}",
-                required=False,
-                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-            )
-            fields[f"day{weekday}_end{part}"] = forms.TimeField(
-                label=f"{name} end{later}",
-                required=False,
-                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-            )
+            for end in ("start", "end"):
+                label = f"{name} {end}{later}"
+                fields[f"day{weekday}_{end}{part}"] = forms.TimeField(
+                    label=label,
+                    required=False,
+                    widget=forms.TimeInput(
+                        attrs={"type": "time", "aria-label": label}, format="%H:%M"
+                    ),
+                )
     return fields
 
 
