@@ -4,7 +4,7 @@ move "this and following" to a new time."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,3 +79,45 @@ def test_schedule_a_weekly_series_from_the_week_view_and_move_this_and_following
     ]
     assert hours == [10, 10, 14, 14, 14, 14]
     assert SessionSeries.objects.count() == 2
+
+
+def test_calendar_pages_have_no_serious_accessibility_violation(
+    page: Page, therapist: Any, active_client: Any
+) -> None:
+    from caseload.scheduling import recurrence, services
+    from tests.e2e.test_accessibility import check
+
+    monday = next_monday()
+    series = recurrence.series_create(
+        relationship=active_client,
+        actor=therapist,
+        starts_at=datetime(monday.year, monday.month, monday.day, 10, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        modality="telehealth",
+        frequency="weekly",
+        count=3,
+    )
+    services.blocked_time_add(
+        clinician=therapist,
+        actor=therapist,
+        starts_at=series.starts_at + timedelta(days=1),
+        ends_at=series.starts_at + timedelta(days=1, hours=2),
+        reason="Training",
+    )
+    session = TherapySession.objects.order_by("starts_at").first()
+    assert session is not None
+    sign_in(page, therapist.email)
+
+    found = check(
+        page,
+        [
+            f"/calendar/?view=week&date={monday:%Y-%m-%d}",
+            f"/calendar/?view=day&date={monday:%Y-%m-%d}",
+            f"/calendar/?view=month&date={monday:%Y-%m-%d}",
+            f"/calendar/new/?date={monday:%Y-%m-%d}&time=09:00",
+            "/calendar/availability/",
+            f"/calendar/sessions/{session.public_id}/",
+        ],
+    )
+
+    assert not found, "\n".join(found)
