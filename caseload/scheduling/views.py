@@ -326,6 +326,22 @@ def session_move(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpRes
         "duration_minutes": data["duration_minutes"],
         "modality": data["modality"],
     }
+    moved = values["starts_at"] != session.starts_at or (
+        values["duration_minutes"] != session.duration_minutes
+    )
+    if moved and not data["allow_overlap"]:
+        conflicts = conflicts_for(
+            relationship.therapist,
+            starts_at=values["starts_at"],
+            duration_minutes=data["duration_minutes"],
+            exclude_ids=(session.pk,),
+        )
+        if conflicts.blocked or conflicts.outside_working_hours:
+            form = MoveForm({**request.POST.dict(), "allow_overlap": "True"}, time_zone=zone)
+            form.is_valid()
+            return _session_page(
+                request, relationship, session, move_form=form, warnings=conflicts.messages
+            )
     try:
         if data["scope"] == "following":
             recurrence.series_update_following(

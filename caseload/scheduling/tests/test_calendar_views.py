@@ -473,3 +473,37 @@ def test_a_bad_move_gets_field_errors(therapist, series, signed_in):
     assert "Choose the date." in html
     assert "at least 5 minutes" in html
     assert SessionSeries.objects.count() == 1
+
+
+def test_moving_into_blocked_time_warns_first_then_save_anyway(therapist, series, signed_in):
+    second = session_at(series, 2)
+    local = timezone.localtime(second.starts_at, NEW_YORK)
+    services.blocked_time_add(
+        clinician=therapist,
+        actor=therapist,
+        starts_at=second.starts_at + timedelta(hours=5),
+        ends_at=second.starts_at + timedelta(hours=6),
+    )
+    data = {
+        "date": f"{local:%Y-%m-%d}",
+        "time": "15:00",
+        "duration_minutes": "50",
+        "modality": "in_person",
+        "scope": "this",
+    }
+    browser = signed_in(therapist)
+
+    response = browser.post(f"/calendar/sessions/{second.public_id}/move/", data)
+
+    assert response.status_code == 200
+    assert "Falls in blocked time." in response.content.decode()
+    assert "Save anyway" in response.content.decode()
+    second.refresh_from_db()
+    assert timezone.localtime(second.starts_at, NEW_YORK).hour == 10
+
+    response = browser.post(
+        f"/calendar/sessions/{second.public_id}/move/", {**data, "allow_overlap": "True"}
+    )
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert timezone.localtime(second.starts_at, NEW_YORK).hour == 15
