@@ -370,3 +370,14 @@ def test_only_the_therapist_edits_or_cancels_a_series(active_client, colleague, 
 
     assert not TherapySession.objects.exclude(status=SessionStatus.SCHEDULED).exists()
     assert SessionSeries.objects.count() == 1
+
+
+def test_an_archived_clients_series_is_refused(active_client):
+    from caseload.clients.services import relationship_archive
+
+    relationship_archive(relationship=active_client, actor=active_client.therapist)
+    active_client.refresh_from_db()
+
+    with pytest.raises(visit_services.VisitError, match="Restore this client"):
+        make(active_client, next_monday(), count=3)
+    assert not TherapySession.objects.exists()
