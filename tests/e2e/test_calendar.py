@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from caseload.scheduling.models import SessionSeries
 from caseload.visits.models import TherapySession
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import assert_not_reloaded, mark_page, sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")  # the fixture practice's time zone
 
@@ -51,12 +51,15 @@ def test_schedule_a_weekly_series_from_the_week_view_and_move_this_and_following
     assert TherapySession.objects.count() == 6
 
     # Two weeks on with htmx (the URL follows, bookmarkable), open the third session.
+    mark_page(page)
     page.get_by_role("link", name="Next week").click()
     third_monday = monday + timedelta(weeks=1)
     expect(page).to_have_url(re.compile(rf"date={third_monday:%Y-%m-%d}"))
     page.get_by_role("link", name="Next week").click()
     third_monday = monday + timedelta(weeks=2)
     expect(page).to_have_url(re.compile(rf"date={third_monday:%Y-%m-%d}"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"{third_monday.day} ")
+    assert_not_reloaded(page)  # the calendar partial was swapped in, the page stayed
     page.get_by_role("link", name=re.compile("^10:00 to 10:50, Maya Patel")).click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Maya Patel")
@@ -121,3 +124,31 @@ def test_calendar_pages_have_no_serious_accessibility_violation(
     )
 
     assert not found, "\n".join(found)
+
+
+def test_on_a_phone_the_week_is_a_list_of_days(
+    page: Page, therapist: Any, active_client: Any
+) -> None:
+    from caseload.visits.services import session_schedule
+
+    monday = next_monday()
+    session_schedule(
+        relationship=active_client,
+        actor=therapist,
+        starts_at=datetime(monday.year, monday.month, monday.day, 10, tzinfo=NEW_YORK),
+        duration_minutes=50,
+        modality="in_person",
+    )
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(page, therapist.email)
+    page.goto(f"/calendar/?view=week&date={monday:%Y-%m-%d}")
+
+    session = page.get_by_role("link", name=re.compile("^10:00 to 10:50, Maya Patel"))
+    expect(session).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^Schedule a session on"))).to_have_count(0)
+    # The days stack: Tuesday's heading is below Monday's session, not beside it.
+    tuesday = page.get_by_role("heading", name=re.compile(r"^Tue "))
+    session_box = session.bounding_box()
+    tuesday_box = tuesday.bounding_box()
+    assert session_box is not None and tuesday_box is not None
+    assert tuesday_box["y"] > session_box["y"] + session_box["height"]
