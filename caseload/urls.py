@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("clinical/icd10/", clinical_views.icd10_search, name="icd10_search"),
     path("sessions/", visits_views.agenda, name="agenda"),
+    path("calendar/requests/", include("caseload.scheduling.booking_urls")),
     path("calendar/", include("caseload.scheduling.urls")),
     path("supervision/", visits_views.supervision_queue, name="supervision"),
     path("portal/", include("caseload.portal.urls")),

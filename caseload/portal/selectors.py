@@ -8,15 +8,22 @@ plans, diagnoses) cannot reach a portal page unless it is added here on purpose.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from caseload.accounts.models import User, normalize_email
 from caseload.clients.access import in_care_of
 from caseload.clients.models import CareRelationship, CareState, Invitation, InvitationKind
+from caseload.scheduling.booking import bookable_slots, usual_session, would_be_late
+from caseload.scheduling.models import BookingRequest, BookingStatus
+from caseload.visits.models import Modality, SessionStatus, TherapySession
 
 #: The only columns of a care relationship a portal page may read.
 PORTAL_RELATIONSHIP_FIELDS = (
@@ -159,3 +166,232 @@ def invitation_page(invitation: Invitation, visitor: User | AnonymousUser) -> In
         signed_in_as_invitee=visitor.is_authenticated
         and normalize_email(visitor.email) == normalize_email(email),
     )
+
+
+# Sessions and session requests (SCH-2) -----------------------------------------------------
+#: How many upcoming sessions the sessions page lists per care.
+UPCOMING_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    """An upcoming session as the client sees it: when, how, and what cancelling would be."""
+
+    public_id: UUID
+    starts_at: datetime
+    duration_minutes: int
+    modality: str
+    time_zone: str
+    can_cancel: bool  # the practice takes cancellations in the portal
+    late_cancel: bool  # cancelling now would be a late cancel
+    cancellation_window_hours: int
+
+
+@dataclass(frozen=True)
+class PortalBooking:
+    """A session request awaiting the therapist's approval."""
+
+    public_id: UUID
+    starts_at: datetime
+    duration_minutes: int
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class PortalSessionsCare:
+    """One care (the client's own, or a child's) on the sessions page."""
+
+    public_id: UUID
+    client_name: str
+    is_child: bool
+    therapist_name: str
+    practice_name: str
+    time_zone: str
+    cancellation_window_hours: int
+    pending: PortalBooking | None
+    upcoming: list[PortalSession]
+
+
+@dataclass(frozen=True)
+class PortalSlotDay:
+    day: date
+    slots: list[datetime]
+
+
+@dataclass(frozen=True)
+class PortalBookingPage:
+    """The "Request a session" page of one care: its free times by day, or one chosen."""
+
+    care: PortalSessionsCare
+    days: list[PortalSlotDay]
+    chosen: datetime | None
+    duration_minutes: int
+
+
+def _booking_cares(user: User) -> QuerySet[CareRelationship]:
+    """Active care this user acts in, at practices that take requests in the portal."""
+    return CareRelationship.objects.filter(
+        in_care_of(user), state=CareState.ACTIVE, practice__booking_requests_enabled=True
+    )
+
+
+def portal_booking_enabled(user: User) -> bool:
+    return _booking_cares(user).exists()
+
+
+def portal_sessions(
+    user: User, *, only: CareRelationship | None = None
+) -> list[PortalSessionsCare]:
+    """Each care that takes requests: the pending request and the upcoming sessions. Three
+    queries whatever the number of cares and sessions."""
+    cares = _booking_cares(user)
+    if only is not None:
+        cares = cares.filter(pk=only.pk)
+    rows = list(
+        cares.order_by("client__full_name", "therapist__full_name").values(
+            "pk",
+            *PORTAL_RELATIONSHIP_FIELDS,
+            "practice__time_zone",
+            "practice__cancellation_window_hours",
+        )
+    )
+    ids = [row["pk"] for row in rows]
+    pending = {
+        row["relationship_id"]: row
+        for row in BookingRequest.objects.filter(
+            relationship_id__in=ids, status=BookingStatus.PENDING
+        ).values("relationship_id", "public_id", "starts_at", "duration_minutes")
+    }
+    now = timezone.now()
+    upcoming: dict[int, list[Any]] = {pk: [] for pk in ids}
+    for session in (
+        TherapySession.objects.filter(
+            relationship_id__in=ids, status=SessionStatus.SCHEDULED, starts_at__gt=now
+        )
+        .order_by("starts_at")
+        .values("relationship_id", "public_id", "starts_at", "duration_minutes", "modality")
+    ):
+        if len(upcoming[session["relationship_id"]]) < UPCOMING_LIMIT:
+            upcoming[session["relationship_id"]].append(session)
+    cares_found = []
+    for row in rows:
+        zone = row["practice__time_zone"]
+        window = timedelta(hours=row["practice__cancellation_window_hours"])
+        waiting = pending.get(row["pk"])
+        cares_found.append(
+            PortalSessionsCare(
+                public_id=row["public_id"],
+                client_name=row["client__full_name"],
+                is_child=row["client__is_child"],
+                therapist_name=row["therapist__full_name"] or row["therapist__email"],
+                practice_name=row["practice__name"],
+                time_zone=zone,
+                cancellation_window_hours=row["practice__cancellation_window_hours"],
+                pending=PortalBooking(
+                    public_id=waiting["public_id"],
+                    starts_at=waiting["starts_at"],
+                    duration_minutes=waiting["duration_minutes"],
+                    time_zone=zone,
+                )
+                if waiting
+                else None,
+                upcoming=[
+                    PortalSession(
+                        public_id=session["public_id"],
+                        starts_at=session["starts_at"],
+                        duration_minutes=session["duration_minutes"],
+                        modality=Modality(session["modality"]).label,
+                        time_zone=zone,
+                        can_cancel=True,
+                        late_cancel=session["starts_at"] - now < window,
+                        cancellation_window_hours=row["practice__cancellation_window_hours"],
+                    )
+                    for session in upcoming[row["pk"]]
+                ],
+            )
+        )
+    return cares_found
+
+
+def get_booking_care_for_user(user: User, public_id: UUID) -> CareRelationship:
+    """A care this user acts in whose practice takes requests, for the services; else 404.
+    (Never handed to a template: pages get `portal_sessions` rows.)"""
+    relationship = (
+        _booking_cares(user)
+        .select_related("practice", "therapist", "client")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if relationship is None:
+        raise Http404("No such care.")
+    return relationship
+
+
+def portal_booking_page(
+    user: User, relationship: CareRelationship, *, chosen: datetime | None = None
+) -> PortalBookingPage:
+    """The free times of `relationship` (from `get_booking_care_for_user`), grouped by day in
+    the practice's time zone."""
+    zone = ZoneInfo(relationship.practice.time_zone)
+    slots = bookable_slots(relationship, today=timezone.localdate(timezone=zone))
+    days: dict[date, list[datetime]] = {}
+    for slot in slots:
+        days.setdefault(timezone.localtime(slot, zone).date(), []).append(slot)
+    duration, _ = usual_session(relationship)
+    return PortalBookingPage(
+        care=portal_sessions(user, only=relationship)[0],
+        days=[PortalSlotDay(day=day, slots=found) for day, found in days.items()],
+        chosen=chosen if chosen in slots else None,
+        duration_minutes=duration,
+    )
+
+
+def get_portal_session_for_user(user: User, public_id: UUID) -> TherapySession:
+    """An upcoming session of care this user acts in (practice taking requests), else 404."""
+    session = (
+        TherapySession.objects.filter(relationship__in=_booking_cares(user), public_id=public_id)
+        .select_related("relationship__practice", "relationship__client")
+        .first()
+    )
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+def portal_session(user: User, session: TherapySession) -> PortalSession:
+    """One session (from `get_portal_session_for_user`) as its cancel page shows it."""
+    row = (
+        TherapySession.objects.filter(pk=session.pk)
+        .values(
+            "public_id",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "status",
+            "relationship__practice__time_zone",
+            "relationship__practice__cancellation_window_hours",
+        )
+        .get()
+    )
+    return PortalSession(
+        public_id=row["public_id"],
+        starts_at=row["starts_at"],
+        duration_minutes=row["duration_minutes"],
+        modality=Modality(row["modality"]).label,
+        time_zone=row["relationship__practice__time_zone"],
+        can_cancel=row["status"] == SessionStatus.SCHEDULED and row["starts_at"] > timezone.now(),
+        late_cancel=would_be_late(session),
+        cancellation_window_hours=row["relationship__practice__cancellation_window_hours"],
+    )
+
+
+def get_portal_booking_for_user(user: User, public_id: UUID) -> BookingRequest:
+    """A session request of care this user acts in, else 404."""
+    booking = (
+        BookingRequest.objects.filter(relationship__in=_booking_cares(user), public_id=public_id)
+        .select_related("relationship__practice", "relationship__therapist")
+        .first()
+    )
+    if booking is None:
+        raise Http404("No such request.")
+    return booking

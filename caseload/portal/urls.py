@@ -27,4 +27,13 @@ urlpatterns = [
         {"answer": "decline"},
         name="decline",
     ),
+    # Sessions and session requests (SCH-2).
+    path("sessions/", views.portal_sessions_page, name="sessions"),
+    path("sessions/<uuid:session_id>/cancel/", views.portal_session_cancel, name="session_cancel"),
+    path("care/<uuid:care_id>/book/", views.portal_book, name="book"),
+    path(
+        "bookings/<uuid:booking_id>/withdraw/",
+        views.portal_booking_withdraw,
+        name="booking_withdraw",
+    ),
 ]

@@ -17,17 +17,32 @@ from caseload.audit.services import audit_record
 from caseload.clients import services
 from caseload.clients.models import Invitation
 from caseload.documents.selectors import portal_documents_split
-from caseload.lib.http import AuditContext
+from caseload.lib.http import AuditContext, redirect_to
 from caseload.messaging.selectors import portal_conversations
 from caseload.portal.adapter import SESSION_INVITATION_KEY
 from caseload.portal.selectors import (
     account_exists,
+    get_booking_care_for_user,
+    get_portal_booking_for_user,
+    get_portal_session_for_user,
     get_request_for_user,
     invitation_page,
+    portal_booking_enabled,
+    portal_booking_page,
     portal_care,
     portal_requests,
+    portal_session,
+    portal_sessions,
 )
 from caseload.practices.http import portal_user_required
+from caseload.scheduling.booking import (
+    BookingError,
+    booking_request_create,
+    booking_request_withdraw,
+    session_cancel_by_client,
+)
+from caseload.scheduling.booking_forms import BookingRequestForm
+from caseload.visits.models import SessionStatus
 
 
 @require_GET
@@ -41,6 +56,7 @@ def portal_home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "requests": portal_requests(request.user),
             "documents": portal_documents_split(request.user),
             "conversations": portal_conversations(request.user),
+            "booking_enabled": portal_booking_enabled(request.user),
         },
     )
 
@@ -138,3 +154,91 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
             "You are now connected." if answer == "approve" else "You declined the request.",
         )
     return redirect("portal:home")
+
+
+# Sessions and session requests (SCH-2) -----------------------------------------------------
+@require_GET
+@portal_user_required
+def portal_sessions_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Upcoming sessions, the request awaiting approval and "Request a session", for each
+    care whose practice takes requests in the portal (404 when none does)."""
+    cares = portal_sessions(request.user)
+    if not cares:
+        raise Http404("No sessions here.")
+    return render(request, "portal/sessions.html", {"cares": cares})
+
+
+@require_http_methods(["GET", "POST"])
+@portal_user_required
+def portal_book(request: AuthenticatedHttpRequest, care_id: UUID) -> HttpResponse:
+    """GET: the free times by day, or (`?at=`) the one chosen, to confirm. POST: request it."""
+    relationship = get_booking_care_for_user(request.user, care_id)
+    if request.method == "POST":
+        form = BookingRequestForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose one of the times offered.")
+            return redirect("portal:book", care_id)
+        try:
+            booking_request_create(
+                relationship=relationship,
+                actor=request.user,
+                starts_at=form.cleaned_data["starts_at"],
+                audit_context=request.audit_context,
+            )
+        except BookingError as error:
+            messages.error(request, str(error))
+            return redirect_to(request, reverse("portal:book", args=[care_id]))
+        messages.success(request, "Requested — awaiting approval. You'll get an email.")
+        return redirect_to(request, reverse("portal:sessions"))
+    chosen = None
+    if "at" in request.GET:
+        form = BookingRequestForm({"starts_at": request.GET["at"]})
+        chosen = form.cleaned_data["starts_at"] if form.is_valid() else None
+    page = portal_booking_page(request.user, relationship, chosen=chosen)
+    if "at" in request.GET and page.chosen is None:
+        messages.error(request, "That time is no longer free. Choose another time.")
+    return render(request, "portal/book.html", {"page": page})
+
+
+@require_POST
+@portal_user_required
+def portal_booking_withdraw(request: AuthenticatedHttpRequest, booking_id: UUID) -> HttpResponse:
+    booking = get_portal_booking_for_user(request.user, booking_id)
+    try:
+        booking_request_withdraw(
+            booking=booking, actor=request.user, audit_context=request.audit_context
+        )
+    except BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Request withdrawn.")
+    return redirect_to(request, reverse("portal:sessions"))
+
+
+@require_http_methods(["GET", "POST"])
+@portal_user_required
+def portal_session_cancel(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpResponse:
+    """GET: confirm, saying whether it would be a late cancel. POST: cancel."""
+    session = get_portal_session_for_user(request.user, session_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "portal/session_cancel.html",
+            {"session": portal_session(request.user, session)},
+        )
+    try:
+        cancelled = session_cancel_by_client(
+            session=session, actor=request.user, audit_context=request.audit_context
+        )
+    except BookingError as error:
+        messages.error(request, str(error))
+    else:
+        if cancelled.status == SessionStatus.LATE_CANCELLED:
+            messages.warning(
+                request,
+                "Session cancelled. It was inside the practice's cancellation window, so it "
+                "is recorded as a late cancel.",
+            )
+        else:
+            messages.success(request, "Session cancelled.")
+    return redirect_to(request, reverse("portal:sessions"))

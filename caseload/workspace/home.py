@@ -17,6 +17,8 @@ Who sees what:
   clients, whose record is closed; lists of things to read (documents to review, unread
   messages, immediate attention) keep them, since those can still be read and reviewed, and
   a flag is never hidden.
+- Session requests (SCH-2) are the viewer's own clients' with an open record, to approve or
+  decline; the list shows while the practice takes requests, or while any wait.
 - A supervisor also sees the notes awaiting their co-signature, and their own caseload's
   lists only if they have clients of their own.
 """
@@ -39,6 +41,7 @@ from caseload.messaging.selectors import unread_subquery
 from caseload.plans.models import TreatmentPlan
 from caseload.plans.selectors import needs_review_q, plan_status
 from caseload.practices.models import Role
+from caseload.scheduling.models import BookingRequest, BookingStatus
 from caseload.visits.models import ProgressNote, TherapySession
 from caseload.visits.selectors import notes_awaiting_cosignature, unsigned_past_sessions_q
 
@@ -102,6 +105,10 @@ class HomePage:
     plans: Bounded[PlanToReview] | None
     #: Supervisors only.
     to_cosign: Bounded[ProgressNote] | None
+    #: Clients' session requests awaiting the viewer's approval (SCH-2); None as above.
+    bookings: Bounded[BookingRequest] | None = None
+    #: The practice takes session requests in the portal: the list is shown even when empty.
+    booking_enabled: bool = False
 
     @property
     def has_caseload(self) -> bool:
@@ -118,6 +125,7 @@ class HomePage:
             self.messages,
             self.plans,
             self.to_cosign,
+            self.bookings,
         )
         return all(found is None or found.total == 0 for found in lists)
 
@@ -131,6 +139,7 @@ class HomePage:
             "messages": self.messages,
             "plans": self.plans,
             "to_cosign": self.to_cosign,
+            "bookings": self.bookings,
         }
         return {name: found.total for name, found in lists.items() if found is not None}
 
@@ -264,6 +273,18 @@ def plans_to_review(user: User, *, today: date) -> Bounded[PlanToReview]:
     )
 
 
+def booking_requests(user: User) -> Bounded[BookingRequest]:
+    """Session requests of the user's own clients (record open) awaiting approval, the
+    soonest requested time first."""
+    return _bounded(
+        BookingRequest.objects.filter(
+            status=BookingStatus.PENDING, relationship__in=_own_open(user).values("pk")
+        )
+        .select_related("relationship")
+        .order_by("starts_at", "pk")
+    )
+
+
 def notes_to_cosign(supervisor: User) -> Bounded[ProgressNote]:
     """Notes the supervisor's supervisees signed, awaiting co-signature, oldest first."""
     return _bounded(
@@ -290,4 +311,6 @@ def home_page(user: User) -> HomePage:
         messages=unread_conversations(user) if has_caseload else None,
         plans=plans_to_review(user, today=today) if has_caseload else None,
         to_cosign=notes_to_cosign(user) if is_supervisor else None,
+        bookings=booking_requests(user) if has_caseload else None,
+        booking_enabled=membership.practice.booking_requests_enabled,
     )

@@ -31,6 +31,9 @@ from caseload.documents.models import AssignedDocument, DocumentStatus
 from caseload.documents.tests.helpers import answers_for
 from caseload.messaging import services as messaging_services
 from caseload.portal.selectors import invitation_page
+from caseload.scheduling.models import BookingRequest
+from caseload.scheduling.tests.booking_helpers import ready
+from caseload.visits import services as visits_services
 from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
@@ -264,6 +267,25 @@ def walked(world, active_client, child_client, client_user, guardian_user, signe
     walk.visit(anonymous, None, "GET", signup)
     walk.visit(anonymous, None, "POST", f"{signup}signup/")
     walk.visit(anonymous, None, "GET", "/invite/not-a-real-token/", status=404)
+
+    # Sessions and session requests (SCH-2): request, withdraw, cancel.
+    free = ready(active_client)
+    session = visits_services.session_schedule(
+        relationship=child_client,
+        actor=child_client.therapist,
+        starts_at=free[-1],
+        duration_minutes=50,
+        modality="telehealth",
+    )
+    book = f"/portal/care/{active_client.public_id}/book/"
+    walk.visit(maya, client_user, "GET", "/portal/sessions/")
+    walk.visit(maya, client_user, "GET", book)
+    walk.visit(maya, client_user, "GET", book, {"at": free[0].isoformat()})
+    walk.visit(maya, client_user, "POST", book, {"starts_at": free[0].isoformat()})
+    pending = BookingRequest.objects.get(relationship=active_client)
+    walk.visit(maya, client_user, "POST", f"/portal/bookings/{pending.public_id}/withdraw/")
+    walk.visit(sam, guardian_user, "GET", f"/portal/sessions/{session.public_id}/cancel/")
+    walk.visit(sam, guardian_user, "POST", f"/portal/sessions/{session.public_id}/cancel/")
     return walk
 
 

@@ -585,6 +585,7 @@ def test_the_view_is_audited_in_numbers_only(
         "documents": 0,
         "messages": 1,
         "plans": 0,
+        "bookings": 0,
     }
 
 
