@@ -34,6 +34,7 @@ urlpatterns = [
     path("sessions/", visits_views.agenda, name="agenda"),
     path("calendar/requests/", include("caseload.scheduling.booking_urls")),
     path("calendar/feeds/", include("caseload.scheduling.feed_urls")),
+    path("calendar/", include("caseload.scheduling.urls")),
     path("supervision/", visits_views.supervision_queue, name="supervision"),
     path("portal/", include("caseload.portal.urls")),
     path("", include("caseload.messaging.urls")),
