@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
@@ -42,6 +42,9 @@ from caseload.exports.models import ExportScope, ExportStatus, RecordExport
 from caseload.lib import views as site_views
 from caseload.plans import services as plan_services
 from caseload.plans.models import PlanGeneration, TreatmentPlan
+from caseload.scheduling import feeds
+from caseload.scheduling import services as scheduling_services
+from caseload.scheduling.models import BlockedTime, BookingRequest, CalendarFeed, WorkingHours
 from caseload.visits import services as visit_services
 from caseload.visits.models import TherapySession
 from tests.factories import account, pending_relationship
@@ -100,6 +103,11 @@ class World:
     done_document: AssignedDocument  # a GAD-7 Maya submitted, not yet reviewed
     form_template: DocumentTemplate  # a form built in alice's practice
     record_export: RecordExport  # alice's export of Maya's record, ready to download
+    upcoming_session: TherapySession  # Maya's session next week
+    booking: BookingRequest  # Maya's request for a time, awaiting alice's approval
+    blocked_time: BlockedTime  # alice's afternoon off
+    feed: CalendarFeed  # alice's calendar feed
+    feed_token: str  # its secret, the credential of the feed's address
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,18 @@ def _request(world: World) -> dict[str, Any]:
 
 def _export(world: World) -> dict[str, Any]:
     return {"export_id": world.record_export.public_id}
+
+
+def _upcoming(world: World) -> dict[str, Any]:
+    return {"session_id": world.upcoming_session.public_id}
+
+
+def _booking(world: World) -> dict[str, Any]:
+    return {"booking_id": world.booking.public_id}
+
+
+def _care(world: World) -> dict[str, Any]:
+    return {"care_id": world.active_client.public_id}
 
 
 def _signup_token(world: World) -> dict[str, Any]:
@@ -416,6 +436,35 @@ TABLE: dict[str, Route] = {
         {"effective_date": "2026-01-01", "review_date": "2026-04-01"},
     ),
     "plans:pdf": Route("GET", _only({"therapist": OK, "supervisor": OK}), _plan),
+    # Scheduling: the calendar, series, availability, booking requests, feeds -------------
+    # Clinicians see their own calendar; an admin picks any clinician of the practice.
+    "scheduling:calendar": Route("GET", _only(dict.fromkeys((*CLINICIANS, "practice_admin"), OK))),
+    "scheduling:schedule": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "scheduling:session": Route("GET", _only({"therapist": OK, "supervisor": OK}), _upcoming),
+    "scheduling:session_move": Route("POST", _only({"therapist": OK}), _upcoming),
+    "scheduling:session_cancel": Route(
+        "POST",
+        _only({"therapist": Redirect("/calendar/?", prefix=True)}),
+        _upcoming,
+        {"scope": "this"},
+    ),
+    "scheduling:availability": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "scheduling:blocked_add": Route("POST", _only(dict.fromkeys(CLINICIANS, OK))),
+    "scheduling:blocked_delete": Route(
+        "POST",
+        _only({"therapist": Redirect("/calendar/availability/")}),
+        lambda w: {"blocked_id": w.blocked_time.public_id},
+    ),
+    "booking:approve": Route("POST", _only({"therapist": Redirect("/")}), _booking),
+    "booking:decline": Route("POST", _only({"therapist": Redirect("/")}), _booking),
+    "feeds:list": Route("GET", _only(dict.fromkeys(CLINICIANS, OK))),
+    "feeds:revoke": Route(
+        "POST",
+        _only({"therapist": Redirect("/calendar/feeds/")}),
+        lambda w: {"feed_id": w.feed.public_id},
+    ),
+    # The feed's address: public, the token is the credential (like an invitation link).
+    "feeds:ics": Route("GET", _everyone(OK), lambda w: {"token": w.feed_token}),
     # Whole-record exports: the owner exports a client, a practice admin the practice -------
     "exports:client": Route(
         "POST", _only({"therapist": Redirect("/exports/", prefix=True)}), _client
@@ -509,6 +558,19 @@ TABLE: dict[str, Route] = {
     ),
     "portal:document_pdf": Route(
         "GET", _only({"client_user": OK}), lambda w: {"document_id": w.done_document.public_id}
+    ),
+    "portal:sessions": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
+    "portal:book": Route("GET", _only({"client_user": OK}), _care),
+    "portal:booking_withdraw": Route(
+        "POST", _only({"client_user": Redirect("/portal/sessions/")}), _booking
+    ),
+    "portal:session_cancel": Route("GET", _only({"client_user": OK}), _upcoming),
+    "portal:reminders": Route("GET", _only(dict.fromkeys(PORTAL, OK))),
+    "portal:reminders_update": Route(
+        "POST",
+        _only({"client_user": Redirect("/portal/reminders/")}),
+        lambda w: {"relationship_id": w.active_client.public_id},
+        {"email": "on"},
     ),
     "portal:approve": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
     "portal:decline": Route("POST", _only({"client_user": Redirect("/portal/")}), _request),
@@ -665,6 +727,38 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
         expires_at=timezone.now() + timedelta(hours=24),
     )
     record_export.relationships.set([active_client])
+    # Scheduling: the practice takes requests; alice works weekdays and has a session and a
+    # request of Maya's ahead, an afternoon blocked, and a calendar feed.
+    practice = therapist.membership.practice
+    practice.booking_requests_enabled = True
+    practice.save(update_fields=["booking_requests_enabled"])
+    for weekday in range(5):
+        WorkingHours.objects.create(
+            clinician=therapist, weekday=weekday, start=time(9, 0), end=time(17, 0)
+        )
+    next_week = (timezone.now() + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    upcoming_session = visit_services.session_schedule(
+        relationship=active_client,
+        starts_at=next_week,
+        duration_minutes=50,
+        modality="telehealth",
+        actor=therapist,
+        allow_overlap=True,
+    )
+    booking = BookingRequest.objects.create(
+        relationship=active_client,
+        requested_by=client_user,
+        starts_at=next_week + timedelta(days=1),
+        duration_minutes=50,
+    )
+    blocked_time = scheduling_services.blocked_time_add(
+        clinician=therapist,
+        actor=therapist,
+        starts_at=next_week + timedelta(days=2),
+        ends_at=next_week + timedelta(days=2, hours=4),
+        reason="Training",
+    )
+    new_feed = feeds.feed_create(actor=therapist)
     return World(
         active_client=active_client,
         signup_invitation=pending.invitations.get(),
@@ -700,6 +794,11 @@ def world(therapist, colleague, active_client, client_user, child_client) -> Wor
             fields=[{"type": "short_text", "label": "Bedtime"}],
         ),
         record_export=record_export,
+        upcoming_session=upcoming_session,
+        booking=booking,
+        blocked_time=blocked_time,
+        feed=new_feed.feed,
+        feed_token=new_feed.token,
     )
 
 

@@ -40,6 +40,7 @@ def test_a_feed_made_on_its_page_parses_names_nobody_and_dies_when_revoked(
     schedule(active_client, 9)
 
     sign_in(page, therapist.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar").click()
     page.get_by_role("link", name="Calendar feed").click()
     expect(page.get_by_role("heading", name="Calendar feed")).to_be_visible()
     page.get_by_role("button", name="Create a feed address").click()
