@@ -1,10 +1,13 @@
 from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 from django.core.management import call_command
+from django.utils import timezone
 
 from caseload.clients.models import CareRelationship
 from caseload.documents.models import AssignedDocument, QuestionnaireSchedule
+from caseload.scheduling.models import BlockedTime, BookingRequest, SessionSeries, WorkingHours
 from caseload.visits.models import ProgressNote, TherapySession
 from caseload.workspace.management.commands.load_demo import THERAPIST
 
@@ -17,7 +20,8 @@ def test_demo_practice_has_clients_in_every_state_and_a_clinical_record(db):
     )
     assert states == {"active": 5, "invited": 3, "awaiting_consent": 2, "archived": 2}
     assert CareRelationship.objects.filter(client__is_child=True).count() == 2
-    assert TherapySession.objects.count() == 8  # six past, one today, one in three days
+    # Six past, one today, one in three days, and three series (12 + 8 + 6).
+    assert TherapySession.objects.count() == 8 + 26
     assert ProgressNote.objects.filter(status="signed").count() == 5
     # The clinical-safety parts show too: structured risk and mental status on the signed
     # notes, a flagged PHQ-9 waiting for a follow-up, and a recurring questionnaire.
@@ -26,6 +30,27 @@ def test_demo_practice_has_clients_in_every_state_and_a_clinical_record(db):
     assert all(note.mental_status["mood"]["choice"] == "anxious" for note in signed)
     assert AssignedDocument.objects.filter(flagged=True).count() == 1
     assert QuestionnaireSchedule.objects.filter(every_weeks=2).count() == 1
+
+
+def test_demo_week_has_a_series_a_booking_request_and_a_telehealth_session(db):
+    call_command("load_demo", stdout=StringIO())
+
+    therapist = CareRelationship.objects.filter(therapist__email=THERAPIST).first().therapist
+    practice = therapist.membership.practice
+    assert practice.booking_requests_enabled
+    assert practice.reminder_offsets == (24,)
+    assert SessionSeries.objects.count() == 3
+    assert WorkingHours.objects.filter(clinician=therapist).count() == 7
+    assert BlockedTime.objects.filter(clinician=therapist).count() == 1
+    assert BookingRequest.objects.filter(status="pending").count() == 1
+    telehealth = TherapySession.objects.filter(modality="telehealth", starts_at__gt=timezone.now())
+    assert telehealth.exists()
+    assert all(session.video_room for session in telehealth)
+    # The current week is populated: sessions in the next seven days.
+    soon = TherapySession.objects.filter(
+        starts_at__gt=timezone.now(), starts_at__lt=timezone.now() + timedelta(days=7)
+    )
+    assert soon.count() >= 4
 
 
 def test_loading_the_demo_twice_changes_nothing(db):

@@ -23,7 +23,11 @@ from caseload.messaging import services as messaging_services
 from caseload.messaging.models import Message
 from caseload.plans import services as plan_services
 from caseload.plans.generators import KnowledgeBaseGenerator, PlanOptions, build_plan_input
-from caseload.practices.models import Membership, Practice, Role
+from caseload.practices.models import Membership, Practice, ReminderSetting, Role
+from caseload.scheduling import services as scheduling_services
+from caseload.scheduling.booking import bookable_slots, booking_request_create
+from caseload.scheduling.models import Frequency
+from caseload.scheduling.recurrence import series_create
 from caseload.visits import services as visit_services
 from caseload.visits.assessment import MSE_DOMAINS
 
@@ -65,6 +69,11 @@ class Command(BaseCommand):
             time_zone="America/New_York",
             billing_enabled=True,
             child_accounts_enabled=True,
+            # Scheduling: clients request times in the portal, reminders the day before, and
+            # each telehealth session gets its own video room.
+            booking_requests_enabled=True,
+            reminders=ReminderSetting.DAY_BEFORE,
+            telehealth_url_template="https://meet.jit.si/riverside-{room}",
         )
         supervisor = make_account(SUPERVISOR, "Dr. Helen Brooks")
         supervisor_membership = Membership.objects.create(
@@ -94,16 +103,10 @@ class Command(BaseCommand):
         sign_up(maya, CLIENT, "Maya Patel")
         daniel = add("Daniel Kim", "daniel.kim@demo.caseload.test", BillingType.INSURANCE)
         sign_up(daniel, "daniel.kim@demo.caseload.test", "Daniel Kim")
-        sign_up(
-            add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE),
-            "sofia.hernandez@demo.caseload.test",
-            "Sofía Hernández",
-        )
-        sign_up(
-            add("Thomas Wright", "thomas.wright@demo.caseload.test", BillingType.NOT_BILLED),
-            "thomas.wright@demo.caseload.test",
-            "Thomas Wright",
-        )
+        sofia = add("Sofía Hernández", "sofia.hernandez@demo.caseload.test", BillingType.INSURANCE)
+        sign_up(sofia, "sofia.hernandez@demo.caseload.test", "Sofía Hernández")
+        thomas = add("Thomas Wright", "thomas.wright@demo.caseload.test", BillingType.NOT_BILLED)
+        sign_up(thomas, "thomas.wright@demo.caseload.test", "Thomas Wright")
         # Pending: invited, not signed up yet.
         add("Grace Liu", "grace.liu@demo.caseload.test")
         add("Omar Haddad", "omar.haddad@demo.caseload.test", BillingType.INSURANCE)
@@ -150,6 +153,7 @@ class Command(BaseCommand):
         self._flagged_answer(daniel.relationship, therapist)
         child.relationship.refresh_from_db()
         self._messages(maya.relationship, child.relationship, therapist)
+        self._calendar(therapist, daniel.relationship, sofia.relationship, thomas.relationship)
         self.stdout.write(self.style.SUCCESS("Demo practice created."))
 
     def _clinical_record(self, relationship: Any, therapist: User) -> None:
@@ -269,6 +273,74 @@ class Command(BaseCommand):
             actor=therapist,
             allow_overlap=True,
         )
+
+    def _calendar(self, therapist: User, daniel: Any, sofia: Any, thomas: Any) -> None:
+        """The therapist's week: working hours, Friday afternoon blocked, a weekly series of
+        Daniel's, Sofía's fortnightly telehealth sessions, Thomas monthly, and a request from
+        Sofía for one of the free times, waiting on the home page."""
+        for relationship in (daniel, sofia, thomas):
+            relationship.refresh_from_db()
+        zone = ZoneInfo(daniel.practice.time_zone)
+        today = timezone.localdate(timezone=zone)
+        scheduling_services.working_hours_set(
+            clinician=therapist,
+            actor=therapist,
+            days={
+                weekday: [(time(9, 0), time(17, 0))]
+                if weekday in (0, 2, 4)
+                else [(time(9, 0), time(12, 0)), (time(13, 0), time(19, 0))]
+                for weekday in range(5)
+            },
+        )
+        friday = today + timedelta(days=(4 - today.weekday()) % 7)
+        scheduling_services.blocked_time_add(
+            clinician=therapist,
+            actor=therapist,
+            starts_at=datetime.combine(friday, time(13, 0), tzinfo=zone),
+            ends_at=datetime.combine(friday, time(17, 0), tzinfo=zone),
+            reason="Supervision training",
+        )
+
+        def next_weekday(day: date) -> date:
+            while day.weekday() > 4:
+                day += timedelta(days=1)
+            return day
+
+        first = next_weekday(today + timedelta(days=1))
+        for relationship, day, hour, modality, frequency, count in (
+            (daniel, first, 14, "in_person", Frequency.WEEKLY, 12),
+            (
+                sofia,
+                next_weekday(first + timedelta(days=1)),
+                11,
+                "telehealth",
+                Frequency.EVERY_TWO_WEEKS,
+                8,
+            ),
+            (
+                thomas,
+                next_weekday(first + timedelta(days=2)),
+                16,
+                "in_person",
+                Frequency.MONTHLY_BY_WEEKDAY,
+                6,
+            ),
+        ):
+            series_create(
+                relationship=relationship,
+                actor=therapist,
+                starts_at=datetime.combine(day, time(hour, 0), tzinfo=zone),
+                duration_minutes=50,
+                modality=modality,
+                frequency=frequency,
+                count=count,
+                allow_overlap=True,
+            )
+        slots = bookable_slots(sofia, today=today)
+        if slots:
+            booking_request_create(
+                relationship=sofia, actor=sofia.client.account, starts_at=slots[len(slots) // 3]
+            )
 
     def _documents(self, relationship: Any, therapist: User, child: Any) -> None:
         """Maya's intake (signed, reviewed) and PHQ-9 / GAD-7 every two weeks, the latest
