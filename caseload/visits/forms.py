@@ -70,6 +70,9 @@ class SessionOutcomeForm(forms.Form):
             "max_value": "Mood is scored from 1 to 10.",
         },
     )
+    allow_overlap = forms.BooleanField(
+        label="Set it back although it overlaps another session", required=False
+    )
 
 
 class NoteForm(forms.Form):

@@ -20,6 +20,7 @@ from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.visits.assessment import AssessmentError, clean_mental_status, clean_risk
 from caseload.visits.models import (
+    NOT_TAKING_PLACE,
     NOTE_SECTION_MAX_LENGTH,
     NOTE_SECTIONS,
     Modality,
@@ -68,9 +69,11 @@ def lock_calendar(therapist: User) -> None:
 
     Two requests that each check for overlaps and then insert would both pass the check when
     they race; taking this row lock first makes the second wait and then see the first's
-    sessions (PostgreSQL; SQLite serialises writers anyway).
+    sessions (PostgreSQL; SQLite serialises writers anyway). FOR NO KEY UPDATE: it conflicts
+    with itself but not with the key-share locks of rows that merely point at the therapist
+    (audit events, series, notes), so the therapist's other work doesn't wait for it.
     """
-    User.objects.select_for_update().filter(pk=therapist.pk).values_list("pk").first()
+    User.objects.select_for_update(no_key=True).filter(pk=therapist.pk).values_list("pk").first()
 
 
 def _check_session_values(
@@ -152,7 +155,11 @@ def session_update(
         starts_at=starts_at, duration_minutes=duration, modality=values.get("modality")
     )
     moved = starts_at != session.starts_at or duration != session.duration_minutes
-    if moved and not allow_overlap:
+    # A cancelled session set back to taking place claims its time again, as a move does.
+    restored = session.status in NOT_TAKING_PLACE and values.get("status", session.status) not in (
+        NOT_TAKING_PLACE
+    )
+    if (moved or restored) and not allow_overlap:
         overlaps = overlapping_sessions(
             therapist=relationship.therapist,
             starts_at=starts_at,

@@ -211,15 +211,24 @@ def session_outcome(
     session = get_session_for_relationship(relationship, session_id)
     form = SessionOutcomeForm(request.POST)
     if form.is_valid():
+        values = dict(form.cleaned_data)
+        allow_overlap = values.pop("allow_overlap", False)
         try:
             services.session_update(
                 session=session,
                 actor=request.user,
-                values=form.cleaned_data,
+                values=values,
+                allow_overlap=allow_overlap,
                 audit_context=request.audit_context,
             )
         except services.VisitError as error:
             form.add_error(error.field, str(error))
+        except services.OverlapWarning as warning:
+            form.add_error(
+                "status",
+                f"Its time now overlaps {len(warning.overlapping)} other session(s). Tick "
+                "the box below to set it back anyway, or move it first.",
+            )
         else:
             messages.success(request, "Session updated.")
             return redirect_to(request, _session_url(relationship, session))

@@ -1099,3 +1099,36 @@ def test_the_agenda_and_the_supervision_queue_are_audited(client, therapist, sup
 
     assert AuditEvent.objects.filter(action="agenda.view", actor=therapist).count() == 1
     assert AuditEvent.objects.filter(action="supervision.view", actor=supervisor).count() == 1
+
+
+def test_setting_a_cancelled_session_back_warns_when_its_time_was_taken(
+    therapist, active_client, signed_in
+):
+    """A cancelled session's time may have gone to someone else: setting it back to scheduled
+    is checked for overlaps like a move, and goes through only when the therapist insists."""
+    session = past_session(active_client)
+    services.session_update(session=session, actor=therapist, values={"status": "cancelled"})
+    services.session_schedule(
+        relationship=active_client,
+        actor=therapist,
+        starts_at=session.starts_at,
+        duration_minutes=50,
+        modality="in_person",
+    )
+    browser = signed_in(therapist)
+
+    refused = browser.post(page_url(active_client, session, "outcome/"), {"status": "scheduled"})
+
+    assert refused.status_code == 200
+    assert "overlaps 1 other session" in " ".join(field_errors(refused, "status"))
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+
+    insisted = browser.post(
+        page_url(active_client, session, "outcome/"),
+        {"status": "scheduled", "allow_overlap": "on"},
+    )
+
+    assert insisted.status_code == 302
+    session.refresh_from_db()
+    assert session.status == "scheduled"
