@@ -26,7 +26,8 @@ from datetime import date
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from caseload.lib.expressions import record_clock, stop_recording_clock
 
@@ -39,8 +40,8 @@ class PreparedQueryError(Exception):
 
 
 @dataclass(frozen=True)
-class PreparedQuery[M: Model]:
-    queryset: QuerySet[M]
+class PreparedQuery[R]:
+    queryset: QuerySet[Any, R]
     compiler: Any  # the backend's SQLCompiler after as_sql(): select, klass_info, …
     sql: str
     params: tuple[Any, ...]
@@ -49,11 +50,11 @@ class PreparedQuery[M: Model]:
     @classmethod
     def compile(
         cls,
-        queryset: QuerySet[M],
+        queryset: QuerySet[Any, R],
         stand_ins: Mapping[str, int | str],
         *,
         optional: tuple[str, ...] = (),
-    ) -> PreparedQuery[M]:
+    ) -> PreparedQuery[R]:
         """Compile `queryset`, built with `stand_ins` (name → stand-in value) in place of
         the real values, for runs that give the real ones by name. A name in `optional` may
         be absent from the query (it is replaced wherever it is found)."""
@@ -96,7 +97,7 @@ class PreparedQuery[M: Model]:
 
     def run(
         self, values: Mapping[str, Any], *, offset: int = 0, limit: int | None = None
-    ) -> list[M]:
+    ) -> list[R]:
         """The rows, as the queryset would give them, for these values."""
         connection = connections[self.queryset.db]
         sql, params = self.sql_with_params(values)
@@ -109,6 +110,26 @@ class PreparedQuery[M: Model]:
         queryset = self.queryset.all()
         queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
         return list(queryset)
+
+
+_prepared: dict[tuple[Any, ...], PreparedQuery[Any]] = {}
+
+
+def prepared[R](
+    key: tuple[Any, ...],
+    build: Callable[[], QuerySet[Any, R]],
+    stand_ins: Mapping[str, int | str],
+    *,
+    optional: tuple[str, ...] = (),
+) -> PreparedQuery[R]:
+    """The query `build()` gives (built with `stand_ins`), compiled at its first use in this
+    process for `key` and the active time zone, and reused after."""
+    full_key = (*key, timezone.get_current_timezone_name())
+    found = _prepared.get(full_key)
+    if found is None:
+        found = PreparedQuery.compile(build(), stand_ins, optional=optional)
+        _prepared[full_key] = found
+    return found
 
 
 def _slot_for(

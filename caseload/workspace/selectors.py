@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
-from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.access import (
@@ -21,7 +20,7 @@ from caseload.clients.access import (
 )
 from caseload.clients.models import CareRelationship, CareState, search_key
 from caseload.lib.expressions import CurrentTime
-from caseload.lib.prepared import PreparedQuery, PreparedQueryError
+from caseload.lib.prepared import PreparedQuery, PreparedQueryError, prepared
 from caseload.practices.models import Membership
 from caseload.visits.models import SessionStatus, TherapySession
 from caseload.workspace.registry import ATTENTION_SIGNALS
@@ -218,17 +217,18 @@ _STAND_INS: dict[str, int | str] = {
     "practice_id": -918_273_645_003,
 }
 _SEARCH_STAND_IN = "zqxsearchstandinqz"
-_prepared_lists: dict[tuple[Any, ...], PreparedQuery[CareRelationship]] = {}
+_PK_STAND_IN = -918_273_645_004
 
 
 def _prepared_list(user: User, params: ClientListParams) -> PreparedQuery[CareRelationship]:
     """The list's query compiled once per process for each shape (role, filter, sort, with or
-    without a search, time zone): compiling it cost more CPU than running it."""
+    without a search; `lib.prepared` adds the time zone): compiling it cost more CPU than
+    running it."""
     role = user.membership.role
-    time_zone = timezone.get_current_timezone_name()
-    key = (role, params.filter, params.sort, bool(params.query), time_zone)
-    prepared = _prepared_lists.get(key)
-    if prepared is None:
+    search = _SEARCH_STAND_IN if params.query else ""
+    stand_ins = {**_STAND_INS, "search": search} if search else dict(_STAND_INS)
+
+    def build() -> QuerySet[CareRelationship]:
         stand_in = User(pk=_STAND_INS["user_id"])
         stand_in.membership = Membership(
             pk=_STAND_INS["membership_id"],
@@ -236,15 +236,13 @@ def _prepared_list(user: User, params: ClientListParams) -> PreparedQuery[CareRe
             user=stand_in,
             role=role,
         )
-        search = _SEARCH_STAND_IN if params.query else ""
-        stand_ins = {**_STAND_INS, "search": search} if search else dict(_STAND_INS)
         if search_key(search) != search:
             raise PreparedQueryError("The search stand-in must be its own search key.")
-        queryset = client_list(stand_in, replace(params, query=search, page=1))
-        # The visibility rule reads the membership; the user's own id is replaced if used.
-        prepared = PreparedQuery.compile(queryset, stand_ins, optional=("user_id",))
-        _prepared_lists[key] = prepared
-    return prepared
+        return client_list(stand_in, replace(params, query=search, page=1))
+
+    # The visibility rule reads the membership; the user's own id is replaced if used.
+    key = ("workspace.client_list", role, params.filter, params.sort, bool(search))
+    return prepared(key, build, stand_ins, optional=("user_id",))
 
 
 def client_rows(user: User, params: ClientListParams) -> list[CareRelationship]:
@@ -281,7 +279,12 @@ def client_page(user: User, params: ClientListParams) -> ClientPage:
 def attach_badges(relationship: CareRelationship) -> CareRelationship:
     """Copy the badge annotations onto one relationship that came through the gate."""
     names = [signal.name for signal in ATTENTION_SIGNALS]
-    values = with_badges(CareRelationship.objects.filter(pk=relationship.pk)).values(*names).get()
+    query = prepared(
+        ("workspace.badges",),
+        lambda: with_badges(CareRelationship.objects.filter(pk=_PK_STAND_IN)).values(*names),
+        {"pk": _PK_STAND_IN},
+    )
+    [values] = query.run({"pk": relationship.pk})
     for name in names:
         setattr(relationship, name, values[name])
     return relationship
