@@ -38,9 +38,12 @@ def values_for(user, params):
 
 
 def comparable(params):
-    """Parameters with the clock's values reduced to their type (they move between reads)."""
+    """Parameters with the clock's values reduced to their type (they move between reads),
+    and psycopg's JSON wrappers (which don't compare) to what they wrap."""
     return tuple(
-        "date" if isinstance(p, date) or (isinstance(p, str) and _looks_like_a_date(p)) else p
+        "date"
+        if isinstance(p, date) or (isinstance(p, str) and _looks_like_a_date(p))
+        else (p.obj if type(p).__name__ == "Jsonb" else p)
         for p in params
     )
 
