@@ -6,12 +6,17 @@ takes over) or any ASGI server that speaks websockets.
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
 os.environ.setdefault("SERVER_MODE", "asgi")  # PostgreSQL connections from a pool (settings)
 # Set up Django before importing anything that touches models.
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from caseload.lib.handlers import SyncMiddlewareASGIHandler  # noqa: E402
+
+# Django's ASGI handler, with the middleware entered once per request (lib/handlers.py).
+django_application = SyncMiddlewareASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

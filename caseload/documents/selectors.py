@@ -32,6 +32,7 @@ from caseload.documents.models import (
     TemplateVersion,
 )
 from caseload.documents.scoring import SCALES, Progress, needs_crisis_response, progress
+from caseload.lib.prepared import prepared
 from caseload.practices.models import DEFAULT_CRISIS_TEXT
 
 
@@ -157,16 +158,16 @@ class DocumentsOverview:
     scores: list[ScoreSummary]  # PHQ-9, then GAD-7: those with a score
 
 
+_PK_STAND_IN = -918_273_645_005
+
+
 def _scored(scale: str) -> QuerySet[AssignedDocument]:
     return AssignedDocument.objects.filter(
         relationship=OuterRef("pk"), score__isnull=False, version__scoring=scale
     )
 
 
-def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
-    """The Overview's Documents card in one query, whatever the number of documents: the
-    count to review, the attention flag, and each questionnaire's first and latest score
-    (correlated subqueries, each reading one row or a count)."""
+def _overview_query() -> QuerySet[CareRelationship, dict[str, Any]]:
     annotations: dict[str, Any] = {"to_review": to_review_subquery(), "flagged": flagged_exists()}
     for key in SCALES:
         first = _scored(key).order_by("submitted_at", "pk")
@@ -180,12 +181,21 @@ def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
             f"{key}_at": Subquery(latest.values("submitted_at")[:1]),
             f"{key}_first_at": Subquery(first.values("submitted_at")[:1]),
         }
-    row = (
-        CareRelationship.objects.filter(pk=relationship.pk)
+    query: QuerySet[CareRelationship, dict[str, Any]] = (
+        CareRelationship.objects.filter(pk=_PK_STAND_IN)
         .annotate(**annotations)
         .values(*annotations)
-        .get()
     )
+    return query
+
+
+def documents_overview_for(relationship: CareRelationship) -> DocumentsOverview:
+    """The Overview's Documents card in one query, whatever the number of documents: the
+    count to review, the attention flag, and each questionnaire's first and latest score
+    (correlated subqueries, each reading one row or a count). The query is built and
+    compiled once per process (`lib.prepared`): that cost more than running it."""
+    query = prepared(("documents.overview",), _overview_query, {"pk": _PK_STAND_IN})
+    [row] = query.run({"pk": relationship.pk})
     scores = [
         ScoreSummary(
             key=key,

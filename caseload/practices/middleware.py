@@ -13,8 +13,11 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from caseload.accounts.models import User
+from caseload.lib.prepared import prepared
 from caseload.practices.models import Membership
 from caseload.practices.two_factor import has_second_factor
+
+_USER_STAND_IN = -918_273_645_006
 
 
 class PracticeTimeZoneMiddleware:
@@ -26,12 +29,17 @@ class PracticeTimeZoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         membership = None
         if request.user.is_authenticated:
-            # One query for membership and practice, kept on the user for the views.
-            membership = (
-                Membership.objects.select_related("practice")
-                .filter(user_id=request.user.pk)
-                .first()
+            # One query for membership and practice, kept on the user for the views; on every
+            # request, so compiled once per process (`lib.prepared`).
+            query = prepared(
+                ("practices.membership",),
+                lambda: Membership.objects.select_related("practice").filter(
+                    user_id=_USER_STAND_IN
+                ),
+                {"user_id": _USER_STAND_IN},
             )
+            found = query.run({"user_id": request.user.pk}, limit=1)
+            membership = found[0] if found else None
         # For the middleware below: None for clients, guardians and anonymous visitors.
         request.practice_membership = membership  # type: ignore[attr-defined]
         if membership is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -12,9 +12,16 @@ from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 
 from caseload.accounts.models import User
-from caseload.clients.access import access_for, relationships_visible_to, restore_pending
+from caseload.clients.access import (
+    access_for,
+    is_clinician,
+    relationships_visible_to,
+    restore_pending,
+)
 from caseload.clients.models import CareRelationship, CareState, search_key
 from caseload.lib.expressions import CurrentTime
+from caseload.lib.prepared import PreparedQuery, PreparedQueryError, prepared
+from caseload.practices.models import Membership
 from caseload.visits.models import SessionStatus, TherapySession
 from caseload.workspace.registry import ATTENTION_SIGNALS
 
@@ -203,11 +210,60 @@ def client_count(user: User, params: ClientListParams) -> int:
     return _matching(user, params).count()
 
 
+#: Stand-ins the list's query is compiled with (`lib.prepared`), replaced on each run.
+_STAND_INS: dict[str, int | str] = {
+    "user_id": -918_273_645_001,
+    "membership_id": -918_273_645_002,
+    "practice_id": -918_273_645_003,
+}
+_SEARCH_STAND_IN = "zqxsearchstandinqz"
+_PK_STAND_IN = -918_273_645_004
+
+
+def _prepared_list(user: User, params: ClientListParams) -> PreparedQuery[CareRelationship]:
+    """The list's query compiled once per process for each shape (role, filter, sort, with or
+    without a search; `lib.prepared` adds the time zone): compiling it cost more CPU than
+    running it."""
+    role = user.membership.role
+    search = _SEARCH_STAND_IN if params.query else ""
+    stand_ins = {**_STAND_INS, "search": search} if search else dict(_STAND_INS)
+
+    def build() -> QuerySet[CareRelationship]:
+        stand_in = User(pk=_STAND_INS["user_id"])
+        stand_in.membership = Membership(
+            pk=_STAND_INS["membership_id"],
+            practice_id=_STAND_INS["practice_id"],
+            user=stand_in,
+            role=role,
+        )
+        if search_key(search) != search:
+            raise PreparedQueryError("The search stand-in must be its own search key.")
+        return client_list(stand_in, replace(params, query=search, page=1))
+
+    # The visibility rule reads the membership; the user's own id is replaced if used.
+    key = ("workspace.client_list", role, params.filter, params.sort, bool(search))
+    return prepared(key, build, stand_ins, optional=("user_id",))
+
+
 def client_rows(user: User, params: ClientListParams) -> list[CareRelationship]:
     """The rows of `params.page`, each with the access the gate would give (`row.access`), so
-    the badges ask it ("is this my client?") instead of comparing ids in the template."""
-    offset = (params.page - 1) * PAGE_SIZE
-    rows = list(client_list(user, params)[offset : offset + PAGE_SIZE])
+    the badges ask it ("is this my client?") instead of comparing ids in the template.
+
+    The same query as `client_list(user, params)` sliced to the page, compiled once
+    (`_prepared_list`; a test compares the two)."""
+    if not is_clinician(user):
+        return []
+    membership = user.membership
+    rows = _prepared_list(user, params).run(
+        {
+            "user_id": user.pk,
+            "membership_id": membership.pk,
+            "practice_id": membership.practice_id,
+            "search": search_key(params.query),
+        },
+        offset=(params.page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
     for row in rows:
         row.access = access_for(user, row)
     return rows
@@ -223,7 +279,12 @@ def client_page(user: User, params: ClientListParams) -> ClientPage:
 def attach_badges(relationship: CareRelationship) -> CareRelationship:
     """Copy the badge annotations onto one relationship that came through the gate."""
     names = [signal.name for signal in ATTENTION_SIGNALS]
-    values = with_badges(CareRelationship.objects.filter(pk=relationship.pk)).values(*names).get()
+    query = prepared(
+        ("workspace.badges",),
+        lambda: with_badges(CareRelationship.objects.filter(pk=_PK_STAND_IN)).values(*names),
+        {"pk": _PK_STAND_IN},
+    )
+    [values] = query.run({"pk": relationship.pk})
     for name in names:
         setattr(relationship, name, values[name])
     return relationship
