@@ -68,6 +68,9 @@ def test_practice_admin_turns_the_setting_on(practice, practice_admin, signed_in
             "name": practice.name,
             "time_zone": practice.time_zone,
             "staff_two_factor_required": "on",
+            "booking_weeks_ahead": "4",
+            "cancellation_window_hours": "24",
+            "reminders": "off",
         },
     )
 

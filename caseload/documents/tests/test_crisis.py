@@ -292,6 +292,9 @@ def test_practice_admin_sets_the_crisis_text_in_settings(
             "time_zone": "Europe/London",
             "phone": "020 7946 0000",
             "crisis_text": "call 999, or the Samaritans on 116 123",
+            "booking_weeks_ahead": "4",
+            "cancellation_window_hours": "24",
+            "reminders": "off",
         },
     )
 
