@@ -107,7 +107,13 @@ def test_a_guardian_books_for_their_child(child_client, guardian_user, signed_in
     assert "Ava Okafor with Alice Rivera" in text(browser.get("/portal/sessions/"))
 
 
-@pytest.mark.parametrize("value", ["", "tomorrow", "2030-01-01T10:00:00", "9" * 40, "x" * 41])
+#: Times at the ends of the calendar: their offset takes them out of range in UTC.
+OUT_OF_RANGE = ["9999-12-31T23:59:59-23:00", "0001-01-01T00:00:00+23:00"]
+
+
+@pytest.mark.parametrize(
+    "value", ["", "tomorrow", "2030-01-01T10:00:00", "9" * 40, "x" * 41, *OUT_OF_RANGE]
+)
 def test_a_bad_time_is_a_message_not_an_error(active_client, client_user, signed_in, value):
     ready(active_client)
     response = signed_in(client_user).post(
@@ -116,6 +122,21 @@ def test_a_bad_time_is_a_message_not_an_error(active_client, client_user, signed
     assert response.status_code == 200
     assert "Choose one of the times offered." in text(response)
     assert not BookingRequest.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["tomorrow", *OUT_OF_RANGE])
+def test_a_bad_time_to_confirm_is_a_message_not_an_error(
+    active_client, client_user, signed_in, value
+):
+    ready(active_client)
+
+    response = signed_in(client_user).get(
+        f"/portal/care/{active_client.public_id}/book/", {"at": value}
+    )
+
+    assert response.status_code == 200
+    assert "That time is no longer free. Choose another time." in text(response)
+    assert "Confirm your request" not in text(response)
 
 
 def test_a_time_taken_meanwhile_says_so(active_client, child_client, client_user, signed_in):
