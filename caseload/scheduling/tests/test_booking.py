@@ -270,6 +270,17 @@ def test_approving_schedules_the_session(active_client, client_user, therapist):
     assert {"booking.approve", "session.schedule"} <= set(
         AuditEvent.objects.values_list("action", flat=True)
     )
+    audited = AuditEvent.objects.get(action="booking.approve")
+    assert (audited.practice_id, audited.actor_id) == (active_client.practice_id, therapist.pk)
+
+
+def test_a_decline_is_audited_with_the_practice(active_client, client_user, therapist):
+    made = ask(active_client, client_user, ready(active_client)[0])
+
+    booking.booking_request_decline(booking=made, actor=therapist)
+
+    audited = AuditEvent.objects.get(action="booking.decline")
+    assert audited.practice_id == active_client.practice_id
 
 
 @pytest.mark.parametrize("who", ["colleague", "supervisor", "client_user", "outsider"])

@@ -66,6 +66,48 @@ def test_the_portal_shows_no_booking_while_the_setting_is_off(
     assert TherapySession.objects.get().status == SessionStatus.SCHEDULED
 
 
+def shown_on(page: str, session: TherapySession, relationship: Any) -> bool:
+    """The page shows the session at the practice's wall-clock time (not UTC's)."""
+    local = timezone.localtime(session.starts_at, zone(relationship))
+    return f"{local:%a %-d %b %Y, %H:%M}" in page or f"{local:%A %-d %B %Y, %H:%M}" in page
+
+
+def test_every_portal_list_shows_the_same_sessions_at_the_practices_time(
+    active_client, client_user, signed_in
+):
+    """One selector behind the home page, the reminders page and the sessions page."""
+    practice = active_client.practice
+    practice.telehealth_url_template = "https://meet.example.org/{room}"
+    practice.save(update_fields=["telehealth_url_template"])
+    # 15:30 in New York is 20:30 (or 19:30) in UTC: a page in UTC would show another hour.
+    day = timezone.localdate(timezone=zone(active_client)) + timedelta(days=3)
+    video = schedule(
+        active_client, datetime(day.year, day.month, day.day, 15, 30, tzinfo=zone(active_client))
+    )
+    browser = signed_in(client_user)
+    link = f"https://meet.example.org/{video.video_room}"
+
+    # Booking off: the home and reminders pages list it with its join link; no sessions page.
+    for url in ("/portal/", "/portal/reminders/"):
+        page = text(browser.get(url))
+        assert f'data-session="{video.public_id}"' in page
+        assert shown_on(page, video, active_client), url
+        assert link in page
+        assert "Your sessions and session requests" not in page
+        assert f"/portal/sessions/{video.public_id}/cancel/" not in page
+    assert browser.get("/portal/sessions/").status_code == 404
+
+    # Booking on: the sessions page lists the same session, with the link and cancelling.
+    ready(active_client)
+    home = text(browser.get("/portal/"))
+    assert "Your sessions and session requests" in home
+    sessions = text(browser.get("/portal/sessions/"))
+    assert f'data-session="{video.public_id}"' in sessions
+    assert shown_on(sessions, video, active_client)
+    assert link in sessions
+    assert f"/portal/sessions/{video.public_id}/cancel/" in sessions
+
+
 def test_the_client_requests_a_slot_from_the_days_offered(active_client, client_user, signed_in):
     found = ready(active_client)
     browser = signed_in(client_user)
