@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
@@ -21,10 +20,11 @@ from django.utils import timezone
 from caseload.accounts.models import User, normalize_email
 from caseload.clients.access import in_care_of
 from caseload.clients.models import CareRelationship, CareState, Invitation, InvitationKind
-from caseload.practices.models import Practice, ReminderSetting
-from caseload.scheduling.booking import bookable_slots, usual_session, would_be_late
+from caseload.practices.models import ReminderSetting
+from caseload.scheduling.availability import care_zone
+from caseload.scheduling.booking import bookable_slots, usual_session
 from caseload.scheduling.models import BookingRequest, BookingStatus
-from caseload.visits.models import Modality, SessionStatus, TherapySession
+from caseload.visits.models import Modality, SessionStatus, TherapySession, join_link
 
 #: The only columns of a care relationship a portal page may read.
 PORTAL_RELATIONSHIP_FIELDS = (
@@ -58,9 +58,18 @@ class PortalRequest:
     is_reconnection: bool
 
 
+def _cares(user: User, *, taking_requests: bool = False) -> QuerySet[CareRelationship]:
+    """Active care this user acts in (their own, their children's); with `taking_requests`,
+    only at practices that take session requests in the portal."""
+    cares = CareRelationship.objects.filter(in_care_of(user), state=CareState.ACTIVE)
+    if taking_requests:
+        cares = cares.filter(practice__booking_requests_enabled=True)
+    return cares
+
+
 def portal_care(user: User) -> list[PortalCare]:
     rows = (
-        CareRelationship.objects.filter(in_care_of(user), state=CareState.ACTIVE)
+        _cares(user)
         .order_by("client__full_name", "therapist__full_name")
         .values(*PORTAL_RELATIONSHIP_FIELDS)
     )
@@ -169,25 +178,119 @@ def invitation_page(invitation: Invitation, visitor: User | AnonymousUser) -> In
     )
 
 
-# Sessions and session requests (SCH-2) -----------------------------------------------------
+# Sessions and session requests (SCH-2), upcoming sessions (SCH-4) -------------------------
 #: How many upcoming sessions the sessions page lists per care.
 UPCOMING_LIMIT = 20
+#: Upcoming sessions listed on the portal's home page and the reminders page.
+HOME_UPCOMING_LIMIT = 10
 
 
 @dataclass(frozen=True)
 class PortalSession:
-    """An upcoming session as the client sees it: when, how, and what cancelling would be."""
+    """An upcoming session as the client or guardian sees it: when, with whom, how to join,
+    and what cancelling it here would be. `starts_at` is aware: pages show it in the
+    practice's zone with `{% timezone session.time_zone %}`."""
 
     public_id: UUID
+    care_id: UUID  # the care relationship's public id
     starts_at: datetime
-    duration_minutes: int
-    modality: str
     time_zone: str
-    can_cancel: bool  # the practice takes cancellations in the portal
+    duration_minutes: int
+    modality: str  # its label
+    is_telehealth: bool
+    #: The video service's join link; "" for in-person sessions or while the practice has none.
+    join_link: str
+    therapist_name: str
+    practice_name: str
+    client_name: str
+    is_child: bool
+    can_cancel: bool  # scheduled, ahead, and the practice takes cancellations in the portal
     late_cancel: bool  # cancelling now would be a late cancel
     cancellation_window_hours: int
-    #: The video service's join link; "" for in-person sessions or while the practice has none.
-    join_link: str = ""
+
+
+#: The only columns of a session (and its care) a portal page may read.
+PORTAL_SESSION_FIELDS = (
+    "public_id",
+    "starts_at",
+    "duration_minutes",
+    "modality",
+    "video_room",
+    "status",
+    "relationship__public_id",
+    "relationship__therapist__full_name",
+    "relationship__therapist__email",
+    "relationship__practice__name",
+    "relationship__practice__time_zone",
+    "relationship__practice__telehealth_url_template",
+    "relationship__practice__booking_requests_enabled",
+    "relationship__practice__cancellation_window_hours",
+    "relationship__client__full_name",
+    "relationship__client__is_child",
+)
+
+
+def _portal_session(row: dict[str, Any], now: datetime) -> PortalSession:
+    window = row["relationship__practice__cancellation_window_hours"]
+    ahead = row["status"] == SessionStatus.SCHEDULED and row["starts_at"] > now
+    return PortalSession(
+        public_id=row["public_id"],
+        care_id=row["relationship__public_id"],
+        starts_at=row["starts_at"],
+        time_zone=row["relationship__practice__time_zone"],
+        duration_minutes=row["duration_minutes"],
+        modality=Modality(row["modality"]).label,
+        is_telehealth=row["modality"] == Modality.TELEHEALTH,
+        join_link=join_link(
+            row["relationship__practice__telehealth_url_template"],
+            row["video_room"],
+            row["modality"],
+        ),
+        therapist_name=row["relationship__therapist__full_name"]
+        or row["relationship__therapist__email"],
+        practice_name=row["relationship__practice__name"],
+        client_name=row["relationship__client__full_name"],
+        is_child=row["relationship__client__is_child"],
+        can_cancel=ahead and row["relationship__practice__booking_requests_enabled"],
+        late_cancel=row["starts_at"] - now < timedelta(hours=window),
+        cancellation_window_hours=window,
+    )
+
+
+def portal_upcoming_sessions(
+    user: User,
+    *,
+    taking_requests: bool = False,
+    only: CareRelationship | None = None,
+    limit: int | None = HOME_UPCOMING_LIMIT,
+    per_care: int | None = None,
+    now: datetime | None = None,
+) -> list[PortalSession]:
+    """The next scheduled sessions, soonest first, in the active care this user acts in (only
+    at practices taking requests, or only `only`, when asked): at most `limit` in all and
+    `per_care` per care. One query. The portal's one list of upcoming sessions: the home page,
+    the reminders page and the sessions page all show these rows."""
+    now = now or timezone.now()
+    cares = _cares(user, taking_requests=taking_requests)
+    if only is not None:
+        cares = cares.filter(pk=only.pk)
+    rows = (
+        TherapySession.objects.filter(
+            relationship__in=cares,
+            status=SessionStatus.SCHEDULED,
+            starts_at__gt=now,
+        )
+        .order_by("starts_at", "pk")
+        .values(*PORTAL_SESSION_FIELDS)
+    )
+    sessions: list[PortalSession] = []
+    counted: dict[UUID, int] = {}
+    for row in rows if limit is None else rows[:limit]:
+        care = row["relationship__public_id"]
+        counted[care] = counted.get(care, 0) + 1
+        if per_care is None or counted[care] <= per_care:
+            sessions.append(_portal_session(row, now))
+    return sessions
 
 
 @dataclass(frozen=True)
@@ -231,23 +334,17 @@ class PortalBookingPage:
     duration_minutes: int
 
 
-def _booking_cares(user: User) -> QuerySet[CareRelationship]:
-    """Active care this user acts in, at practices that take requests in the portal."""
-    return CareRelationship.objects.filter(
-        in_care_of(user), state=CareState.ACTIVE, practice__booking_requests_enabled=True
-    )
-
-
 def portal_booking_enabled(user: User) -> bool:
-    return _booking_cares(user).exists()
+    return _cares(user, taking_requests=True).exists()
 
 
 def portal_sessions(
     user: User, *, only: CareRelationship | None = None
 ) -> list[PortalSessionsCare]:
-    """Each care that takes requests: the pending request and the upcoming sessions. Three
-    queries whatever the number of cares and sessions."""
-    cares = _booking_cares(user)
+    """Each care that takes requests: the pending request and the upcoming sessions (those of
+    `portal_upcoming_sessions`, `UPCOMING_LIMIT` per care). Three queries whatever the number
+    of cares and sessions."""
+    cares = _cares(user, taking_requests=True)
     if only is not None:
         cares = cares.filter(pk=only.pk)
     rows = list(
@@ -256,38 +353,22 @@ def portal_sessions(
             *PORTAL_RELATIONSHIP_FIELDS,
             "practice__time_zone",
             "practice__cancellation_window_hours",
-            "practice__telehealth_url_template",
         )
     )
-    ids = [row["pk"] for row in rows]
     pending = {
         row["relationship_id"]: row
         for row in BookingRequest.objects.filter(
-            relationship_id__in=ids, status=BookingStatus.PENDING
+            relationship_id__in=[row["pk"] for row in rows], status=BookingStatus.PENDING
         ).values("relationship_id", "public_id", "starts_at", "duration_minutes")
     }
-    now = timezone.now()
-    upcoming: dict[int, list[Any]] = {pk: [] for pk in ids}
-    for session in (
-        TherapySession.objects.filter(
-            relationship_id__in=ids, status=SessionStatus.SCHEDULED, starts_at__gt=now
-        )
-        .order_by("starts_at")
-        .values(
-            "relationship_id",
-            "public_id",
-            "starts_at",
-            "duration_minutes",
-            "modality",
-            "video_room",
-        )
+    upcoming: dict[UUID, list[PortalSession]] = {row["public_id"]: [] for row in rows}
+    for session in portal_upcoming_sessions(
+        user, taking_requests=True, only=only, limit=None, per_care=UPCOMING_LIMIT
     ):
-        if len(upcoming[session["relationship_id"]]) < UPCOMING_LIMIT:
-            upcoming[session["relationship_id"]].append(session)
+        upcoming[session.care_id].append(session)
     cares_found = []
     for row in rows:
         zone = row["practice__time_zone"]
-        window = timedelta(hours=row["practice__cancellation_window_hours"])
         waiting = pending.get(row["pk"])
         cares_found.append(
             PortalSessionsCare(
@@ -306,24 +387,7 @@ def portal_sessions(
                 )
                 if waiting
                 else None,
-                upcoming=[
-                    PortalSession(
-                        public_id=session["public_id"],
-                        starts_at=session["starts_at"],
-                        duration_minutes=session["duration_minutes"],
-                        modality=Modality(session["modality"]).label,
-                        time_zone=zone,
-                        can_cancel=True,
-                        late_cancel=session["starts_at"] - now < window,
-                        cancellation_window_hours=row["practice__cancellation_window_hours"],
-                        join_link=Practice(
-                            telehealth_url_template=row["practice__telehealth_url_template"]
-                        ).telehealth_link(session["video_room"])
-                        if session["modality"] == Modality.TELEHEALTH
-                        else "",
-                    )
-                    for session in upcoming[row["pk"]]
-                ],
+                upcoming=upcoming[row["public_id"]],
             )
         )
     return cares_found
@@ -333,7 +397,7 @@ def get_booking_care_for_user(user: User, public_id: UUID) -> CareRelationship:
     """A care this user acts in whose practice takes requests, for the services; else 404.
     (Never handed to a template: pages get `portal_sessions` rows.)"""
     relationship = (
-        _booking_cares(user)
+        _cares(user, taking_requests=True)
         .select_related("practice", "therapist", "client")
         .filter(public_id=public_id)
         .first()
@@ -348,7 +412,7 @@ def portal_booking_page(
 ) -> PortalBookingPage:
     """The free times of `relationship` (from `get_booking_care_for_user`), grouped by day in
     the practice's time zone."""
-    zone = ZoneInfo(relationship.practice.time_zone)
+    zone = care_zone(relationship)
     slots = bookable_slots(relationship, today=timezone.localdate(timezone=zone))
     days: dict[date, list[datetime]] = {}
     for slot in slots:
@@ -363,9 +427,11 @@ def portal_booking_page(
 
 
 def get_portal_session_for_user(user: User, public_id: UUID) -> TherapySession:
-    """An upcoming session of care this user acts in (practice taking requests), else 404."""
+    """A session of care this user acts in (practice taking requests), else 404."""
     session = (
-        TherapySession.objects.filter(relationship__in=_booking_cares(user), public_id=public_id)
+        TherapySession.objects.filter(
+            relationship__in=_cares(user, taking_requests=True), public_id=public_id
+        )
         .select_related("relationship__practice", "relationship__client")
         .first()
     )
@@ -376,35 +442,16 @@ def get_portal_session_for_user(user: User, public_id: UUID) -> TherapySession:
 
 def portal_session(user: User, session: TherapySession) -> PortalSession:
     """One session (from `get_portal_session_for_user`) as its cancel page shows it."""
-    row = (
-        TherapySession.objects.filter(pk=session.pk)
-        .values(
-            "public_id",
-            "starts_at",
-            "duration_minutes",
-            "modality",
-            "status",
-            "relationship__practice__time_zone",
-            "relationship__practice__cancellation_window_hours",
-        )
-        .get()
-    )
-    return PortalSession(
-        public_id=row["public_id"],
-        starts_at=row["starts_at"],
-        duration_minutes=row["duration_minutes"],
-        modality=Modality(row["modality"]).label,
-        time_zone=row["relationship__practice__time_zone"],
-        can_cancel=row["status"] == SessionStatus.SCHEDULED and row["starts_at"] > timezone.now(),
-        late_cancel=would_be_late(session),
-        cancellation_window_hours=row["relationship__practice__cancellation_window_hours"],
-    )
+    row = TherapySession.objects.filter(pk=session.pk).values(*PORTAL_SESSION_FIELDS).get()
+    return _portal_session(row, timezone.now())
 
 
 def get_portal_booking_for_user(user: User, public_id: UUID) -> BookingRequest:
     """A session request of care this user acts in, else 404."""
     booking = (
-        BookingRequest.objects.filter(relationship__in=_booking_cares(user), public_id=public_id)
+        BookingRequest.objects.filter(
+            relationship__in=_cares(user, taking_requests=True), public_id=public_id
+        )
         .select_related("relationship__practice", "relationship__therapist")
         .first()
     )
@@ -413,82 +460,7 @@ def get_portal_booking_for_user(user: User, public_id: UUID) -> BookingRequest:
     return booking
 
 
-# Upcoming sessions and reminder choices (SCH-3, SCH-4) ------------------------------------
-#: Upcoming sessions listed on the portal's home page.
-HOME_UPCOMING_LIMIT = 10
-
-
-@dataclass(frozen=True)
-class PortalUpcomingSession:
-    """An upcoming session as the client or guardian sees it: when, with whom, how to join."""
-
-    public_id: UUID
-    #: Wall-clock time in the practice's time zone, naive so that templates show it as it is
-    #: (portal pages render in UTC).
-    starts_at: datetime
-    duration_minutes: int
-    is_telehealth: bool
-    #: The video service's join link; "" for in-person sessions or while the practice has none.
-    join_link: str
-    therapist_name: str
-    practice_name: str
-    client_name: str
-    is_child: bool
-
-
-def portal_upcoming_sessions(
-    user: User, *, now: datetime | None = None
-) -> list[PortalUpcomingSession]:
-    """The next scheduled sessions in care this user acts in (their own, their children's)."""
-    rows = (
-        TherapySession.objects.filter(
-            in_care_of(user, prefix="relationship__"),
-            relationship__state=CareState.ACTIVE,
-            status=SessionStatus.SCHEDULED,
-            starts_at__gte=now or timezone.now(),
-        )
-        .order_by("starts_at", "pk")
-        .values(
-            "public_id",
-            "starts_at",
-            "duration_minutes",
-            "modality",
-            "video_room",
-            "relationship__therapist__full_name",
-            "relationship__therapist__email",
-            "relationship__practice__name",
-            "relationship__practice__time_zone",
-            "relationship__practice__telehealth_url_template",
-            "relationship__client__full_name",
-            "relationship__client__is_child",
-        )[:HOME_UPCOMING_LIMIT]
-    )
-    sessions = []
-    for row in rows:
-        is_telehealth = row["modality"] == Modality.TELEHEALTH
-        # The practice's own rule for the link, over the one column it needs.
-        practice = Practice(
-            telehealth_url_template=row["relationship__practice__telehealth_url_template"]
-        )
-        sessions.append(
-            PortalUpcomingSession(
-                public_id=row["public_id"],
-                starts_at=timezone.make_naive(
-                    row["starts_at"], ZoneInfo(row["relationship__practice__time_zone"])
-                ),
-                duration_minutes=row["duration_minutes"],
-                is_telehealth=is_telehealth,
-                join_link=practice.telehealth_link(row["video_room"]) if is_telehealth else "",
-                therapist_name=row["relationship__therapist__full_name"]
-                or row["relationship__therapist__email"],
-                practice_name=row["relationship__practice__name"],
-                client_name=row["relationship__client__full_name"],
-                is_child=row["relationship__client__is_child"],
-            )
-        )
-    return sessions
-
-
+# Reminder choices (SCH-3) ----------------------------------------------------------------
 @dataclass(frozen=True)
 class PortalReminderChoice:
     """One care relationship's reminder settings as its account holder sees and sets them."""
@@ -504,13 +476,9 @@ class PortalReminderChoice:
     text_on: bool
 
 
-def _reminder_relationships(user: User) -> QuerySet[CareRelationship]:
-    return CareRelationship.objects.filter(in_care_of(user), state=CareState.ACTIVE)
-
-
 def portal_reminder_choices(user: User, *, sms_available: bool) -> list[PortalReminderChoice]:
     rows = (
-        _reminder_relationships(user)
+        _cares(user)
         .order_by("client__full_name", "therapist__full_name")
         .values(
             "public_id",
@@ -547,7 +515,7 @@ def portal_reminder_choices(user: User, *, sms_available: bool) -> list[PortalRe
 def get_reminder_relationship_for_user(user: User, public_id: UUID) -> CareRelationship:
     """A care relationship whose reminders this user chooses (their own, a child's), or 404."""
     relationship = (
-        _reminder_relationships(user)
+        _cares(user)
         .select_related("client", "client__guardianship", "practice")
         .filter(public_id=public_id)
         .first()

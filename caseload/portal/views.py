@@ -165,8 +165,9 @@ def invitation_respond(request: AuthenticatedHttpRequest, token: str) -> HttpRes
 @require_GET
 @portal_user_required
 def portal_sessions_page(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Upcoming sessions, the request awaiting approval and "Request a session", for each
-    care whose practice takes requests in the portal (404 when none does)."""
+    """Upcoming sessions (with cancelling), the request awaiting approval and "Request a
+    session", for each care whose practice takes requests in the portal (404 when none
+    does). The home page lists upcoming sessions whatever the practice's setting."""
     cares = portal_sessions(request.user)
     if not cares:
         raise Http404("No sessions here.")
@@ -259,6 +260,7 @@ def portal_reminders(request: AuthenticatedHttpRequest) -> HttpResponse:
         "portal/reminders.html",
         {
             "sessions": portal_upcoming_sessions(request.user),
+            "booking_enabled": portal_booking_enabled(request.user),
             "choices": portal_reminder_choices(request.user, sms_available=sms_enabled()),
         },
     )

@@ -46,6 +46,15 @@ def validate_telehealth_template(value: str) -> None:
         raise ValidationError("The room name goes in the path or query, not the host.")
 
 
+def telehealth_link(template: str, room: str) -> str:
+    """A practice's telehealth link (`template`, with {room}) for one room; "" while the
+    practice has none or there is no room. The one place the link is put together: sessions
+    ask `visits.models.join_link`, which adds the modality rule."""
+    if not room or not template:
+        return ""
+    return template.replace("{room}", room)
+
+
 class Practice(models.Model):
     """A therapy practice; a solo therapist is a practice of one."""
 
@@ -116,9 +125,7 @@ class Practice(models.Model):
 
     def telehealth_link(self, room: str) -> str:
         """The join link of a telehealth room, or "" while no template is set."""
-        if not room or not self.telehealth_url_template:
-            return ""
-        return self.telehealth_url_template.replace("{room}", room)
+        return telehealth_link(self.telehealth_url_template, room)
 
     @property
     def crisis_instructions(self) -> str:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from caseload.accounts.models import User
-from caseload.clients.models import CareState
+from caseload.clients.models import CareRelationship, CareState
 from caseload.scheduling.models import BlockedTime, WorkingHours
 from caseload.visits.models import NOT_TAKING_PLACE, TherapySession
 
@@ -57,10 +57,45 @@ class Conflicts:
         return found
 
 
+def care_zone(relationship: CareRelationship) -> ZoneInfo:
+    """The time zone of the care's practice: scheduling's zone wherever a care is at hand
+    (`zone_of` otherwise), so a client's page and the service behind it agree on "today"."""
+    return ZoneInfo(relationship.practice.time_zone)
+
+
 def zone_of(clinician: User) -> ZoneInfo:
-    """The clinician's practice time zone (UTC for an account without a practice)."""
+    """The clinician's practice time zone (UTC for an account without a practice), for the
+    clinician's own calendar and availability, where no care is at hand."""
     membership = getattr(clinician, "membership", None)
     return ZoneInfo(membership.practice.time_zone if membership else "UTC")
+
+
+@dataclass(frozen=True)
+class SessionTime:
+    """A session's start as the practice reads it: the one wording of a time in emails and
+    messages ("Monday 4 January 2027, 14:00")."""
+
+    local: datetime  # aware, in the practice's zone
+    zone: ZoneInfo
+
+    @property
+    def date(self) -> str:
+        return f"{self.local:%A %-d %B %Y}"
+
+    @property
+    def time(self) -> str:
+        return f"{self.local:%H:%M}"
+
+    def __str__(self) -> str:
+        return f"{self.date}, {self.time}"
+
+    def as_context(self) -> dict[str, str]:
+        """For email templates: `date`, `time` and the zone's name."""
+        return {"date": self.date, "time": self.time, "zone": str(self.zone)}
+
+
+def session_time(starts_at: datetime, zone: ZoneInfo) -> SessionTime:
+    return SessionTime(local=timezone.localtime(starts_at, zone), zone=zone)
 
 
 def working_spans(clinician: User, *, first_day: date, days: int, zone: ZoneInfo) -> list[Interval]:

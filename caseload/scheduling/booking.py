@@ -8,22 +8,32 @@ portal; inside the practice's cancellation window it is recorded as a late cance
 Who acts: the client (an adult) or a child's guardian, by the portal's rule
 (`clients.access.in_care_of`); the therapist decides, by the write rule
 (`clients.access.write_refusal`). Every change takes the therapist's calendar lock first, so
-a request, an approval and the therapist's own scheduling never slip past each other.
+a request, an approval and the therapist's own scheduling never slip past each other. Emails
+are enqueued inside the service's transaction (SECURITY R2): the task row commits with the
+change, or neither does.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import in_care_of, record_closed_reason, write_refusal
+from caseload.clients.access import (
+    access_for,
+    in_care_of,
+    record_closed_reason,
+    relationships_visible_to,
+    write_refusal,
+)
 from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.http import SYSTEM, AuditContext
-from caseload.scheduling.availability import Interval, free_slots, zone_of
+from caseload.scheduling.availability import Interval, care_zone, free_slots
 from caseload.scheduling.models import BookingRequest, BookingStatus
 from caseload.scheduling.notifications import (
     send_booking_decided,
@@ -123,6 +133,22 @@ def would_be_late(session: TherapySession, *, now: datetime | None = None) -> bo
     return session.starts_at - (now or timezone.now()) < window
 
 
+def get_booking_for_therapist(user: User, public_id: UUID) -> BookingRequest:
+    """A request of one of the user's own clients; 404 for anyone else's (a supervisor's
+    too: only the client's therapist decides)."""
+    booking = (
+        BookingRequest.objects.filter(
+            public_id=public_id,
+            relationship__in=relationships_visible_to(user).filter(therapist=user),
+        )
+        .select_related("relationship__client", "relationship__therapist", "relationship__practice")
+        .first()
+    )
+    if booking is None:
+        raise Http404("No such request.")
+    return booking
+
+
 # Client side --------------------------------------------------------------------------
 @transaction.atomic
 def booking_request_create(
@@ -149,7 +175,7 @@ def booking_request_create(
         relationship=relationship, status=BookingStatus.PENDING
     ).exists():
         raise BookingError(ALREADY_PENDING)
-    today = timezone.localdate(timezone=zone_of(relationship.therapist))
+    today = timezone.localdate(timezone=care_zone(relationship))
     if starts_at not in bookable_slots(relationship, today=today):
         raise BookingError(NOT_FREE, field="starts_at")
     duration, modality = usual_session(relationship)
@@ -172,8 +198,7 @@ def booking_request_create(
         practice=relationship.practice,
         obj=booking,
     )
-    booking_id = booking.pk
-    transaction.on_commit(lambda: send_booking_requested.enqueue(booking_id))
+    send_booking_requested.enqueue(booking.pk)
     return booking
 
 
@@ -259,10 +284,10 @@ def booking_request_approve(
         actor=actor,
         audit_context=audit_context,
         client=booking.relationship.client,
+        practice=booking.relationship.practice,
         obj=booking,
     )
-    booking_id = booking.pk
-    transaction.on_commit(lambda: send_booking_decided.enqueue(booking_id))
+    send_booking_decided.enqueue(booking.pk)
     return booking
 
 
@@ -271,8 +296,9 @@ def booking_request_decline(
     *, booking: BookingRequest, actor: User, audit_context: AuditContext = SYSTEM
 ) -> BookingRequest:
     """The therapist declines; the client is told by email and may ask for another time."""
-    # Not `write_refusal`: the therapist may decline even once the record closed.
-    if booking.relationship.therapist_id != actor.pk:
+    # The gate's owner rule, not all of `write_refusal`: the therapist may decline even once
+    # the record closed (nothing is written to it).
+    if not access_for(actor, booking.relationship).is_owner:
         raise BookingError(NOT_THERAPIST)
     lock_calendar(booking.relationship.therapist)
     booking = _lock_booking(booking)
@@ -286,10 +312,10 @@ def booking_request_decline(
         actor=actor,
         audit_context=audit_context,
         client=booking.relationship.client,
+        practice=booking.relationship.practice,
         obj=booking,
     )
-    booking_id = booking.pk
-    transaction.on_commit(lambda: send_booking_decided.enqueue(booking_id))
+    send_booking_decided.enqueue(booking.pk)
     return booking
 
 
@@ -330,6 +356,5 @@ def session_cancel_by_client(
         obj=session,
         detail={"late": late},
     )
-    session_id = session.pk
-    transaction.on_commit(lambda: send_client_cancelled.enqueue(session_id))
+    send_client_cancelled.enqueue(session.pk)
     return session

@@ -17,8 +17,9 @@ class BookingRequestForm(forms.Form):
         value = self.cleaned_data["starts_at"].strip()
         try:
             starts_at = datetime.fromisoformat(value)
-        except ValueError:
+            if starts_at.tzinfo is None:
+                raise ValueError("a time without its offset")
+            # An offset can push a time at the ends of the calendar out of range.
+            return starts_at.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise forms.ValidationError("Choose one of the times offered.") from None
-        if starts_at.tzinfo is None:
-            raise forms.ValidationError("Choose one of the times offered.")
-        return starts_at.astimezone(UTC)

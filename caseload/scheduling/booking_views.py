@@ -5,44 +5,20 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from caseload.accounts.http import AuthenticatedHttpRequest
-from caseload.accounts.models import User
-from caseload.clients.access import relationships_visible_to
 from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required
-from caseload.scheduling.availability import zone_of
+from caseload.scheduling.availability import care_zone, session_time
 from caseload.scheduling.booking import (
     BookingError,
     booking_request_approve,
     booking_request_decline,
+    get_booking_for_therapist,
 )
-from caseload.scheduling.models import BookingRequest
-
-
-def get_booking_for_therapist(user: User, public_id: UUID) -> BookingRequest:
-    """A request of one of the user's own clients; 404 for anyone else's (a supervisor's
-    too: only the client's therapist decides)."""
-    booking = (
-        BookingRequest.objects.filter(
-            public_id=public_id,
-            relationship__in=relationships_visible_to(user).filter(therapist=user),
-        )
-        .select_related("relationship__client", "relationship__therapist", "relationship__practice")
-        .first()
-    )
-    if booking is None:
-        raise Http404("No such request.")
-    return booking
-
-
-def _when(booking: BookingRequest, user: User) -> str:
-    local = timezone.localtime(booking.starts_at, zone_of(user))
-    return f"{local:%A %-d %B, %H:%M}"
 
 
 @require_POST
@@ -56,10 +32,11 @@ def approve(request: AuthenticatedHttpRequest, booking_id: UUID) -> HttpResponse
     except BookingError as error:
         messages.error(request, str(error))
     else:
+        when = session_time(booking.starts_at, care_zone(booking.relationship))
         messages.success(
             request,
-            f"Approved: {booking.relationship.client_name}'s session on "
-            f"{_when(booking, request.user)} is scheduled. The client is told by email.",
+            f"Approved: {booking.relationship.client_name}'s session on {when} is scheduled. "
+            "The client is told by email.",
         )
     return redirect_to(request, reverse("home"))
 
@@ -75,9 +52,10 @@ def decline(request: AuthenticatedHttpRequest, booking_id: UUID) -> HttpResponse
     except BookingError as error:
         messages.error(request, str(error))
     else:
+        when = session_time(booking.starts_at, care_zone(booking.relationship))
         messages.info(
             request,
-            f"Declined {booking.relationship.client_name}'s request for "
-            f"{_when(booking, request.user)}. The client is told by email.",
+            f"Declined {booking.relationship.client_name}'s request for {when}. "
+            "The client is told by email.",
         )
     return redirect_to(request, reverse("home"))

@@ -22,7 +22,13 @@ from caseload.accounts.models import User
 from caseload.clients.access import access_for
 from caseload.clients.models import CareState, Invitation, InvitationKind
 from caseload.practices.models import Membership, Role
-from caseload.scheduling.availability import Interval, blocked_times, working_spans
+from caseload.scheduling.availability import (
+    Interval,
+    blocked_times,
+    day_bounds,
+    working_spans,
+    zone_of,
+)
 from caseload.scheduling.models import BlockedTime
 from caseload.visits.models import NOT_TAKING_PLACE, TherapySession
 
@@ -222,7 +228,7 @@ def _in_series(session: TherapySession) -> bool:
 def calendar_for(viewer: User, clinician: User, *, view: str, day: date) -> Calendar:
     """The period of `clinician`'s calendar around `day`, as `viewer` may see it. Four queries
     (sessions, working hours, blocked times, plus the practice), whatever the sessions."""
-    zone = ZoneInfo(clinician.membership.practice.time_zone)
+    zone = zone_of(clinician)
     first_day, count = period(view, day)
     starts_at = datetime.combine(first_day, time.min, tzinfo=zone)
     ends_at = datetime.combine(first_day + timedelta(days=count), time.min, tzinfo=zone)
@@ -240,7 +246,7 @@ def calendar_for(viewer: User, clinician: User, *, view: str, day: date) -> Cale
         days[local.date()].entries.append(entry)
     for block in blocked_times(clinician, starts_at=starts_at, ends_at=ends_at):
         for one in days.values():
-            bounds = Interval(*_day_bounds(one.day, zone))
+            bounds = Interval(*day_bounds(one.day, zone))
             if bounds.overlaps(block.starts_at, block.ends_at):
                 clipped = Interval(
                     max(block.starts_at, bounds.starts_at), min(block.ends_at, bounds.ends_at)
@@ -259,13 +265,6 @@ def calendar_for(viewer: User, clinician: User, *, view: str, day: date) -> Cale
     if view != "month":
         _lay_out(result)
     return result
-
-
-def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return (
-        datetime.combine(day, time.min, tzinfo=zone),
-        datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
-    )
 
 
 def _minutes(moment: datetime, day: date, zone: ZoneInfo) -> int:

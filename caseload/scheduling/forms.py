@@ -16,22 +16,41 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 NO_REPEAT = "none"
 CLOCKS_FORWARD = "The clocks go forward at this time that day. Choose another time."
+#: Dates the calendar takes: far enough for any record, and clear of the ends of the calendar
+#: (a time on 31 December 9999 west of UTC can't be converted to UTC at all).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+OUT_OF_RANGE = f"Choose a date between {FIRST_DATE:%-d %B %Y} and {LAST_DATE:%-d %B %Y}."
 REPEAT_CHOICES = [(NO_REPEAT, "Does not repeat"), *Frequency.choices]
 ENDS_CHOICES = [("until", "On a date"), ("count", "After a number of sessions")]
 
 
 def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
-    """`day` at `clock` in `zone`, or None for a time the clocks skip that day."""
+    """`day` at `clock` in `zone`, or None for a time the clocks skip that day. Raises
+    `forms.ValidationError` for a time that can't be converted to UTC (the calendar's ends)."""
     local = datetime.combine(day, clock, tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).time() != clock:
+    try:
+        back = local.astimezone(UTC).astimezone(zone)
+    except OverflowError:
+        raise forms.ValidationError(OUT_OF_RANGE) from None
+    if back.time() != clock:
         return None
     return local
+
+
+class CalendarDateField(forms.DateField):
+    """A date between `FIRST_DATE` and `LAST_DATE`; anything else is a field error."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
 
 
 class _TimedForm(forms.Form):
     """A date and a start time in the practice's time zone, duration and modality."""
 
-    date = forms.DateField(
+    date = CalendarDateField(
         label="Date",
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Choose the date."},
@@ -64,8 +83,12 @@ class _TimedForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         day, clock = cleaned.get("date"), cleaned.get("time")
-        if day and clock and local_datetime(day, clock, self.time_zone) is None:
-            self.add_error("time", CLOCKS_FORWARD)
+        if day and clock:
+            try:
+                if local_datetime(day, clock, self.time_zone) is None:
+                    self.add_error("time", CLOCKS_FORWARD)
+            except forms.ValidationError as error:
+                self.add_error("date", error)
         return cleaned
 
     def starts_at(self) -> datetime:
@@ -82,7 +105,7 @@ class ScheduleForm(_TimedForm):
     ends = forms.ChoiceField(
         label="Ends", choices=ENDS_CHOICES, initial="count", widget=forms.RadioSelect
     )
-    until = forms.DateField(
+    until = CalendarDateField(
         label="End date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     count = forms.IntegerField(
@@ -220,7 +243,7 @@ class WorkingHoursForm(forms.Form):
 
 
 class BlockedTimeForm(forms.Form):
-    start_date = forms.DateField(
+    start_date = CalendarDateField(
         label="From date",
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Choose the first day."},
@@ -230,7 +253,7 @@ class BlockedTimeForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"required": "Choose the start time."},
     )
-    end_date = forms.DateField(
+    end_date = CalendarDateField(
         label="Until date",
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Choose the last day."},
@@ -257,6 +280,15 @@ class BlockedTimeForm(forms.Form):
             return cleaned
         if cleaned.get("end_time") is None:
             return cleaned
+        for day, clock, field in (
+            (cleaned["start_date"], cleaned["start_time"], "start_date"),
+            (cleaned["end_date"], cleaned["end_time"], "end_date"),
+        ):
+            try:
+                local_datetime(day, clock, self.time_zone)
+            except forms.ValidationError as error:
+                self.add_error(field, error)
+                return cleaned
         if self.ends_at() <= self.starts_at():
             self.add_error("end_time", "The blocked time ends after it starts.")
         return cleaned

@@ -2,31 +2,24 @@
 
 Nothing clinical and no client names: an email can be read by anyone with access to the
 mailbox, so the therapist learns *that* a client asked or cancelled, and signs in to see
-who. Sent by the durable email queue with retries (PR-2), enqueued when the change commits.
+who. Sent by the durable email queue with retries (PR-2), enqueued in the change's
+transaction (`scheduling.booking`). Times read as in the practice's zone
+(`availability.session_time`, the one wording of a session's time).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
 from caseload.clients.services import account_holder
 from caseload.lib.email import build_message, send_with_retry
-from caseload.scheduling.availability import zone_of
+from caseload.scheduling.availability import care_zone, session_time
 from caseload.scheduling.models import BookingRequest, BookingStatus
 from caseload.visits.models import SessionStatus, TherapySession
-
-
-def when(starts_at: datetime, therapist: Any) -> dict[str, str]:
-    """The date and time as the practice reads them, and the zone's name."""
-    zone = zone_of(therapist)
-    local = timezone.localtime(starts_at, zone)
-    return {"date": f"{local:%A %-d %B %Y}", "time": f"{local:%H:%M}", "zone": str(zone)}
 
 
 def _send(task_: Any, attempt: int, args: tuple[Any, ...], **message: Any) -> str:
@@ -39,7 +32,7 @@ def _booking(booking_id: int) -> BookingRequest | None:
     return (
         BookingRequest.objects.select_related(
             "relationship__practice",
-            "relationship__therapist__membership__practice",
+            "relationship__therapist",
             "relationship__client__account",
             "relationship__client__guardianship__account",
         )
@@ -63,7 +56,7 @@ def send_booking_requested(booking_id: int, attempt: int = 1) -> str:
         subject="A client has requested a session",
         template="scheduling/email/booking_requested",
         context={
-            **when(booking.starts_at, relationship.therapist),
+            **session_time(booking.starts_at, care_zone(relationship)).as_context(),
             "practice_name": relationship.practice.name,
             "link_path": reverse("home"),
         },
@@ -91,7 +84,7 @@ def send_booking_decided(booking_id: int, attempt: int = 1) -> str:
         else "Your session request was declined",
         template="scheduling/email/booking_decided",
         context={
-            **when(booking.starts_at, relationship.therapist),
+            **session_time(booking.starts_at, care_zone(relationship)).as_context(),
             "approved": approved,
             "practice_name": relationship.practice.name,
             "link_path": reverse("portal:sessions"),
@@ -103,9 +96,7 @@ def send_booking_decided(booking_id: int, attempt: int = 1) -> str:
 def send_client_cancelled(session_id: int, attempt: int = 1) -> str:
     """Tell the therapist a client cancelled a session in the portal (and if it was late)."""
     session = (
-        TherapySession.objects.select_related(
-            "relationship__practice", "relationship__therapist__membership__practice"
-        )
+        TherapySession.objects.select_related("relationship__practice", "relationship__therapist")
         .filter(
             Q(status=SessionStatus.CANCELLED) | Q(status=SessionStatus.LATE_CANCELLED),
             pk=session_id,
@@ -126,7 +117,7 @@ def send_client_cancelled(session_id: int, attempt: int = 1) -> str:
         else "A client cancelled a session",
         template="scheduling/email/booking_cancelled",
         context={
-            **when(session.starts_at, relationship.therapist),
+            **session_time(session.starts_at, care_zone(relationship)).as_context(),
             "late": late,
             "practice_name": relationship.practice.name,
             "link_path": reverse("agenda"),

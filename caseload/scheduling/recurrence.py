@@ -28,7 +28,7 @@ from caseload.audit.services import audit_record
 from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
 from caseload.lib.http import SYSTEM, AuditContext
-from caseload.scheduling.availability import Interval, busy_sessions, zone_of
+from caseload.scheduling.availability import Interval, busy_sessions, care_zone
 from caseload.scheduling.models import (
     MAX_OCCURRENCES,
     Frequency,
@@ -180,7 +180,7 @@ def series_create(
         frequency=frequency,
     )
     therapist = relationship.therapist
-    zone = zone_of(therapist)
+    zone = care_zone(relationship)
     _check_end(first=timezone.localtime(starts_at, zone).date(), until=until, count=count)
     lock_calendar(therapist)  # first: a racing request waits here, then sees these sessions
     starts = expand(starts_at=starts_at, zone=zone, frequency=frequency, until=until, count=count)
@@ -268,7 +268,7 @@ def series_update_following(
     relationship = session.relationship
     _ensure_writable(relationship, actor)
     therapist = relationship.therapist
-    zone = zone_of(therapist)
+    zone = care_zone(relationship)
     lock_calendar(therapist)
     occurrence = _occurrence_of(session)
     old = occurrence.series
@@ -356,7 +356,9 @@ def series_cancel_following(
     for item in cancelled:
         item.status = SessionStatus.CANCELLED
         item.save(update_fields=["status"])
-    _end_before(occurrence.series, timezone.localtime(session.starts_at, zone_of(therapist)).date())
+    _end_before(
+        occurrence.series, timezone.localtime(session.starts_at, care_zone(relationship)).date()
+    )
     audit_record(
         action="series.cancel_following",
         actor=actor,

@@ -23,7 +23,7 @@ from caseload.clients.models import CareRelationship
 from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required, staff_required
 from caseload.scheduling import recurrence, services
-from caseload.scheduling.availability import conflicts_for, zone_of
+from caseload.scheduling.availability import care_zone, conflicts_for, zone_of
 from caseload.scheduling.calendar import (
     VIEWS,
     YEARS,
@@ -259,7 +259,7 @@ def _session_page(
     warnings: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    zone = zone_of(relationship.therapist)
+    zone = care_zone(relationship)
     local = timezone.localtime(session.starts_at, zone)
     occurrence = SeriesOccurrence.objects.filter(session=session).select_related("series").first()
     audit_record(
@@ -316,7 +316,7 @@ def session_detail(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpR
 def session_move(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpResponse:
     """Move this session, or this and the following ones of its series."""
     relationship, session = _session_for(request.user, session_id, write=True)
-    zone = zone_of(relationship.therapist)
+    zone = care_zone(relationship)
     form = MoveForm(request.POST, time_zone=zone)
     if not form.is_valid():
         return _session_page(request, relationship, session, move_form=form, status=200)
@@ -381,7 +381,7 @@ def session_cancel(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpR
     form = CancelForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Choose what to cancel.")
-    local = timezone.localtime(session.starts_at, zone_of(relationship.therapist))
+    local = timezone.localtime(session.starts_at, care_zone(relationship))
     try:
         if form.cleaned_data["scope"] == "following":
             count = recurrence.series_cancel_following(

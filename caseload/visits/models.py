@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from caseload.practices.models import telehealth_link
+
 
 class Modality(models.TextChoices):
     IN_PERSON = "in_person", "In person"
@@ -30,6 +32,15 @@ class SessionStatus(models.TextChoices):
 
 #: Statuses of a session that will not take place: they free the time and get no reminder.
 NOT_TAKING_PLACE = (SessionStatus.CANCELLED, SessionStatus.LATE_CANCELLED, SessionStatus.NO_SHOW)
+
+
+def join_link(template: str, room: str, modality: str) -> str:
+    """The video link a session is joined by (SCH-4): the practice's telehealth link
+    (`Practice.telehealth_url_template`) with the session's room; "" for a session in person,
+    or while the practice has no telehealth link."""
+    if modality != Modality.TELEHEALTH:
+        return ""
+    return telehealth_link(template, room)
 
 
 def new_video_room() -> str:

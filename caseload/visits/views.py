@@ -42,6 +42,7 @@ from caseload.visits.models import (
     NoteFormat,
     ProgressNote,
     TherapySession,
+    join_link,
 )
 from caseload.visits.sections import session_cursor
 from caseload.visits.selectors import (
@@ -165,9 +166,9 @@ def _session_page(
         "session": session,
         "local_start": timezone.localtime(session.starts_at, _zone(relationship)),
         "is_telehealth": session.modality == Modality.TELEHEALTH,
-        "join_link": relationship.practice.telehealth_link(session.video_room)
-        if session.modality == Modality.TELEHEALTH
-        else "",
+        "join_link": join_link(
+            relationship.practice.telehealth_url_template, session.video_room, session.modality
+        ),
         "note": shown.note,
         "note_format": shown.format,
         "note_formats": NoteFormat.choices,

@@ -186,3 +186,30 @@ def test_adding_and_deleting_a_blocked_time(therapist, colleague, signed_in):
 def test_admins_and_clients_have_no_availability_page(practice_admin, client_user, signed_in):
     for user in (practice_admin, client_user):
         assert signed_in(user).get(URL).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("start_date", "end_date", "field"),
+    [
+        ("2027-01-04", "9999-12-31", "end_date"),
+        ("0001-01-01", "2027-01-04", "start_date"),
+    ],
+)
+def test_a_blocked_time_out_of_range_is_a_field_error_not_a_500(
+    therapist, signed_in, start_date, end_date, field
+):
+    response = signed_in(therapist).post(
+        f"{URL}blocked/",
+        {
+            "start_date": start_date,
+            "start_time": "00:30",
+            "end_date": end_date,
+            "end_time": "23:30",
+            "reason": "",
+        },
+    )
+
+    assert response.status_code == 200
+    form = response.context["blocked_form"]
+    assert "Choose a date between 1 January 1900 and 31 December 2199." in form.errors[field][0]
+    assert not BlockedTime.objects.exists()

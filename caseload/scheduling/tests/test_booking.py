@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
@@ -269,6 +270,17 @@ def test_approving_schedules_the_session(active_client, client_user, therapist):
     assert {"booking.approve", "session.schedule"} <= set(
         AuditEvent.objects.values_list("action", flat=True)
     )
+    audited = AuditEvent.objects.get(action="booking.approve")
+    assert (audited.practice_id, audited.actor_id) == (active_client.practice_id, therapist.pk)
+
+
+def test_a_decline_is_audited_with_the_practice(active_client, client_user, therapist):
+    made = ask(active_client, client_user, ready(active_client)[0])
+
+    booking.booking_request_decline(booking=made, actor=therapist)
+
+    audited = AuditEvent.objects.get(action="booking.decline")
+    assert audited.practice_id == active_client.practice_id
 
 
 @pytest.mark.parametrize("who", ["colleague", "supervisor", "client_user", "outsider"])
@@ -411,11 +423,10 @@ def local_words(starts_at: datetime, relationship: Any) -> tuple[str, str]:
 
 
 def test_the_therapist_is_told_of_a_request_without_the_clients_name(
-    active_client, client_user, therapist, outbox, django_capture_on_commit_callbacks
+    active_client, client_user, therapist, outbox
 ):
     starts_at = ready(active_client)[0]
-    with django_capture_on_commit_callbacks(execute=True):
-        ask(active_client, client_user, starts_at)
+    ask(active_client, client_user, starts_at)
 
     assert outbox() == 1
 
@@ -431,14 +442,13 @@ def test_the_therapist_is_told_of_a_request_without_the_clients_name(
 
 @pytest.mark.parametrize("decision", ["approve", "decline"])
 def test_the_client_is_told_of_the_decision(
-    child_client, guardian_user, therapist, outbox, django_capture_on_commit_callbacks, decision
+    child_client, guardian_user, therapist, outbox, decision
 ):
     starts_at = ready(child_client)[1]
     made = ask(child_client, guardian_user, starts_at)
     decide = getattr(booking, f"booking_request_{decision}")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        decide(booking=made, actor=therapist)
+    decide(booking=made, actor=therapist)
     outbox()
 
     [message] = [sent for sent in mail.outbox if sent.to == [guardian_user.email]]
@@ -453,13 +463,12 @@ def test_the_client_is_told_of_the_decision(
 
 @pytest.mark.parametrize(("hours", "late"), [(48, False), (2, True)])
 def test_the_therapist_is_told_of_a_cancellation_and_whether_it_was_late(
-    active_client, client_user, therapist, outbox, django_capture_on_commit_callbacks, hours, late
+    active_client, client_user, therapist, outbox, hours, late
 ):
     enable_booking(active_client)
     session = schedule(active_client, timezone.now() + timedelta(hours=hours))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        cancel(session, client_user)
+    cancel(session, client_user)
     outbox()
 
     [message] = mail.outbox
@@ -471,14 +480,16 @@ def test_the_therapist_is_told_of_a_cancellation_and_whether_it_was_late(
     assert_no_clinical_content(message)
 
 
-def test_no_email_before_the_change_commits(
-    active_client, client_user, outbox, django_capture_on_commit_callbacks
-):
+def test_the_email_is_queued_in_the_requests_transaction(active_client, client_user, outbox):
+    # SECURITY R2: the task row commits with the request, or neither does.
     starts_at = ready(active_client)[0]
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with pytest.raises(RuntimeError), transaction.atomic():
         ask(active_client, client_user, starts_at)
-    assert outbox() == 0  # nothing was queued: the transaction never committed
-    assert len(callbacks) == 1
+        assert DBTaskResult.objects.filter(task_path__endswith="send_booking_requested").exists()
+        raise RuntimeError("the request's transaction fails after the service")
+    assert not BookingRequest.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path__endswith="send_booking_requested").exists()
+    assert outbox() == 0
 
 
 # Real SMTP ------------------------------------------------------------------------------
@@ -512,14 +523,12 @@ def smtp_inbox(settings: Any) -> Iterator[Inbox]:
 
 
 def test_an_approval_reaches_a_real_mail_server(
-    active_client, client_user, therapist, outbox, smtp_inbox, django_capture_on_commit_callbacks
+    active_client, client_user, therapist, outbox, smtp_inbox
 ):
     starts_at = ready(active_client)[0]
-    with django_capture_on_commit_callbacks(execute=True):
-        made = ask(active_client, client_user, starts_at)
+    made = ask(active_client, client_user, starts_at)
     assert outbox() == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        booking.booking_request_approve(booking=made, actor=therapist)
+    booking.booking_request_approve(booking=made, actor=therapist)
     assert outbox() == 1
 
     by_recipient = {message["To"]: message for message in smtp_inbox.messages}

@@ -66,6 +66,48 @@ def test_the_portal_shows_no_booking_while_the_setting_is_off(
     assert TherapySession.objects.get().status == SessionStatus.SCHEDULED
 
 
+def shown_on(page: str, session: TherapySession, relationship: Any) -> bool:
+    """The page shows the session at the practice's wall-clock time (not UTC's)."""
+    local = timezone.localtime(session.starts_at, zone(relationship))
+    return f"{local:%a %-d %b %Y, %H:%M}" in page or f"{local:%A %-d %B %Y, %H:%M}" in page
+
+
+def test_every_portal_list_shows_the_same_sessions_at_the_practices_time(
+    active_client, client_user, signed_in
+):
+    """One selector behind the home page, the reminders page and the sessions page."""
+    practice = active_client.practice
+    practice.telehealth_url_template = "https://meet.example.org/{room}"
+    practice.save(update_fields=["telehealth_url_template"])
+    # 15:30 in New York is 20:30 (or 19:30) in UTC: a page in UTC would show another hour.
+    day = timezone.localdate(timezone=zone(active_client)) + timedelta(days=3)
+    video = schedule(
+        active_client, datetime(day.year, day.month, day.day, 15, 30, tzinfo=zone(active_client))
+    )
+    browser = signed_in(client_user)
+    link = f"https://meet.example.org/{video.video_room}"
+
+    # Booking off: the home and reminders pages list it with its join link; no sessions page.
+    for url in ("/portal/", "/portal/reminders/"):
+        page = text(browser.get(url))
+        assert f'data-session="{video.public_id}"' in page
+        assert shown_on(page, video, active_client), url
+        assert link in page
+        assert "Your sessions and session requests" not in page
+        assert f"/portal/sessions/{video.public_id}/cancel/" not in page
+    assert browser.get("/portal/sessions/").status_code == 404
+
+    # Booking on: the sessions page lists the same session, with the link and cancelling.
+    ready(active_client)
+    home = text(browser.get("/portal/"))
+    assert "Your sessions and session requests" in home
+    sessions = text(browser.get("/portal/sessions/"))
+    assert f'data-session="{video.public_id}"' in sessions
+    assert shown_on(sessions, video, active_client)
+    assert link in sessions
+    assert f"/portal/sessions/{video.public_id}/cancel/" in sessions
+
+
 def test_the_client_requests_a_slot_from_the_days_offered(active_client, client_user, signed_in):
     found = ready(active_client)
     browser = signed_in(client_user)
@@ -107,7 +149,13 @@ def test_a_guardian_books_for_their_child(child_client, guardian_user, signed_in
     assert "Ava Okafor with Alice Rivera" in text(browser.get("/portal/sessions/"))
 
 
-@pytest.mark.parametrize("value", ["", "tomorrow", "2030-01-01T10:00:00", "9" * 40, "x" * 41])
+#: Times at the ends of the calendar: their offset takes them out of range in UTC.
+OUT_OF_RANGE = ["9999-12-31T23:59:59-23:00", "0001-01-01T00:00:00+23:00"]
+
+
+@pytest.mark.parametrize(
+    "value", ["", "tomorrow", "2030-01-01T10:00:00", "9" * 40, "x" * 41, *OUT_OF_RANGE]
+)
 def test_a_bad_time_is_a_message_not_an_error(active_client, client_user, signed_in, value):
     ready(active_client)
     response = signed_in(client_user).post(
@@ -116,6 +164,21 @@ def test_a_bad_time_is_a_message_not_an_error(active_client, client_user, signed
     assert response.status_code == 200
     assert "Choose one of the times offered." in text(response)
     assert not BookingRequest.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["tomorrow", *OUT_OF_RANGE])
+def test_a_bad_time_to_confirm_is_a_message_not_an_error(
+    active_client, client_user, signed_in, value
+):
+    ready(active_client)
+
+    response = signed_in(client_user).get(
+        f"/portal/care/{active_client.public_id}/book/", {"at": value}
+    )
+
+    assert response.status_code == 200
+    assert "That time is no longer free. Choose another time." in text(response)
+    assert "Confirm your request" not in text(response)
 
 
 def test_a_time_taken_meanwhile_says_so(active_client, child_client, client_user, signed_in):

@@ -7,11 +7,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from caseload.audit.models import AuditEvent
 from caseload.scheduling import recurrence, services
-from caseload.scheduling.forms import ScheduleForm
+from caseload.scheduling.forms import ScheduleForm, local_datetime
 from caseload.scheduling.models import SessionSeries
 from caseload.visits import services as visit_services
 from caseload.visits.models import SessionStatus, TherapySession
@@ -507,3 +508,56 @@ def test_moving_into_blocked_time_warns_first_then_save_anyway(therapist, series
     assert response.status_code == 302
     second.refresh_from_db()
     assert timezone.localtime(second.starts_at, NEW_YORK).hour == 15
+
+
+# Dates at the ends of the calendar ---------------------------------------------------------
+@pytest.mark.parametrize(("day", "clock"), [("9999-12-31", "23:00"), ("0001-01-01", "00:30")])
+def test_a_date_out_of_range_is_a_field_error_when_scheduling(
+    therapist, active_client, signed_in, day, clock
+):
+    response = signed_in(therapist).post(
+        "/calendar/new/", schedule_data(active_client, next_monday(), date=day, time=clock)
+    )
+
+    assert response.status_code == 200
+    assert "Choose a date between 1 January 1900 and 31 December 2199." in (
+        response.content.decode()
+    )
+    assert not TherapySession.objects.exists()
+
+
+def test_a_date_out_of_range_is_a_field_error_when_moving(therapist, series, signed_in):
+    second = session_at(series, 2)
+
+    response = signed_in(therapist).post(
+        f"/calendar/sessions/{second.public_id}/move/",
+        {
+            "date": "9999-12-31",
+            "time": "23:00",
+            "duration_minutes": "50",
+            "modality": "in_person",
+            "scope": "this",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Choose a date between" in response.content.decode()
+    second.refresh_from_db()
+    assert second.starts_at.year < 2100
+
+
+def test_a_time_that_cannot_be_converted_is_a_field_error_even_inside_the_form_bounds():
+    # Only the calendar's very ends overflow; the form's bounds keep them out, and the
+    # conversion itself answers with a field error rather than an OverflowError.
+    form = ScheduleForm(
+        {"date": "9999-12-31", "time": "23:00"},
+        time_zone=ZoneInfo("Pacific/Kiritimati"),
+        clients=[],
+    )
+    assert not form.is_valid()
+    assert "Choose a date between" in form.errors["date"][0]
+
+    with pytest.raises(ValidationError, match="Choose a date between"):
+        local_datetime(datetime(9999, 12, 31).date(), time(23), NEW_YORK)
+    with pytest.raises(ValidationError, match="Choose a date between"):
+        local_datetime(datetime(1, 1, 1).date(), time(0, 30), ZoneInfo("Asia/Tokyo"))
