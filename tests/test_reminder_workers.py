@@ -8,6 +8,10 @@ is killed with SIGKILL, and the server then refuses that hand-off (it never acce
 third worker is started. Every (session, offset) email is accepted exactly once, the one cut
 off under the Message-ID recorded before its first hand-off.
 
+A last test runs two claims of one row in two threads (two connections): the scan taking the
+row over holds its lock while a late send task waits for it; once the lock is released, the
+task must find the row taken (the claim's conditions are re-checked on the row itself).
+
 PostgreSQL only: two processes insert the same reminders at once, and the database's unique
 key must decide between them (SQLite would serialise them behind its database lock).
 """
@@ -16,14 +20,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -33,6 +39,7 @@ from caseload.scheduling import reminders
 from caseload.scheduling.models import SessionReminder
 from caseload.visits import services as visit_services
 from caseload.visits.models import TherapySession
+from tests.test_races import run_together
 from tests.test_worker_recovery import HoldingInbox, Workers, smtp, wait_for, worker_env
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -174,3 +181,72 @@ def test_two_workers_scanning_at_once_make_each_reminder_once(
         for worker in result.worker_ids
     }
     assert worked <= {"worker-a", "worker-b"}
+
+
+def _waiting_for_a_lock() -> int:
+    """Other connections to this database waiting for a row lock now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_late_send_task_waiting_for_the_scans_lock_does_not_send_the_row_again(
+    active_client: CareRelationship,
+) -> None:
+    """The scan takes over a row queued too long (its task seemed lost) and, holding the row's
+    lock, claims it; the task turns up meanwhile and its claim waits for that lock. When the
+    scan commits, the task's claim must see the row taken: one of the two sends it."""
+    practice = active_client.practice
+    practice.reminders = "24"
+    practice.save(update_fields=["reminders"])
+    session = schedule(active_client, 23)
+    reminder = SessionReminder.objects.create(
+        session=session,
+        offset_hours=24,
+        channel="email",
+        session_starts_at=session.starts_at,
+        recipient="maya@example.com",
+    )
+    SessionReminder.objects.filter(pk=reminder.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)  # queued long ago: abandoned
+    )
+    scan_claimed = threading.Event()
+    task_waiting = threading.Event()
+
+    def scan_holding_the_lock() -> list[int]:
+        with transaction.atomic():  # the scan's own transaction, kept open a little longer
+            taken = reminders._take_over_abandoned(timezone.now())
+            scan_claimed.set()
+            task_waiting.wait(timeout=10)
+        return taken
+
+    def late_task() -> str:
+        assert scan_claimed.wait(timeout=10)
+        return str(reminders.send_session_reminder.call(reminder.pk))
+
+    def watch() -> None:  # lets the scan commit once the task is waiting for its lock
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not _waiting_for_a_lock():
+                time.sleep(0.05)
+            if _waiting_for_a_lock():
+                task_waiting.set()
+        finally:
+            connection.close()
+
+    watching = threading.Thread(target=watch)
+    watching.start()
+    taken, outcome = run_together(scan_holding_the_lock, late_task)
+    watching.join(timeout=30)
+
+    assert task_waiting.is_set(), "the task's claim never waited for the scan's lock"
+    assert taken == [reminder.pk], outcome
+    assert isinstance(outcome, str) and outcome.startswith("skipped"), outcome
+    assert mail.outbox == []  # the scan sends it after its transaction; the task didn't
+    reminder.refresh_from_db()
+    assert reminder.delivery_status == DeliveryStatus.QUEUED
+    assert reminder.delivery_handed_at is not None

@@ -51,11 +51,12 @@ def feed_revoke(request: AuthenticatedHttpRequest, feed_id: UUID) -> HttpRespons
 
 @require_GET
 def feed_ics(request: HttpRequest, token: str) -> HttpResponse:
-    """The feed, for a calendar app: no sign-in, the token is the key. Unknown or revoked: 404."""
+    """The feed, for a calendar app: no sign-in, the token is the key. Unknown or revoked, or
+    its clinician no longer one: 404."""
     audit_context = AuditContext.from_request(request)
     feed = feeds.feed_for_token(token)
     if feed is None:
-        feeds.feed_refused(audit_context=audit_context)
+        feeds.feed_refused(token=token, audit_context=audit_context)
         raise Http404("No such feed.")
     body, events = feeds.feed_ics(feed)
     feeds.feed_fetched(feed, events=events, audit_context=audit_context)

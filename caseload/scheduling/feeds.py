@@ -4,11 +4,18 @@ The feed URL carries a random token (`secrets`, 256 bits); only its SHA-256 is s
 URL is shown once, when made. Revoking ends it for good (404). Events name the client by
 initials only, never a full name, never anything clinical; the place is "In person" or the
 session's video link.
+
+A feed opens only while its owner is an active clinician (a therapist or a supervisor): a
+clinician made practice admin, deactivated or gone from the practice loses it. A refused fetch
+of a real feed is audited (at most once per `LAST_USED_PRECISION`: calendar apps keep polling
+a revoked feed); a made-up token is only logged, since anyone could write an audit row per
+request with one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,11 +30,13 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import restore_pending
+from caseload.clients.access import is_clinician, restore_pending
 from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.scheduling.models import CalendarFeed
 from caseload.visits.models import NOT_TAKING_PLACE, Modality, TherapySession
+
+logger = logging.getLogger(__name__)
 
 #: The sessions a feed carries: a month back, six months ahead.
 FEED_PAST = timedelta(days=30)
@@ -99,23 +108,38 @@ def get_feed_for_user(user: User, public_id: UUID) -> CalendarFeed:
     return feed
 
 
-def feed_for_token(token: str) -> CalendarFeed | None:
-    """The active feed this token opens (its clinician still active), or None."""
+def _named_by(token: str) -> CalendarFeed | None:
+    """The feed this token names, revoked or not; None for a malformed or unknown token."""
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
-    feed = (
+    return (
         CalendarFeed.objects.select_related("clinician__membership__practice")
-        .filter(token_sha256=hash_token(token), revoked_at__isnull=True)
+        .filter(token_sha256=hash_token(token))
         .first()
     )
-    if feed is None or not feed.clinician.is_active:
+
+
+def _opens(feed: CalendarFeed) -> bool:
+    """Not revoked, and its owner still an active clinician: a member of a practice in a
+    clinical role (made practice admin, the feed stops)."""
+    return feed.revoked_at is None and feed.clinician.is_active and is_clinician(feed.clinician)
+
+
+def _touch(feed: CalendarFeed, now: datetime) -> bool:
+    """Record a fetch in `last_used_at`, at most every LAST_USED_PRECISION; True if written."""
+    if feed.last_used_at is not None and now - feed.last_used_at <= LAST_USED_PRECISION:
+        return False
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+    feed.last_used_at = now
+    return True
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    """The feed this token opens (see `_opens`), or None."""
+    feed = _named_by(token)
+    if feed is None or not _opens(feed):
         return None
-    if getattr(feed.clinician, "membership", None) is None:
-        return None  # no longer a member of a practice
-    now = timezone.now()
-    if feed.last_used_at is None or now - feed.last_used_at > LAST_USED_PRECISION:
-        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
-        feed.last_used_at = now
+    _touch(feed, timezone.now())
     return feed
 
 
@@ -200,8 +224,25 @@ def feed_fetched(feed: CalendarFeed, *, events: int, audit_context: AuditContext
     )
 
 
-def feed_refused(*, audit_context: AuditContext) -> None:
-    audit_record(action="calendar_feed.fetch", audit_context=audit_context, outcome="denied")
+def feed_refused(*, token: str, audit_context: AuditContext) -> None:
+    """Record a fetch `feed_for_token` refused. A real feed (revoked, or its owner no longer a
+    clinician): audited as denied, at most once per LAST_USED_PRECISION. A malformed or
+    unknown token: a warning in the log only (never the token), no audit row."""
+    feed = _named_by(token)
+    if feed is None:
+        logger.warning(
+            "Calendar feed fetched with an unknown token (from %s)",
+            audit_context.ip_address or "unknown address",
+        )
+        return
+    if _touch(feed, timezone.now()):
+        audit_record(
+            action="calendar_feed.fetch",
+            audit_context=audit_context,
+            obj=feed,
+            outcome="denied",
+            detail={"revoked": feed.revoked_at is not None},
+        )
 
 
 def feed_link(token: str) -> str:

@@ -195,7 +195,9 @@ class SessionReminder(models.Model):
     """One reminder of one session at one offset on one channel, for the session's time as it
     was when the reminder fell due. The unique key makes it exactly once: whichever worker
     inserts the row sends it; a moved session has a new start and so gets new reminders; a
-    cancelled one is never picked up. Delivery fields as `lib.email.send_tracked` expects."""
+    cancelled one is never picked up. A withdrawn row (`withdrawn_at`) is kept for the record
+    but leaves the key free, so that a session restored, or a client who turns reminders on
+    again, is reminded after all. Delivery fields as `lib.email.send_tracked` expects."""
 
     session = models.ForeignKey(
         "visits.TherapySession", on_delete=models.CASCADE, related_name="reminders"
@@ -212,13 +214,16 @@ class SessionReminder(models.Model):
     delivery_message_id = models.CharField(max_length=255, blank=True)
     delivery_handed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    #: When the reminder was withdrawn instead of sent (the reason is in `delivery_error`).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "offset_hours", "channel", "session_starts_at"],
-                name="one_reminder_per_session_offset_channel",
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_live_reminder_per_session_offset_channel",
             )
         ]
 

@@ -2,28 +2,34 @@
 
 The practice chooses the offsets (`Practice.reminders`: off, 24 h, 48 h or both). The task
 `send_due_reminders` runs every `REMINDER_SCAN_SECONDS` (5 minutes) on the worker and
-enqueues its next run with `run_after`: one chain, started by `manage.py send_reminders`
-(the run script and the deploy files call it when the worker starts) and kept single (a run
-enqueues the next only when no other run is waiting).
+enqueues its next run with `run_after`, in a `finally`, so that a failed run doesn't end the
+reminders: one chain, started by `manage.py send_reminders` (the run script and the deploy
+files call it when the worker starts) and kept single (a run enqueues the next only when no
+other run is waiting). A reminder that can't be made or sent (a provider's unexpected error, a
+client with no address) is logged and skipped; the others go on.
 
 Each run:
 
-1. finds the sessions due for a reminder: scheduled, the record open, the practice's reminders
-   on, `starts_at - offset <= now`, less than `GRACE` late (a reminder the worker could not
-   send in time is skipped rather than sent hours late), no opt-out;
+1. finds the sessions due for a reminder: scheduled, the care active (an invited client can't
+   yet reach the portal page that turns reminders off), the practice's reminders on,
+   `starts_at - offset <= now`, less than `GRACE` late (a reminder the worker could not send
+   in time is skipped rather than sent hours late), no opt-out;
 2. inserts a `SessionReminder` per session, offset and channel for the session's current start.
-   The unique key decides: whichever worker inserts the row owns it, the other gets an
-   IntegrityError and moves on. A session moved to a new time has a new start, so it gets new
-   reminders; its old pending ones are withdrawn when they come up;
+   The unique key (over rows not withdrawn) decides: whichever worker inserts the row owns it,
+   the other gets an IntegrityError and moves on. A session moved to a new time has a new
+   start, so it gets new reminders; its old pending ones are withdrawn when they come up. A
+   withdrawn row leaves the key free: a cancelled session restored, or a client who turns
+   reminders on again, is reminded if it is still due;
 3. hands each new row to its own task, `send_session_reminder`, in the insert's transaction;
 4. takes over rows left queued or mid-send by a dead worker (`EMAIL_HANDOFF_STALE_SECONDS`
    without an outcome), locked with `select_for_update(skip_locked=True)` so that two runs
    don't both take one, and sends them (`send_tracked` resends under the recorded Message-ID).
 
-A row is claimed before it is sent (a compare-and-set on its hand-off time), so a recovered
-task and a scan never send one row side by side. Whoever claims it checks, at that moment,
-that the session still takes place at that time: a cancelled or moved session's reminder is
-withdrawn (kept, failed, with the reason), never sent.
+A row is claimed before it is sent (a compare-and-set on its hand-off time, its conditions on
+the row itself), so a recovered task and a scan never send one row side by side. Whoever
+claims it checks, at that moment, that the session still takes place at that time: a
+cancelled or moved session's reminder is withdrawn (kept, failed, `withdrawn_at` and the
+reason), never sent.
 
 What a reminder says: the date, the time in the practice's time zone, and the place (the
 practice, or the video link). Never the client's name, never anything clinical.
@@ -39,7 +45,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
 from django.tasks import default_task_backend, task
 from django.tasks.base import TaskResultStatus
 from django.urls import reverse
@@ -48,8 +53,7 @@ from django_tasks_db.models import DBTaskResult
 
 from caseload.accounts.models import User
 from caseload.audit.services import audit_record
-from caseload.clients.access import RECORD_OPEN_STATES
-from caseload.clients.models import CareRelationship
+from caseload.clients.models import CareRelationship, CareState
 from caseload.clients.services import account_holder, contact_email
 from caseload.lib.email import DeliveryStatus, build_message, send_tracked, send_with_retry
 from caseload.lib.http import SYSTEM, AuditContext
@@ -67,6 +71,9 @@ GRACE = timedelta(hours=12)
 WITHDRAWN = "Withdrawn: "
 
 SEND_TASK_PATH = "caseload.scheduling.reminders.send_session_reminder"
+#: Cares whose sessions are reminded: active ones only. An invited client has no portal account
+#: yet, so could not turn the reminders off.
+REMINDED_STATES = (CareState.ACTIVE,)
 
 
 # Finding what is due --------------------------------------------------------------------
@@ -93,13 +100,14 @@ def due_sessions(
         offset_hours=offset_hours,
         channel=channel,
         session_starts_at=OuterRef("starts_at"),
+        withdrawn_at__isnull=True,  # a withdrawn reminder doesn't stop a new one
     )
     sessions = (
         TherapySession.objects.filter(
             status=SessionStatus.SCHEDULED,
             starts_at__gt=max(now, now + offset - GRACE),
             starts_at__lte=now + offset,
-            relationship__state__in=RECORD_OPEN_STATES,
+            relationship__state__in=REMINDED_STATES,
             relationship__practice__reminders__in=_settings_with(offset_hours),
         )
         .exclude(Exists(already))
@@ -159,30 +167,31 @@ def _stale(now: datetime) -> datetime:
 
 
 def abandoned(now: datetime) -> Q:
-    """Rows queued or handed to the mail server with no outcome for too long: their worker
-    died (or their task was lost). Bounded by EMAIL_MAX_ATTEMPTS like any email."""
+    """Rows queued or handed to the mail server with no outcome for too long (since the last
+    hand-off, or since the row was made if none): their worker died (or their task was lost).
+    Bounded by EMAIL_MAX_ATTEMPTS like any email. Plain conditions on the row's own fields."""
+    stale = _stale(now)
     return Q(
         delivery_status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING],
-        last_touched__lt=_stale(now),
         delivery_attempts__lt=settings.EMAIL_MAX_ATTEMPTS,
-    )
-
-
-def _with_last_touched(rows: QuerySet[SessionReminder]) -> QuerySet[SessionReminder]:
-    return rows.annotate(last_touched=Coalesce("delivery_handed_at", "created_at"))
+    ) & (Q(delivery_handed_at__lt=stale) | Q(delivery_handed_at__isnull=True, created_at__lt=stale))
 
 
 def _claim(reminder_id: int, *, now: datetime) -> bool:
     """Take the row for sending: a compare-and-set on its hand-off time, so that of two runs
     that want it (a recovered task, a scan) one gets it. Claimable: a new row no one has taken,
-    a row waiting for its retry, or an abandoned one."""
+    a row waiting for its retry, or an abandoned one.
+
+    The conditions are on the updated row itself, in the UPDATE's own WHERE (no annotation,
+    join or subquery): a claim that waits for another's row lock (PostgreSQL, READ COMMITTED)
+    then checks them again against the row as the other left it, and finds it taken. With the
+    conditions in a subquery, it would check only the row's id and claim it too."""
     claimable = (
         Q(delivery_status=DeliveryStatus.QUEUED, delivery_handed_at__isnull=True)
         | Q(delivery_status=DeliveryStatus.RETRYING)
         | abandoned(now)
     )
-    rows = _with_last_touched(SessionReminder.objects.filter(pk=reminder_id)).filter(claimable)
-    claimed = SessionReminder.objects.filter(pk__in=rows.values("pk")).update(
+    claimed = SessionReminder.objects.filter(Q(pk=reminder_id) & claimable).update(
         delivery_handed_at=now,
         # A retry is queued again; a row caught mid-send stays "sending", so that send_tracked
         # knows an earlier hand-off has no recorded outcome.
@@ -204,8 +213,8 @@ def withdrawal_reason(reminder: SessionReminder, *, now: datetime) -> str | None
         return "the session was moved"
     if session.starts_at <= now:
         return "the session has started"
-    if relationship.state not in RECORD_OPEN_STATES:
-        return "the client's record is closed"
+    if relationship.state not in REMINDED_STATES:
+        return "the client's care is not active"
     if reminder.offset_hours not in relationship.practice.reminder_offsets:
         return "the practice turned these reminders off"
     preference = ReminderPreference.objects.filter(relationship=relationship).first()
@@ -221,8 +230,13 @@ def withdrawal_reason(reminder: SessionReminder, *, now: datetime) -> str | None
 
 
 def _withdraw(reminder: SessionReminder, reason: str) -> str:
+    """Keep the row, failed with the reason; `withdrawn_at` frees its unique key, so that the
+    reminder is made again should it become due once more (a session restored, reminders on
+    again)."""
     SessionReminder.objects.filter(pk=reminder.pk).update(
-        delivery_status=DeliveryStatus.FAILED, delivery_error=f"{WITHDRAWN}{reason}"[:300]
+        delivery_status=DeliveryStatus.FAILED,
+        delivery_error=f"{WITHDRAWN}{reason}"[:300],
+        withdrawn_at=timezone.now(),
     )
     return f"withdrawn: {reason}"
 
@@ -378,8 +392,7 @@ def _take_over_abandoned(now: datetime) -> list[int]:
     taken: list[int] = []
     with transaction.atomic():
         candidates = list(
-            _with_last_touched(SessionReminder.objects.all())
-            .filter(abandoned(now))
+            SessionReminder.objects.filter(abandoned(now))
             .select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", flat=True)[:100]
@@ -390,29 +403,45 @@ def _take_over_abandoned(now: datetime) -> list[int]:
     return taken
 
 
+def _send_taken_over(reminder_id: int, *, now: datetime) -> None:
+    reminder = _load(reminder_id)
+    if reminder is None:
+        return
+    reason = withdrawal_reason(reminder, now=now)
+    if reason is not None:
+        _withdraw(reminder, reason)
+        return
+    _deliver(reminder, attempt=reminder.delivery_attempts + 1)
+
+
 def scan(now: datetime | None = None) -> dict[str, int]:
     """One pass: make the due reminders (each queued for sending) and take over abandoned
-    ones. Returns counts, for the task result and the tests."""
+    ones. A reminder that fails (its recipient can't be worked out, the provider raises, the
+    last attempt fails) is logged and counted, and the pass goes on with the others. Returns
+    counts, for the task result and the tests."""
     now = now or timezone.now()
-    counts = {"created": 0, "taken_over": 0}
+    counts = {"created": 0, "taken_over": 0, "failed": 0}
     channels = [ReminderChannel.EMAIL] + ([ReminderChannel.SMS] if sms_enabled() else [])
     for offset_hours in all_offsets():
         for channel in channels:
             for session in due_sessions(offset_hours=offset_hours, channel=channel, now=now):
-                if _create(session, offset_hours, channel) is not None:
-                    counts["created"] += 1
+                try:
+                    if _create(session, offset_hours, channel) is not None:
+                        counts["created"] += 1
+                except Exception:
+                    counts["failed"] += 1
+                    logger.exception(
+                        "Reminder of session %s (%s h, %s) not made",
+                        session.pk,
+                        offset_hours,
+                        channel,
+                    )
     for reminder_id in _take_over_abandoned(now):
         counts["taken_over"] += 1
-        reminder = _load(reminder_id)
-        if reminder is None:
-            continue
-        reason = withdrawal_reason(reminder, now=now)
-        if reason is not None:
-            _withdraw(reminder, reason)
-            continue
         try:
-            _deliver(reminder, attempt=reminder.delivery_attempts + 1)
-        except OSError:  # the last attempt failed: recorded on the row and logged
+            _send_taken_over(reminder_id, now=now)
+        except Exception:  # recorded on the row when it was a send that failed
+            counts["failed"] += 1
             logger.exception("Reminder %s not delivered", reminder_id)
     return counts
 
@@ -434,15 +463,24 @@ def ensure_reminder_chain() -> bool:
     return True
 
 
-@task(queue_name="email")
-def send_due_reminders() -> str:
-    """Make and send the reminders that are due, then run again in REMINDER_SCAN_SECONDS."""
-    counts = scan()
+def _enqueue_next_run() -> None:
     # One chain: a second chain (the command run twice) ends at its next run.
     if default_task_backend.supports_defer and not _next_run_waiting():
         interval = timedelta(seconds=settings.REMINDER_SCAN_SECONDS)
         send_due_reminders.using(run_after=timezone.now() + interval).enqueue()
-    return f"created {counts['created']}, taken over {counts['taken_over']}"
+
+
+@task(queue_name="email")
+def send_due_reminders() -> str:
+    """Make and send the reminders that are due, then run again in REMINDER_SCAN_SECONDS,
+    whatever happened in this run (its error, if any, is the task's result)."""
+    try:
+        counts = scan()
+    finally:
+        _enqueue_next_run()
+    return (
+        f"created {counts['created']}, taken over {counts['taken_over']}, failed {counts['failed']}"
+    )
 
 
 # The client's choice ---------------------------------------------------------------------

@@ -144,9 +144,48 @@ def test_a_revoked_feed_answers_404(
     assert "Revoked" in browser.get(reverse("feeds:list")).content.decode()
 
 
-def test_an_unknown_token_is_404(client: Any, db: None) -> None:
-    assert client.get(feed_url("not-a-real-token")).status_code == 404
-    assert client.get(feed_url("x" * 500)).status_code == 404
+def test_an_unknown_token_is_404_and_logged_without_an_audit_row(
+    client: Any, db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone can make tokens up: each would otherwise write an audit row."""
+    for token in ("not-a-real-token", "x" * 500, "y" * 43):
+        assert client.get(feed_url(token)).status_code == 404
+    assert not AuditEvent.objects.exists()
+    warnings = [r for r in caplog.records if r.name == "caseload.scheduling.feeds"]
+    assert [r.levelname for r in warnings] == ["WARNING"] * 3
+    assert all("unknown token" in r.getMessage() for r in warnings)
+    assert not any("not-a-real-token" in r.getMessage() for r in warnings)
+
+
+def test_a_revoked_feed_polled_again_and_again_is_audited_once_per_interval(
+    therapist: Any, client: Any
+) -> None:
+    new = feed_create(actor=therapist)
+    new.feed.revoked_at = timezone.now()
+    new.feed.save(update_fields=["revoked_at"])
+    for _ in range(3):
+        assert client.get(feed_url(new.token)).status_code == 404
+    [denied] = AuditEvent.objects.filter(action="calendar_feed.fetch")
+    assert denied.outcome == "denied"
+    assert denied.object_id == str(new.feed.public_id)
+    CalendarFeed.objects.filter(pk=new.feed.pk).update(
+        last_used_at=timezone.now() - timedelta(minutes=6)
+    )
+    client.get(feed_url(new.token))
+    assert AuditEvent.objects.filter(action="calendar_feed.fetch", outcome="denied").count() == 2
+
+
+@pytest.mark.parametrize("role", ["admin", "supervisor"])
+def test_a_feed_opens_only_while_its_owner_is_a_clinician(
+    therapist: Any, client: Any, role: str
+) -> None:
+    new = feed_create(actor=therapist)
+    assert client.get(feed_url(new.token)).status_code == 200
+    membership = therapist.membership
+    membership.role = role
+    membership.save(update_fields=["role"])
+    expected = 404 if role == "admin" else 200  # a supervisor still sees clients
+    assert client.get(feed_url(new.token)).status_code == expected
 
 
 def test_another_clinicians_feed_cannot_be_managed(

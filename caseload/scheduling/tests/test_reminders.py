@@ -12,12 +12,15 @@ from typing import Any, ClassVar
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from caseload.audit.models import AuditEvent
-from caseload.clients.models import CareRelationship
+from caseload.clients import services as client_services
+from caseload.clients.models import CareRelationship, Guardianship
 from caseload.lib.email import DeliveryStatus
 from caseload.scheduling import reminders
 from caseload.scheduling.models import ReminderChannel, ReminderPreference, SessionReminder
@@ -29,6 +32,8 @@ pytestmark = pytest.mark.django_db
 
 JOIN_TEMPLATE = "https://meet.example.com/caseload-{room}"
 CLINICAL_TEXT = "Discussed panic attacks and the F41.0 diagnosis"
+#: A number the fake provider refuses with an unexpected error (not an SmsError).
+BROKEN_NUMBER = "+10000000000"
 
 
 class FakeSmsProvider:
@@ -41,6 +46,8 @@ class FakeSmsProvider:
         if FakeSmsProvider.fail_next:
             FakeSmsProvider.fail_next -= 1
             raise SmsError("provider unavailable")
+        if to == BROKEN_NUMBER:
+            raise ValueError(f"{to!r} is not a number this provider accepts")
         FakeSmsProvider.sent.append((to, body))
         return f"fake-{len(FakeSmsProvider.sent)}"
 
@@ -108,7 +115,7 @@ def test_the_scan_reminds_only_sessions_whose_reminder_is_due(
         session=cancelled, actor=active_client.therapist, values={"status": "cancelled"}
     )
 
-    assert send() == {"created": 1, "taken_over": 0}
+    assert send() == {"created": 1, "taken_over": 0, "failed": 0}
 
     [reminder] = SessionReminder.objects.all()
     assert (reminder.session_id, reminder.offset_hours, reminder.channel) == (due.pk, 24, "email")
@@ -146,7 +153,7 @@ def test_each_session_and_offset_is_reminded_exactly_once_across_repeated_scans(
     schedule(active_client, 23)
     assert send()["created"] == 2
     for _ in range(3):
-        assert send() == {"created": 0, "taken_over": 0}
+        assert send() == {"created": 0, "taken_over": 0, "failed": 0}
     assert len(mail.outbox) == 2
     assert SessionReminder.objects.filter(delivery_status=DeliveryStatus.SENT).count() == 2
 
@@ -236,6 +243,55 @@ def test_no_reminder_for_a_client_whose_record_is_archived(
     assert send()["created"] == 0
 
 
+def test_no_reminder_for_an_invited_client_who_could_not_turn_them_off(
+    therapist: Any, send: Callable[[], dict[str, int]], run_tasks: Callable[[], int]
+) -> None:
+    invited = client_services.client_add(
+        actor=therapist, full_name="Nora Quinn", email="nora@example.com", billing_type="cash_pay"
+    ).relationship
+    assert invited.state == "invited"
+    remind(invited, "24")
+    session = schedule(invited, 23)
+    run_tasks()
+    mail.outbox.clear()  # the invitation
+    assert send()["created"] == 0
+    # A reminder made while the care was active is withdrawn if it is not any more.
+    CareRelationship.objects.filter(pk=invited.pk).update(state="active")
+    assert reminders.scan()["created"] == 1
+    CareRelationship.objects.filter(pk=invited.pk).update(state="invited")
+    run_tasks()
+    reminder = SessionReminder.objects.get(session=session)
+    assert reminder.delivery_error == "Withdrawn: the client's care is not active"
+    assert mail.outbox == []
+
+
+def test_a_restored_session_is_reminded_after_its_reminder_was_withdrawn(
+    active_client: CareRelationship,
+    send: Callable[[], dict[str, int]],
+    run_tasks: Callable[[], int],
+) -> None:
+    remind(active_client, "24")
+    session = schedule(active_client, 23)
+    reminders.scan()
+    therapist = active_client.therapist
+    visit_services.session_update(session=session, actor=therapist, values={"status": "cancelled"})
+    run_tasks()
+    withdrawn = SessionReminder.objects.get()
+    assert withdrawn.withdrawn_at is not None
+    assert send()["created"] == 0  # still cancelled: nothing new
+    visit_services.session_update(session=session, actor=therapist, values={"status": "scheduled"})
+
+    assert send()["created"] == 1
+    [message] = mail.outbox
+    assert message.to == ["maya@example.com"]
+    rows = SessionReminder.objects.order_by("pk")
+    assert [(row.delivery_status, row.withdrawn_at is None) for row in rows] == [
+        (DeliveryStatus.FAILED, False),
+        (DeliveryStatus.SENT, True),
+    ]
+    assert send()["created"] == 0  # and once only
+
+
 # Opt-out ------------------------------------------------------------------------------------
 def test_a_client_who_opted_out_gets_no_email_reminder(
     active_client: CareRelationship, send: Callable[[], dict[str, int]]
@@ -257,6 +313,32 @@ def test_an_opt_out_after_the_reminder_was_queued_withdraws_it(
     run_tasks()
     assert mail.outbox == []
     assert "turned email reminders off" in SessionReminder.objects.get().delivery_error
+
+
+def test_a_client_who_turns_reminders_on_again_is_reminded_after_a_withdrawal(
+    active_client: CareRelationship,
+    send: Callable[[], dict[str, int]],
+    run_tasks: Callable[[], int],
+) -> None:
+    remind(active_client, "24")
+    schedule(active_client, 23)
+    reminders.scan()
+    preference = ReminderPreference.objects.create(relationship=active_client, email_opt_out=True)
+    run_tasks()
+    assert SessionReminder.objects.get().withdrawn_at is not None
+    assert send()["created"] == 0  # still opted out: no new row, nothing sent
+
+    reminders.reminder_preference_update(
+        relationship=active_client,
+        email_opt_out=False,
+        sms_opt_out=preference.sms_opt_out,
+        actor=active_client.client.account,
+    )
+    assert send()["created"] == 1
+    assert [message.to for message in mail.outbox] == [["maya@example.com"]]
+    assert SessionReminder.objects.filter(withdrawn_at__isnull=True).get().delivery_status == (
+        DeliveryStatus.SENT
+    )
 
 
 # What a reminder says -----------------------------------------------------------------------
@@ -398,7 +480,7 @@ def test_a_reminder_left_mid_send_by_a_dead_worker_is_sent_by_the_next_scan(
         delivery_attempts=1,
         delivery_handed_at=timezone.now() - timedelta(minutes=10),
     )
-    assert send() == {"created": 0, "taken_over": 1}
+    assert send() == {"created": 0, "taken_over": 1, "failed": 0}
     [message] = mail.outbox
     assert message.extra_headers["Message-ID"] == "<first@caseload.local>"
     reminder.refresh_from_db()
@@ -420,8 +502,87 @@ def test_a_reminder_being_sent_right_now_is_not_taken_over(
         delivery_status=DeliveryStatus.SENDING,
         delivery_handed_at=timezone.now(),
     )
-    assert send() == {"created": 0, "taken_over": 0}
+    assert send() == {"created": 0, "taken_over": 0, "failed": 0}
     assert mail.outbox == []
+
+
+def test_the_claim_checks_its_conditions_on_the_updated_row_not_in_a_subquery(
+    active_client: CareRelationship,
+) -> None:
+    """On PostgreSQL a claim that waited for a lock re-checks only the UPDATE's own WHERE (see
+    tests/test_reminder_workers.py for the race itself)."""
+    remind(active_client, "24")
+    session = schedule(active_client, 23)
+    reminders.scan()
+    reminder = SessionReminder.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders._claim(reminder.pk, now=timezone.now())
+    [update] = [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
+    assert "SELECT" not in update
+    assert "delivery_handed_at" in update.split("WHERE", 1)[1]
+    assert not reminders._claim(reminder.pk, now=timezone.now())
+    assert session.pk == reminder.session_id
+
+
+# One failing reminder -----------------------------------------------------------------------
+def test_a_reminder_whose_recipient_cant_be_worked_out_is_logged_and_the_others_are_made(
+    active_client: CareRelationship,
+    child_client: CareRelationship,
+    send: Callable[[], dict[str, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    remind(active_client, "24")
+    schedule(child_client, 22)  # sorted first: its failure comes before the good one
+    schedule(active_client, 23)
+    Guardianship.objects.filter(child=child_client.client).delete()  # no one to write to
+
+    assert send() == {"created": 1, "taken_over": 0, "failed": 1}
+    [message] = mail.outbox
+    assert message.to == ["maya@example.com"]
+    [record] = [r for r in caplog.records if r.name == "caseload.scheduling.reminders"]
+    assert record.levelname == "ERROR" and "not made" in record.getMessage()
+
+
+def test_an_unexpected_provider_error_is_logged_and_the_other_reminders_are_sent(
+    active_client: CareRelationship,
+    child_client: CareRelationship,
+    send: Callable[[], dict[str, int]],
+    fake_sms: type[FakeSmsProvider],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows left by a dead worker are sent by the scan itself: a text whose provider raises
+    something unexpected (a ValueError, not an SmsError) must not stop the rest."""
+    remind(active_client, "24", sms_reminders_enabled=True)
+    stale = timezone.now() - timedelta(minutes=10)
+    rows = []
+    for relationship, channel, recipient in (
+        (child_client, ReminderChannel.SMS, BROKEN_NUMBER),
+        (active_client, ReminderChannel.EMAIL, "maya@example.com"),
+    ):
+        session = schedule(relationship, 30)  # not due yet: the scan makes nothing new
+        rows.append(
+            SessionReminder.objects.create(
+                session=session,
+                offset_hours=24,
+                channel=channel,
+                session_starts_at=session.starts_at,
+                recipient=recipient,
+            )
+        )
+    SessionReminder.objects.update(created_at=stale)  # queued, their tasks lost
+    DBTaskResult.objects.all().delete()
+
+    assert send() == {"created": 0, "taken_over": 2, "failed": 1}
+    [message] = mail.outbox
+    assert message.to == ["maya@example.com"]
+    assert fake_sms.sent == []
+    broken, good = (SessionReminder.objects.get(pk=row.pk) for row in rows)
+    assert good.delivery_status == DeliveryStatus.SENT
+    assert broken.delivery_status == DeliveryStatus.SENDING  # no outcome: retried when stale
+    assert any(
+        "not delivered" in r.getMessage() and r.exc_info and r.exc_info[0] is ValueError
+        for r in caplog.records
+    )
 
 
 # The chain ----------------------------------------------------------------------------------
@@ -436,6 +597,22 @@ def test_the_command_starts_one_chain_and_each_run_enqueues_the_next(
     run_tasks()
     [next_run] = waiting
     assert next_run.run_after is not None and next_run.run_after > timezone.now()
+
+
+def test_a_scan_that_fails_still_enqueues_the_next_run(
+    run_tasks: Callable[[], int], settings: Any
+) -> None:
+    settings.SMS_PROVIDER = "caseload.nowhere.Provider"  # a broken deployment setting
+    _provider.cache_clear()
+    try:
+        reminders.send_due_reminders.enqueue()
+        run_tasks()
+    finally:
+        _provider.cache_clear()
+    runs = DBTaskResult.objects.filter(task_path=reminders.SCAN_TASK_PATH).order_by("enqueued_at")
+    assert [run.status for run in runs] == ["FAILED", "READY"]
+    assert "ImproperlyConfigured" in str(runs[0].exception_class_path)
+    assert runs[1].run_after is not None and runs[1].run_after > timezone.now()
 
 
 def test_two_chains_become_one(run_tasks: Callable[[], int]) -> None:
