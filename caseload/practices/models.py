@@ -123,10 +123,6 @@ class Practice(models.Model):
         """Hours before a session at which its reminders go out."""
         return REMINDER_OFFSETS[self.reminders]
 
-    def telehealth_link(self, room: str) -> str:
-        """The join link of a telehealth room, or "" while no template is set."""
-        return telehealth_link(self.telehealth_url_template, room)
-
     @property
     def crisis_instructions(self) -> str:
         return self.crisis_text or DEFAULT_CRISIS_TEXT

@@ -34,7 +34,7 @@ from caseload.clients.access import is_clinician, restore_pending
 from caseload.clients.models import CareRelationship, CareState
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.scheduling.models import CalendarFeed
-from caseload.visits.models import NOT_TAKING_PLACE, Modality, TherapySession
+from caseload.visits.models import NOT_TAKING_PLACE, Modality, TherapySession, join_link
 
 logger = logging.getLogger(__name__)
 
@@ -202,10 +202,12 @@ def feed_ics(feed: CalendarFeed, *, now: datetime | None = None) -> tuple[bytes,
         event.add("dtend", session.ends_at.astimezone(UTC))
         label = "Video session" if telehealth else "Session"
         event.add("summary", f"{label} · {initials(relationship.client_name)}")
-        join_link = relationship.practice.telehealth_link(session.video_room) if telehealth else ""
-        event.add("location", join_link or ("Telehealth" if telehealth else "In person"))
-        if join_link:
-            event.add("url", join_link)
+        link = join_link(
+            relationship.practice.telehealth_url_template, session.video_room, session.modality
+        )
+        event.add("location", link or ("Telehealth" if telehealth else "In person"))
+        if link:
+            event.add("url", link)
         event.add("status", "CONFIRMED")
         event.add("class", "PRIVATE")
         calendar.add_component(event)

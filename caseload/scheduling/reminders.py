@@ -60,7 +60,7 @@ from caseload.lib.http import SYSTEM, AuditContext
 from caseload.practices.models import REMINDER_OFFSETS
 from caseload.scheduling.models import ReminderChannel, ReminderPreference, SessionReminder
 from caseload.scheduling.sms import SMS_MAX_LENGTH, sms_provider
-from caseload.visits.models import Modality, SessionStatus, TherapySession
+from caseload.visits.models import Modality, SessionStatus, TherapySession, join_link
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ def reminder_content(session: TherapySession) -> ReminderContent:
         zone_name=practice.time_zone,
         duration_minutes=session.duration_minutes,
         is_telehealth=is_telehealth,
-        join_link=practice.telehealth_link(session.video_room) if is_telehealth else "",
+        join_link=join_link(practice.telehealth_url_template, session.video_room, session.modality),
         manage_url=f"{settings.SITE_URL}{reverse('portal:reminders')}",
     )
 

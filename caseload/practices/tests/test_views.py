@@ -7,7 +7,7 @@ import pytest
 from caseload.audit.models import AuditEvent
 from caseload.audit.services import audit_record
 from caseload.clients import services
-from caseload.practices.models import Practice
+from caseload.practices.models import Practice, telehealth_link
 from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,10 @@ def test_admin_turns_on_scheduling_settings(practice, practice_admin, signed_in)
     assert fresh.booking_weeks_ahead == 6
     assert fresh.cancellation_window_hours == 48
     assert fresh.reminder_offsets == (48, 24)
-    assert fresh.telehealth_link("r00m") == "https://meet.example.org/caseload-r00m"
+    assert (
+        telehealth_link(fresh.telehealth_url_template, "r00m")
+        == "https://meet.example.org/caseload-r00m"
+    )
 
 
 @pytest.mark.parametrize(
