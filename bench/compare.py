@@ -204,9 +204,11 @@ def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
     yield (
         "practices",
         "INSERT INTO practices_practice (id, public_id, name, time_zone, billing_enabled,"
-        " child_accounts_enabled, created_at, staff_two_factor_required, crisis_text, phone)"
+        " child_accounts_enabled, created_at, staff_two_factor_required, crisis_text, phone,"
+        " booking_requests_enabled, booking_weeks_ahead, cancellation_window_hours, reminders,"
+        " sms_reminders_enabled, telehealth_url_template)"
         " SELECT p, gen_random_uuid(), 'Practice ' || p, 'UTC', true, false, now(), false, '',"
-        " '' FROM generate_series(1, {P}) p",
+        " '', false, 4, 24, 'off', false, '' FROM generate_series(1, {P}) p",
     )
     yield (
         "therapists, supervisors",
@@ -248,11 +250,11 @@ def bulk_sql(therapists: int, practices: int) -> Iterator[tuple[str, str]]:
     yield (
         "sessions",
         "INSERT INTO visits_therapysession (id, public_id, starts_at, duration_minutes, modality,"
-        " status, created_at, relationship_id) SELECT 3 * n - 2 + k, gen_random_uuid(),"
+        " status, created_at, relationship_id, video_room) SELECT 3 * n - 2 + k, gen_random_uuid(),"
         " CASE k WHEN 0 THEN now() - interval '14 days' WHEN 1 THEN now() - interval '7 days'"
         " ELSE now() + make_interval(days => 1 + n % 13, hours => n % 8) END, 50, 'in_person',"
-        " CASE WHEN k = 2 THEN 'scheduled' ELSE 'completed' END, now() - interval '30 days', n"
-        " FROM generate_series(1, {T} * {C}) n, generate_series(0, 2) k",
+        " CASE WHEN k = 2 THEN 'scheduled' ELSE 'completed' END, now() - interval '30 days', n,"
+        " '' FROM generate_series(1, {T} * {C}) n, generate_series(0, 2) k",
     )
     yield (
         "progress notes",
