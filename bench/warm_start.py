@@ -140,7 +140,7 @@ def main() -> None:
     print(
         f"  ICD-10 as one person typing       p50 {statistics.median(latencies):.1f} ms, "
         f"p95 {percentile(0.95):.1f}, p99 {percentile(0.99):.1f}, max {latencies[-1]:.1f} "
-        f"({len(latencies)} requests, one connection)"
+        f"({len(latencies)} requests, one kept-alive connection)"
     )
     print("Without it (WARM_UP_AT_START=false), what the index and PDF cost a process:")
     print(f"  first ICD-10 search               {cold['search'] * 1000:6.0f} ms")
@@ -194,11 +194,19 @@ def run_server(
         assert status == 200 and body.startswith(b"%PDF"), status
         latencies = []
         typed = keystrokes()
+        # One kept-alive connection, as a browser's: the time is the server's and the network's.
+        connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=120)
         for n in range(args.typing if warm_up else 50):
             query = typed[n % len(typed)].replace(" ", "+")
-            status, elapsed, _ = get(args.port, f"/clinical/icd10/?q={query}", cookie)
-            assert status == 200, status
-            latencies.append(elapsed * 1000)
+            begun = time.perf_counter()
+            connection.request(
+                "GET", f"/clinical/icd10/?q={query}", headers={"Cookie": f"sessionid={cookie}"}
+            )
+            response = connection.getresponse()
+            response.read()
+            latencies.append((time.perf_counter() - begun) * 1000)
+            assert response.status == 200, response.status
+        connection.close()
         figures["latencies"] = latencies
         figures["rss_end"] = rss_mb(pid)
         return figures
