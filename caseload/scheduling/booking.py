@@ -274,21 +274,10 @@ def booking_request_approve(
         raise BookingError(TAKEN_MEANWHILE) from None
     except VisitError as error:
         raise BookingError(str(error)) from None
-    booking.status = BookingStatus.APPROVED
     booking.session = session
-    booking.decided_by = actor
-    booking.decided_at = timezone.now()
-    booking.save(update_fields=["status", "session", "decided_by", "decided_at"])
-    audit_record(
-        action="booking.approve",
-        actor=actor,
-        audit_context=audit_context,
-        client=booking.relationship.client,
-        practice=booking.relationship.practice,
-        obj=booking,
+    return _record_decision(
+        booking, status=BookingStatus.APPROVED, actor=actor, audit_context=audit_context
     )
-    send_booking_decided.enqueue(booking.pk)
-    return booking
 
 
 @transaction.atomic
@@ -303,12 +292,22 @@ def booking_request_decline(
     lock_calendar(booking.relationship.therapist)
     booking = _lock_booking(booking)
     _ensure_pending(booking)
-    booking.status = BookingStatus.DECLINED
+    return _record_decision(
+        booking, status=BookingStatus.DECLINED, actor=actor, audit_context=audit_context
+    )
+
+
+def _record_decision(
+    booking: BookingRequest, *, status: str, actor: User, audit_context: AuditContext
+) -> BookingRequest:
+    """The therapist's answer, saved, audited (booking.approve / booking.decline) and emailed
+    to the client in the same transaction."""
+    booking.status = status
     booking.decided_by = actor
     booking.decided_at = timezone.now()
-    booking.save(update_fields=["status", "decided_by", "decided_at"])
+    booking.save(update_fields=["status", "session", "decided_by", "decided_at"])
     audit_record(
-        action="booking.decline",
+        action="booking.approve" if status == BookingStatus.APPROVED else "booking.decline",
         actor=actor,
         audit_context=audit_context,
         client=booking.relationship.client,
