@@ -110,6 +110,17 @@ def django_env(database: str, **extra: str) -> dict[str, str]:
     }
 
 
+def migrate(database: str) -> None:
+    """Bring the dataset's schema to the code's: a reused dataset gets the migrations added
+    since it was built (new columns take their defaults)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env=django_env(database),
+        check=True,
+    )
+
+
 def build_dataset(database: str, clients: int) -> None:
     therapists = max(1, clients // CLIENTS_PER_THERAPIST)
     practices = -(-therapists // THERAPISTS_PER_PRACTICE)
@@ -117,12 +128,7 @@ def build_dataset(database: str, clients: int) -> None:
     with psycopg.connect(admin_url(), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{database}" OWNER {ROLE}')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=django_env(database),
-        check=True,
-    )
+    migrate(database)
     migrated = time.perf_counter()
     with psycopg.connect(role_url(database)) as conn:
         conn.execute("SET synchronous_commit = off")
@@ -646,6 +652,7 @@ def run_scale(label: str, args: argparse.Namespace, logdir: Path) -> dict[str, P
         build_dataset(database, SCALES[label])
     else:
         print(f"Reusing {database}", flush=True)
+        migrate(database)
     signed = prepare_session(database)
     cookie = signed["session"]
     urls = pages(signed)
