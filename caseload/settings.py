@@ -135,10 +135,11 @@ DATABASE_URL = env("DATABASE_URL")
 # caseload.asgi), wsgi.py "wsgi"; unset for other commands, the task worker and the tests.
 SERVER_MODE = env("SERVER_MODE")
 if DATABASE_URL:
-    # Under ASGI each request runs in a thread of its own, so a persistent connection would be
-    # left open by every thread: an ASGI server takes connections from a pool of at most
-    # DATABASE_POOL_MAX_SIZE per process instead (README: sizing it). A WSGI worker serves one
-    # request at a time and keeps its connection (DATABASE_CONN_MAX_AGE, 60 s by default).
+    # Under ASGI each request runs in a thread of its own (reused, but as many as there are
+    # requests at once), so a persistent connection would be kept by every such thread: an
+    # ASGI server takes connections from a pool of at most DATABASE_POOL_MAX_SIZE per process
+    # instead (README: sizing it). A WSGI worker serves one request at a time and keeps its
+    # connection (DATABASE_CONN_MAX_AGE, 60 s by default).
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
@@ -168,6 +169,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A connection per thread, kept: WSGI workers and the ASGI handler's request
+            # threads (lib/handlers.py) are reused, so their connections are too.
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60 if SERVER_MODE else 0),
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
