@@ -1,20 +1,27 @@
-"""The ASGI handler (caseload/lib/handlers.py) reuses request threads without sharing them.
+"""The ASGI handler (caseload/lib/handlers.py): one switch to a reused thread a request.
 
 Each request's sync work runs in a thread borrowed from the handler's idle list: one request
 after another runs in the same thread (no thread started per request), and requests at the
-same time still run in threads of their own, so a slow one holds up no other.
+same time still run in threads of their own, so a slow one holds up no other. All of a
+request's sync work (request_started, the view, the response's close and request_finished)
+is one call into that thread; a streaming response is closed after its body is sent; a
+client that goes away still ends the request (request_finished: the connection goes back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.test import override_settings
+from django.urls import path
 
 from caseload.lib.handlers import IDLE_EXECUTORS, SyncMiddlewareASGIHandler
 
@@ -22,15 +29,46 @@ from caseload.lib.handlers import IDLE_EXECUTORS, SyncMiddlewareASGIHandler
 PATH = "/no-such-page/"
 
 
-def scope() -> dict[str, Any]:
+VIEW_EVENTS: list[str] = []
+RELEASE_VIEW = threading.Event()
+
+
+def plain_view(request: HttpRequest) -> HttpResponse:
+    VIEW_EVENTS.append("view")
+    return HttpResponse("plain")
+
+
+def streaming_view(request: HttpRequest) -> StreamingHttpResponse:
+    async def body() -> AsyncIterator[bytes]:
+        VIEW_EVENTS.append("body")
+        yield b"streamed"
+
+    return StreamingHttpResponse(body())
+
+
+def waiting_view(request: HttpRequest) -> HttpResponse:
+    VIEW_EVENTS.append("waiting")
+    RELEASE_VIEW.wait(10)
+    return HttpResponse("late")
+
+
+urlpatterns = [
+    path("plain/", plain_view),
+    path("streaming/", streaming_view),
+    path("waiting/", waiting_view),
+]
+URLCONF = override_settings(ROOT_URLCONF=__name__)
+
+
+def scope(path: str = PATH) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"testserver")],
@@ -39,14 +77,30 @@ def scope() -> dict[str, Any]:
     }
 
 
-async def request(handler: SyncMiddlewareASGIHandler) -> int:
-    communicator = ApplicationCommunicator(handler, scope())
+async def request(handler: SyncMiddlewareASGIHandler, path: str = PATH) -> int:
+    communicator = ApplicationCommunicator(handler, scope(path))
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(10)
-    while (await communicator.receive_output(10)).get("more_body", False):
-        pass  # the body's chunks, up to the last
+    while True:
+        message = await communicator.receive_output(10)
+        if message.get("body"):
+            VIEW_EVENTS.append("sent")
+        if not message.get("more_body", False):
+            break  # the body's last chunk
     await communicator.wait(10)
     return int(start["status"])
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A request thread that counts the calls the handler makes into it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.calls = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return super().submit(*args, **kwargs)
 
 
 def run_loop(
@@ -142,3 +196,70 @@ def test_a_burst_leaves_no_more_idle_threads_than_the_cap(
     finally:
         request_started.disconnect(dispatch_uid="test-burst")
     assert len(handler._idle_executors) == IDLE_EXECUTORS
+
+
+@pytest.fixture
+def events() -> Iterator[list[str]]:
+    """What happened, in order: the view, request_finished, the body sent."""
+    VIEW_EVENTS.clear()
+
+    def finished(**_: Any) -> None:
+        VIEW_EVENTS.append("finished")
+
+    request_finished.connect(finished, dispatch_uid="test-events")
+    yield VIEW_EVENTS
+    request_finished.disconnect(dispatch_uid="test-events")
+
+
+@URLCONF
+def test_a_request_is_one_call_into_its_thread(
+    handler: SyncMiddlewareASGIHandler, events: list[str]
+) -> None:
+    executor = CountingExecutor()
+    handler._idle_executors.append(executor)
+
+    async def one() -> list[int]:
+        return [await request(handler, "/plain/")]
+
+    assert run_loop(one)[0] == [200]
+    # The stock handler: three calls (request_started, the view, the close).
+    assert executor.calls == 1
+    # Content in memory: closed (the connection handed back) before it is sent.
+    assert events == ["view", "finished", "sent"]
+
+
+@URLCONF
+def test_a_streaming_response_is_closed_after_its_body_is_sent(
+    handler: SyncMiddlewareASGIHandler, events: list[str]
+) -> None:
+    async def one() -> list[int]:
+        return [await request(handler, "/streaming/")]
+
+    assert run_loop(one)[0] == [200]
+    assert events == ["body", "sent", "finished"]
+
+
+@URLCONF
+def test_a_client_that_goes_away_still_ends_the_request(
+    handler: SyncMiddlewareASGIHandler, events: list[str]
+) -> None:
+    RELEASE_VIEW.clear()
+
+    async def leave() -> list[int]:
+        communicator = ApplicationCommunicator(handler, scope("/waiting/"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        while "waiting" not in events:
+            await asyncio.sleep(0.01)
+        await communicator.send_input({"type": "http.disconnect"})
+        # The view runs on (a thread can't be stopped); its answer goes nowhere.
+        asyncio.get_running_loop().call_later(0.2, RELEASE_VIEW.set)
+        await communicator.wait(10)
+        assert await communicator.receive_nothing()
+        return []
+
+    try:
+        run_loop(leave)
+    finally:
+        RELEASE_VIEW.set()
+    assert "finished" in events  # request_finished: the request's connection is handed back
+    assert handler._idle_executors, "the request's thread was not given back"

@@ -1,4 +1,4 @@
-"""The ASGI handler for Django's HTTP requests: the middleware run in one reused thread.
+"""The ASGI handler for Django's HTTP requests: one switch to a reused thread a request.
 
 Django's own ASGIHandler builds the middleware chain in async mode: every middleware that can
 run both ways runs on the event loop, and every sync-only one (ours, which read the database)
@@ -6,33 +6,42 @@ is entered through `sync_to_async` and left through `async_to_sync`. With the st
 settings.MIDDLEWARE that was seven switches between the event loop and the thread a request,
 for a sync view in the end; the ICD-10 picker spent more CPU on them than on its search.
 
-This handler builds the chain in sync mode and enters it once, in the thread Django gives sync
-views (`thread_sensitive=True`, as for a sync view under the stock handler): one switch in,
-one out.
+This handler builds the chain in sync mode and makes one switch to the request's thread
+(`thread_sensitive=True`, as for a sync view under the stock handler) for all of a request's
+sync work: the request_started signal, building the request, the middleware and view, and,
+for a response already in memory (not a streaming one), `response.close()`, whose
+request_finished signal hands the database connection back. The stock handler makes three
+switches for these (the signal, the view, the close after the body is sent). A streaming
+response (a file download) is still closed after its body is sent.
 
-That thread is no longer made for the request. The stock handler opens a
+That thread is not made for the request either. The stock handler opens a
 `ThreadSensitiveContext()` per request, which starts a new thread for the request's sync work
 and, when the request ends, a second thread to join the first: two thread starts a request,
 a third of a health check's time on the 2-core machine. Here each request borrows a
 single-thread executor from an idle list and gives it back when it ends
 (`ThreadSensitiveContext(executor=...)`, asgiref's way to reuse them), so a process keeps as
 many request threads as it has had requests at once, at most IDLE_EXECUTORS of them idle.
-Each request still has its own thread while it runs, so one slow request (a PDF) holds up
-no other; its sync work (request_started, the view, response.close and request_finished,
-which hands the database connection back) all runs in that one thread, as before.
+Each request still has its own thread while it runs, so one slow request (a PDF) holds up no
+other.
 
-Everything else (reading the request, streaming the response, the signals) is Django's.
+Everything else (reading the body, the client-disconnect watch, sending the response) is
+Django's ASGIHandler (decision 0036).
 """
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import closing
+from typing import IO, Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core import signals
+from django.core.exceptions import RequestAborted
 from django.core.handlers import base
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
 # Idle request threads a process keeps for the next requests; more run during a burst.
 IDLE_EXECUTORS = 16
@@ -44,6 +53,8 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
         self.load_middleware(is_async=False)
         # Touched only on the event loop's thread, between awaits: no lock needed.
         self._idle_executors: list[ThreadPoolExecutor] = []
+        # Made once: building a SyncToAsync inspects the function (a few percent a request).
+        self._respond_in_thread = sync_to_async(self._respond, thread_sensitive=True)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,8 +79,51 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
         else:
             executor.shutdown(wait=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(
-            request
-        )
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ASGIHandler.handle, with the request's sync work in one call (`_respond`)."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            response: HttpResponseBase | None = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as tasks:
+                        # A client that goes away cancels the wait for the response.
+                        tasks.create_task(self.listen_for_disconnect(receive))
+                        response = await self._respond_in_thread(scope, body_file)
+                        await self.send_response(response, send)
+                        raise _RequestProcessed
+                except* (_RequestProcessed, RequestAborted):
+                    pass
+            except BaseExceptionGroup as group:
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
+            if response is None:
+                await signals.request_finished.asend(sender=self.__class__)
+            elif response.streaming:
+                await sync_to_async(response.close, thread_sensitive=True)()
+
+    def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
+        """In the request's thread: request_started, the request, the middleware and view,
+        and the close of a response already in memory (its content stays to be sent)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        response: HttpResponseBase
+        if request is None:  # a body Django couldn't read: its 400 or 413
+            response = cast(HttpResponseBase, error_response)
+        else:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
         return response
+
+
+class _RequestProcessed(Exception):
+    """The response is sent: ends the disconnect watch (as in Django's handler)."""
