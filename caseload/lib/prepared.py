@@ -95,6 +95,16 @@ class PreparedQuery[R]:
             params[position] = make(values)
         return self.sql, tuple(params)
 
+    def count(self, values: Mapping[str, Any]) -> int:
+        """How many rows the query gives for these values: `SELECT COUNT(*)` around its SQL
+        (prepare it without annotations or ordering, as `QuerySet.count()` would drop them)."""
+        sql, params = self.sql_with_params(values)
+        with connections[self.queryset.db].cursor() as cursor:
+            # `sql` is Django's compiled SQL; every value is a parameter.
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) counted", params)  # noqa: S608
+            row = cursor.fetchone()
+        return int(row[0])
+
     def run(
         self, values: Mapping[str, Any], *, offset: int = 0, limit: int | None = None
     ) -> list[R]:

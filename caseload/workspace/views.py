@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseload.accounts.http import AuthenticatedHttpRequest
@@ -86,6 +87,10 @@ def _sidebar_context(request: AuthenticatedHttpRequest, params: ClientListParams
         url = f"{prefix}{row.public_id}{suffix}"
         setattr(row, "profile_url", url)  # noqa: B010
         setattr(row, "profile_link", f"{url}{query}")  # noqa: B010  (keeps the list's params)
+        # <time datetime>: in the practice's zone, as the date filter beside it shows it.
+        for name in ("next_session", "last_seen"):
+            at = getattr(row, f"{name}_at")
+            setattr(row, f"{name}_iso", timezone.localtime(at).isoformat() if at else "")
     return {
         "params": params,
         "list_page": page,

@@ -20,7 +20,9 @@ from caseload.workspace.selectors import (
     ListFilter,
     ListSort,
     _prepared_list,
+    client_count,
     client_list,
+    client_page,
     client_rows,
 )
 from tests.factories import TherapySessionFactory, active_relationship, pending_relationship
@@ -63,6 +65,7 @@ def test_prepared_query_is_the_fresh_query(
     practice, therapist, supervisor, colleague, persona, params
 ):
     active_relationship(therapist, full_name="Ana Lima", email="ana@example.com")
+    active_relationship(therapist, full_name="Anna Berg", email="anna@example.com")
     pending_relationship(colleague, full_name="Anabel Cruz", email="anabel@example.com")
     user = {"therapist": therapist, "supervisor": supervisor, "colleague": colleague}[persona]
     user.membership = Membership.objects.select_related("practice").get(user=user)
@@ -82,6 +85,8 @@ def test_prepared_query_is_the_fresh_query(
         assert prepared.client.full_name == fresh.client.full_name
         assert prepared.notes_due == fresh.notes_due
         assert prepared.next_session_at == fresh.next_session_at
+    # The count is compiled once too, and counts what Django's count() counts.
+    assert client_page(user, params).total == client_count(user, params)
 
 
 def test_search_is_escaped_like_a_fresh_query(practice, therapist):
