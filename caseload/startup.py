@@ -43,7 +43,8 @@ def _warm_up() -> None:
         detect.surnames()
     # What the process holds from now on (modules, templates, the indexes: about 180,000
     # objects) moves out of the garbage collector's sight: a full collection walked all of
-    # them, a pause of 100-140 ms that showed as the slowest request of a thousand.
+    # them, a pause of 100-140 ms that showed as the slowest request of a thousand. (The
+    # objects of a request in flight at that moment are frozen too: a one-off, small cost.)
     gc.collect()
     gc.freeze()
 

@@ -11,6 +11,7 @@ client that goes away still ends the request (request_finished: the connection g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -109,7 +110,7 @@ def run_loop(
     """Run `main` on an event loop of its own thread, as a server's (the browser tests leave
     one running in the test's thread). Returns what it returned and the loop's thread."""
     returned: list[list[int]] = []
-    loop_thread = threading.Thread(target=lambda: returned.append(asyncio.run(main())))
+    loop_thread = threading.Thread(target=lambda: returned.append(asyncio.run(main())), daemon=True)
     loop_thread.start()
     loop_thread.join(timeout=60)
     assert returned, "the requests did not finish"
@@ -130,8 +131,9 @@ def request_threads() -> Iterator[list[threading.Thread]]:
     their idents: the system gives a finished thread's ident to the next one)."""
     seen: list[threading.Thread] = []
 
-    def record(**_: Any) -> None:
-        seen.append(threading.current_thread())
+    def record(sender: Any, **_: Any) -> None:
+        if sender is SyncMiddlewareASGIHandler:  # not another test's live server
+            seen.append(threading.current_thread())
 
     request_started.connect(record, dispatch_uid="test-request-threads")
     yield seen
@@ -203,8 +205,9 @@ def events() -> Iterator[list[str]]:
     """What happened, in order: the view, request_finished, the body sent."""
     VIEW_EVENTS.clear()
 
-    def finished(**_: Any) -> None:
-        VIEW_EVENTS.append("finished")
+    def finished(sender: Any, **_: Any) -> None:
+        if sender is SyncMiddlewareASGIHandler:  # not another test's live server
+            VIEW_EVENTS.append("finished")
 
     request_finished.connect(finished, dispatch_uid="test-events")
     yield VIEW_EVENTS
@@ -239,8 +242,16 @@ def test_a_streaming_response_is_closed_after_its_body_is_sent(
     assert events == ["body", "sent", "finished"]
 
 
+async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
 @URLCONF
-def test_a_client_that_goes_away_still_ends_the_request(
+def test_a_client_that_goes_away_still_ends_the_request_once(
     handler: SyncMiddlewareASGIHandler, events: list[str]
 ) -> None:
     RELEASE_VIEW.clear()
@@ -248,8 +259,7 @@ def test_a_client_that_goes_away_still_ends_the_request(
     async def leave() -> list[int]:
         communicator = ApplicationCommunicator(handler, scope("/waiting/"))
         await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-        while "waiting" not in events:
-            await asyncio.sleep(0.01)
+        await until(lambda: "waiting" in events)
         await communicator.send_input({"type": "http.disconnect"})
         # The view runs on (a thread can't be stopped); its answer goes nowhere.
         asyncio.get_running_loop().call_later(0.2, RELEASE_VIEW.set)
@@ -261,5 +271,56 @@ def test_a_client_that_goes_away_still_ends_the_request(
         run_loop(leave)
     finally:
         RELEASE_VIEW.set()
-    assert "finished" in events  # request_finished: the request's connection is handed back
-    assert handler._idle_executors, "the request's thread was not given back"
+    # request_finished (the request's connection handed back), once, after the view ended.
+    assert events == ["waiting", "finished"]
+    assert len(handler._idle_executors) == 1, "the request's thread was not given back"
+
+
+@URLCONF
+def test_a_request_given_up_while_its_view_runs_never_lends_that_thread(
+    handler: SyncMiddlewareASGIHandler, events: list[str], request_threads: list[threading.Thread]
+) -> None:
+    """A server that gives up on a request (its timeout after a disconnect) cancels it while
+    the view still runs: the next request must not queue behind that view."""
+    RELEASE_VIEW.clear()
+
+    async def give_up_then_ask_again() -> list[int]:
+        slow = ApplicationCommunicator(handler, scope("/waiting/"))
+        await slow.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await until(lambda: "waiting" in events)
+        slow.future.cancel()  # as a server cancels the application's task
+        with contextlib.suppress(asyncio.CancelledError):
+            await slow.future
+        assert handler._idle_executors == []  # the busy thread is not lent again
+        return [await request(handler, "/plain/")]  # answered while the slow view still runs
+
+    try:
+        assert run_loop(give_up_then_ask_again)[0] == [200]
+        assert "view" in events and RELEASE_VIEW.is_set() is False
+    finally:
+        RELEASE_VIEW.set()
+    assert len(request_threads) == 2 and request_threads[0] is not request_threads[1]
+
+
+@URLCONF
+def test_a_failing_close_still_sends_the_answer(
+    handler: SyncMiddlewareASGIHandler, events: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The view's work is done when its response is closed: an error there is logged, and
+    the answer still goes out (Django's handler sends before it closes)."""
+
+    def broken(sender: Any, **_: Any) -> None:
+        if sender is SyncMiddlewareASGIHandler:
+            raise RuntimeError("a cache backend could not close")
+
+    request_finished.connect(broken, dispatch_uid="test-broken-close")
+    try:
+
+        async def one() -> list[int]:
+            return [await request(handler, "/plain/")]
+
+        assert run_loop(one)[0] == [200]
+    finally:
+        request_finished.disconnect(dispatch_uid="test-broken-close")
+    assert "sent" in events
+    assert "Closing the response failed" in caplog.text

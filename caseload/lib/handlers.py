@@ -31,6 +31,7 @@ Django's ASGIHandler (decision 0036).
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import IO, Any, cast
@@ -40,8 +41,11 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import connections
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
+
+logger = logging.getLogger(__name__)
 
 # Idle request threads a process keeps for the next requests; more run during a burst.
 IDLE_EXECUTORS = 16
@@ -60,11 +64,18 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         executor = self._borrow_executor()
+        finished = False
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
+            finished = True
         finally:
-            self._return_executor(executor)
+            if finished:
+                self._return_executor(executor)
+            else:
+                # Cancelled (the server gave up on it) or failed: its view may still be
+                # running in the thread. Never lend that thread to the next request.
+                self._retire_executor(executor)
 
     def _borrow_executor(self) -> ThreadPoolExecutor:
         if self._idle_executors:
@@ -72,12 +83,17 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-request")
 
     def _return_executor(self, executor: ThreadPoolExecutor) -> None:
-        # A request cancelled while its view still runs gives back a busy executor: the next
-        # request's work queues behind it in the same thread, never beside it.
         if len(self._idle_executors) < IDLE_EXECUTORS:
             self._idle_executors.append(executor)
         else:
-            executor.shutdown(wait=False)
+            self._retire_executor(executor)
+
+    @staticmethod
+    def _retire_executor(executor: ThreadPoolExecutor) -> None:
+        """Let the thread finish what it runs, close its database connections (back to the
+        pool), then end."""
+        executor.submit(connections.close_all)
+        executor.shutdown(wait=False)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Django's ASGIHandler.handle, with the request's sync work in one call (`_respond`)."""
@@ -87,13 +103,14 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
             return
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
+            state = _RequestState()
             response: HttpResponseBase | None = None
             try:
                 try:
                     async with asyncio.TaskGroup() as tasks:
                         # A client that goes away cancels the wait for the response.
                         tasks.create_task(self.listen_for_disconnect(receive))
-                        response = await self._respond_in_thread(scope, body_file)
+                        response = await self._respond_in_thread(scope, body_file, state)
                         await self.send_response(response, send)
                         raise _RequestProcessed
                 except* (_RequestProcessed, RequestAborted):
@@ -102,14 +119,17 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
                 if len(group.exceptions) == 1:
                     raise group.exceptions[0] from None
                 raise
-            if response is None:
-                await signals.request_finished.asend(sender=self.__class__)
-            elif response.streaming:
-                await sync_to_async(response.close, thread_sensitive=True)()
+            if response is None or response.streaming:
+                # The client went away (the view may still run: this waits for it, in its
+                # thread), or the body was streamed: close what `_respond` did not.
+                await self._finish_in_thread(state, response)
 
-    def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
+    def _respond(
+        self, scope: dict[str, Any], body_file: IO[bytes], state: _RequestState
+    ) -> HttpResponseBase:
         """In the request's thread: request_started, the request, the middleware and view,
         and the close of a response already in memory (its content stays to be sent)."""
+        state.started = True
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         response: HttpResponseBase
@@ -121,8 +141,41 @@ class SyncMiddlewareASGIHandler(ASGIHandler):
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size
         if not response.streaming:
-            response.close()
+            self._close(response, state)
         return response
+
+    def _close(self, response: HttpResponseBase, state: _RequestState) -> None:
+        state.closed = True
+        try:
+            response.close()  # request_finished: the database connection goes back
+        except Exception:
+            # The view's work is done (and committed): its answer still goes out, as under
+            # Django's handler, which closes after sending.
+            logger.exception("Closing the response failed")
+
+    async def _finish_in_thread(
+        self, state: _RequestState, response: HttpResponseBase | None
+    ) -> None:
+        def finish() -> None:
+            # After `_respond` in the same thread, so its flags are final here.
+            if response is not None and response.streaming:
+                self._close(response, state)
+            elif state.started and not state.closed:
+                # Gone before the view answered: its response was never made or is dropped.
+                state.closed = True
+                signals.request_finished.send(sender=self.__class__)
+
+        await sync_to_async(finish, thread_sensitive=True)()
+
+
+class _RequestState:
+    """What a request's thread has done: read by the thread alone, in order."""
+
+    __slots__ = ("closed", "started")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.closed = False
 
 
 class _RequestProcessed(Exception):
