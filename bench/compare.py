@@ -14,15 +14,23 @@ clients; 100 clients per therapist, so 1m is 10,000 therapists):
    connects as the role `caseload_bench` (`CONNECTION LIMIT 30`, NOTES.md);
 2. signs a therapist in by storing a session directly (SessionStore) and sends its cookie;
 3. starts the real app (`caseload.asgi`) and the floor (`bench/floor.py`, the same 50 rows
-   from the same database with a plain template and only session and auth middleware) under
-   the same server (uvicorn, 2 worker processes each, on 127.0.0.1);
-4. drives both with the same load (`wrk` when installed, else a Python load generator with
-   threads), page by page, interleaving app and floor, `--rounds` times; and prints per page
-   and server: requests/s, p50 and p99 latency, CPU ms per request of the server processes
-   (from /proc) and of PostgreSQL (the postmaster's reaped backends plus the role's live
-   backends: with CONN_MAX_AGE=0 every request has its own backend; on a shared machine
-   other people's backends count too), the app/floor req/s ratio, and finally the
-   big/small ratios.
+   from the same database with a plain template and only session and auth middleware) the
+   same way: `--workers` single-worker uvicorn processes each, one port per process (see
+   `Server` for why not one uvicorn with `--workers N`);
+4. drives both with the same load (`wrk` when installed, one per port with the connections
+   shared out, else a Python load generator with threads), page by page, interleaving app
+   and floor and waiting for both to be idle before each measurement, `--rounds` times; and
+   prints per page and server: requests/s, p50 and p99 latency, CPU ms per request of the
+   server processes (from /proc) and of PostgreSQL (the postmaster's reaped backends plus
+   the role's live backends; on a shared machine other people's backends count too), the
+   app/floor req/s ratio;
+5. times the ICD-10 picker as one person typing (`--typing` searches one after another on
+   one connection: the latency a clinician sees; under `--connections` the p99 is mostly
+   waiting for a CPU), app and floor, each round;
+6. starts a fresh app server on the big dataset and times its first ICD-10 search and first
+   PDF, and without the warm-up what the index costs in memory (bench/warm_start.py's
+   measurement);
+7. prints the big/small req/s ratios, then the issue's targets with this run's figures.
 
 Pages: the client list (50 rows), a search, the profile overview, the ICD-10 search and a
 document PDF. Figures on a shared 2-core machine are noisy: compare ratios, not absolutes.
@@ -52,6 +60,10 @@ from typing import Any
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import warm_start  # noqa: E402 - bench/warm_start.py: a fresh server's first requests
+
+TYPING = "ICD-10 typing"
 SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 CLIENTS_PER_THERAPIST = 100
 THERAPISTS_PER_PRACTICE = 50
@@ -369,71 +381,85 @@ def pages(signed: dict[str, str]) -> dict[str, str]:
 # Servers ----------------------------------------------------------------------------------
 @dataclass
 class Server:
+    """`--workers` single-worker uvicorn processes, each on a port of its own.
+
+    Not one uvicorn with `--workers N`: its workers share one listening socket and the first
+    to wake accepts, so wrk's few connections could land 3 to 1 on two workers, and each
+    process (one core at most, the GIL) then set the figures, differently for app and floor
+    from one run to the next. One port per process and one wrk per port spread the load
+    evenly. (A multi-worker uvicorn also left TCP_NODELAY off, uvicorn issue #3149: every
+    keep-alive request after the first waited 40 ms for a delayed ACK.)"""
+
     name: str
-    port: int
-    process: subprocess.Popen[bytes]
+    ports: list[int]
+    processes: list[subprocess.Popen[bytes]]
     log: Path
 
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
     def pids(self) -> list[int]:
-        """The uvicorn supervisor and its worker processes."""
-        found = [self.process.pid]
-        for candidate in Path("/proc").glob("[0-9]*"):
-            try:
-                stat = (candidate / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                found.append(int(candidate.name))
-        return found
+        return [process.pid for process in self.processes]
+
+    def exited(self) -> bool:
+        return any(process.poll() is not None for process in self.processes)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
             try:
-                self.process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
 
 
 def start_server(
     name: str, app: str, port: int, database: str, workers: int, logdir: Path
 ) -> Server:
     log = logdir / f"{name}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=django_env(database, SESSION_ABSOLUTE_TIMEOUT_SECONDS=str(6 * 3600)),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    return Server(name, port, process, log)
+    ports = [port + 10 * n for n in range(workers)]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(worker_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=django_env(database, SESSION_ABSOLUTE_TIMEOUT_SECONDS=str(6 * 3600)),
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        for worker_port in ports
+    ]
+    return Server(name, ports, processes, log)
 
 
 def wait_until_up(server: Server, path: str, cookie: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
+    waiting = list(server.ports)
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
+        if server.exited():
             raise SystemExit(f"{server.name} exited:\n{server.log.read_text()[-3000:]}")
         try:
-            status, _ = fetch(server.port, path, cookie)
-            if status == 200:
+            status, _ = fetch(waiting[0], path, cookie)
+            if status != 200:
+                raise SystemExit(f"{server.name} answered {status} for {path}")
+            waiting.pop(0)
+            if not waiting:
                 return
-            raise SystemExit(f"{server.name} answered {status} for {path}")
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"{server.name} did not start:\n{server.log.read_text()[-3000:]}")
@@ -528,27 +554,45 @@ def _wrk_ms(text: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def load_wrk(port: int, path: str, cookie: str, seconds: float, connections: int) -> Result:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(connections),
-            "-d",
-            f"{max(1, round(seconds))}s",
-            "--latency",
-            "--timeout",
-            "30s",
-            "-H",
-            f"Cookie: sessionid={cookie}",
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def load_wrk(ports: list[int], path: str, cookie: str, seconds: float, connections: int) -> Result:
+    """One wrk per port at once, the connections shared out evenly. The p50 is the mean of
+    theirs (weighted by requests), the p99 the highest of theirs."""
+    shares = [connections // len(ports) + (n < connections % len(ports)) for n in range(len(ports))]
+    runs = [
+        subprocess.Popen(
+            [
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                str(share),
+                "-d",
+                f"{max(1, round(seconds))}s",
+                "--latency",
+                "--timeout",
+                "30s",
+                "-H",
+                f"Cookie: sessionid={cookie}",
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for port, share in zip(ports, shares, strict=True)
+        if share
+    ]
+    results = [_wrk_result(run.communicate()[0]) for run in runs]
+    requests = sum(result.requests for result in results)
+    return Result(
+        requests,
+        max(result.seconds for result in results),
+        sum(r.p50_ms * r.requests for r in results) / max(requests, 1),
+        max(result.p99_ms for result in results),
+        sum(result.errors for result in results),
+    )
+
+
+def _wrk_result(out: str) -> Result:
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     elapsed = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
     assert elapsed
@@ -561,7 +605,9 @@ def load_wrk(port: int, path: str, cookie: str, seconds: float, connections: int
     return Result(requests, duration, _wrk_ms(out, "50%"), _wrk_ms(out, "99%"), count)
 
 
-def load_python(port: int, path: str, cookie: str, seconds: float, connections: int) -> Result:
+def load_python(
+    ports: list[int], path: str, cookie: str, seconds: float, connections: int
+) -> Result:
     import http.client
 
     latencies: list[float] = []
@@ -569,7 +615,7 @@ def load_python(port: int, path: str, cookie: str, seconds: float, connections: 
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    def worker() -> None:
+    def worker(port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         failed = 0
@@ -592,7 +638,9 @@ def load_python(port: int, path: str, cookie: str, seconds: float, connections: 
             errors[0] += failed
 
     began = time.monotonic()
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    threads = [
+        threading.Thread(target=worker, args=(ports[n % len(ports)],)) for n in range(connections)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -608,6 +656,18 @@ def load_python(port: int, path: str, cookie: str, seconds: float, connections: 
     )
 
 
+def settle(servers: tuple[Server, ...], timeout: float = 5.0) -> None:
+    """Wait until the servers are idle: when a load stops, the requests it left in flight (up
+    to `--connections` PDFs) still run, and would be counted against the next measurement."""
+    pids = [pid for server in servers for pid in server.pids()]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(proc_cpu(pid) for pid in pids)
+        time.sleep(0.2)
+        if sum(proc_cpu(pid) for pid in pids) - before < 0.01:  # under 5% of a core
+            return
+
+
 def measure(
     server: Server, pg: PgCpu, path: str, cookie: str, seconds: float, connections: int
 ) -> Result:
@@ -615,7 +675,7 @@ def measure(
     cpu_before = sum(proc_cpu(pid) for pid in pids)
     pg_before = pg.snapshot()
     loader = load_wrk if shutil.which("wrk") else load_python
-    result = loader(server.port, path, cookie, seconds, connections)
+    result = loader(server.ports, path, cookie, seconds, connections)
     cpu_after = sum(proc_cpu(pid) for pid in pids)
     pg_after = pg.snapshot()
     if result.requests:
@@ -628,6 +688,28 @@ def measure(
 class PageFigures:
     app: list[Result] = field(default_factory=list)
     floor: list[Result] = field(default_factory=list)
+
+
+def measure_typing(server: Server, pg: PgCpu, cookie: str, requests: int) -> Result:
+    """The ICD-10 picker's latency as one person typing sees it: one connection, one search
+    after another (under `--connections` the p99 is mostly waiting for a CPU)."""
+    pids = server.pids()
+    cpu_before = sum(proc_cpu(pid) for pid in pids)
+    pg_before = pg.snapshot()
+    began = time.perf_counter()
+    latencies = sorted(warm_start.type_searches(server.port, cookie, requests))
+    elapsed = time.perf_counter() - began
+    cpu_after = sum(proc_cpu(pid) for pid in pids)
+    pg_after = pg.snapshot()
+    return Result(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=statistics.median(latencies),
+        p99_ms=warm_start.percentile(latencies, 0.99),
+        errors=0,
+        server_cpu_ms=(cpu_after - cpu_before) * 1000 / len(latencies),
+        pg_cpu_ms=PgCpu.spent(pg_before, pg_after) * 1000 / len(latencies),
+    )
 
 
 def median_of(results: list[Result], attribute: str) -> float:
@@ -656,15 +738,15 @@ def run_scale(label: str, args: argparse.Namespace, logdir: Path) -> dict[str, P
     signed = prepare_session(database)
     cookie = signed["session"]
     urls = pages(signed)
-    figures = {page: PageFigures() for page in urls}
+    figures = {page: PageFigures() for page in [*urls, TYPING]}
     pg = PgCpu(database)
     with servers(database, args.workers, logdir) as (app, floor):
         for server in (app, floor):
             wait_until_up(server, "/clients/", cookie)
         for page, path in urls.items():  # warm-up: every worker, every page (ICD index, PDF)
             for server in (app, floor):
-                for _ in range(4 * args.workers):
-                    status, _body = fetch(server.port, path, cookie)
+                for port in server.ports * 4:
+                    status, _body = fetch(port, path, cookie)
                     if status != 200:
                         raise SystemExit(f"{server.name} answered {status} for {page} {path}")
         for round_number in range(args.rounds):
@@ -672,8 +754,13 @@ def run_scale(label: str, args: argparse.Namespace, logdir: Path) -> dict[str, P
                 seconds = args.seconds * (2 if page == "document PDF" else 1)
                 order = (app, floor) if round_number % 2 == 0 else (floor, app)
                 for server in order:
+                    settle((app, floor))
                     result = measure(server, pg, path, cookie, seconds, args.connections)
                     getattr(figures[page], server.name).append(result)
+            for server in (app, floor) if round_number % 2 == 0 else (floor, app):
+                settle((app, floor))
+                result = measure_typing(server, pg, cookie, args.typing)
+                getattr(figures[TYPING], server.name).append(result)
             print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
     report(label, figures)
     return figures
@@ -706,6 +793,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="per page, server and round")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--typing", type=int, default=300, help="ICD-10 searches one by one")
     parser.add_argument("--db-prefix", default="caseload_bench")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets")
     parser.add_argument("--build-only", action="store_true")
@@ -721,6 +809,7 @@ def main() -> None:
                 build_dataset(database, SCALES[label])
         return
     results = {label: run_scale(label, args, logdir) for label in labels}
+    start = first_requests(f"{args.db_prefix}_{labels[-1]}", args.typing)
     if len(labels) == 2:
         small, big = (results[label] for label in labels)
         print(f"{args.scale} vs {args.small}: req/s ratio (1.00 = the caseload size costs nothing)")
@@ -731,7 +820,72 @@ def main() -> None:
                 median_of(small[page].floor, "rps"), 1e-9
             )
             print(f"{page:<18}{app:>8.2f}{floor:>8.2f}")
+    targets(results, labels, start)
     print(f"\nServer logs: {logdir}")
+
+
+def first_requests(database: str, typing: int) -> dict[str, dict[str, Any]]:
+    """A freshly started app server on the dataset (one worker, as `make run`): its first
+    ICD-10 search and PDF with the warm-up, and without it what the index costs in memory."""
+    print(f"\nA fresh app server on {database} (bench/warm_start.py's measurement):", flush=True)
+    signed = prepare_session(database)
+    env = django_env(database, SESSION_ABSOLUTE_TIMEOUT_SECONDS=str(6 * 3600), LOG_LEVEL="WARNING")
+    warm = warm_start.run_server(
+        8763, env, signed["session"], signed["pdf"], warm_up=True, typing=typing
+    )
+    cold = warm_start.run_server(
+        8763, env, signed["session"], signed["pdf"], warm_up=False, typing=50
+    )
+    warm_start.print_figures(warm, cold)
+    return {"warm": warm, "cold": cold}
+
+
+def targets(
+    results: dict[str, dict[str, PageFigures]], labels: list[str], start: dict[str, dict[str, Any]]
+) -> None:
+    """The issue's targets, each from this run."""
+    list_ratio = min(
+        median_of(results[label]["client list"].app, "rps")
+        / max(median_of(results[label]["client list"].floor, "rps"), 1e-9)
+        for label in labels
+    )
+    typing_p99 = max(median_of(results[label][TYPING].app, "p99_ms") for label in labels)
+    memory = start["cold"]["rss_search"] - start["cold"]["rss_start"]
+    rows = [
+        (
+            "client list, app/floor req/s (lowest)",
+            f"{list_ratio:.2f}x",
+            ">= 1.00x",
+            list_ratio >= 1,
+        ),
+        ("ICD-10 typing p99 (highest)", f"{typing_p99:.1f} ms", "<= 10 ms", typing_p99 <= 10),
+        (
+            "first ICD-10 search",
+            f"{start['warm']['search'] * 1000:.0f} ms",
+            "<= 300 ms",
+            start["warm"]["search"] <= 0.3,
+        ),
+        (
+            "first document PDF",
+            f"{start['warm']['pdf'] * 1000:.0f} ms",
+            "<= 500 ms",
+            start["warm"]["pdf"] <= 0.5,
+        ),
+        ("memory after the first search", f"+{memory:.0f} MB", "<= +50 MB", memory <= 50),
+    ]
+    if len(labels) == 2:
+        small, big = labels
+        for page in ("client list", "profile overview"):
+            # Time per request at the big size over the small: 1.00 = the size costs nothing.
+            slower = median_of(results[small][page].app, "rps") / max(
+                median_of(results[big][page].app, "rps"), 1e-9
+            )
+            rows.append(
+                (f"{page}, {big} vs {small} time", f"{slower:.2f}x", "<= 1.20x", slower <= 1.2)
+            )
+    print("\nTargets (this run)")
+    for name, value, target, met in rows:
+        print(f"  {name:<40}{value:>10}   target {target:<10}{'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,28 @@ def keystrokes() -> list[str]:
     return typed
 
 
+def type_searches(port: int, cookie: str, requests: int) -> list[float]:
+    """The ICD-10 picker as one person types: `requests` searches one after another on one
+    kept-alive connection, as a browser's. Milliseconds each, the server's and the network's."""
+    latencies = []
+    typed = keystrokes()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        for n in range(requests):
+            query = typed[n % len(typed)].replace(" ", "+")
+            begun = time.perf_counter()
+            connection.request(
+                "GET", f"/clinical/icd10/?q={query}", headers={"Cookie": f"sessionid={cookie}"}
+            )
+            response = connection.getresponse()
+            response.read()
+            latencies.append((time.perf_counter() - begun) * 1000)
+            assert response.status == 200, response.status
+    finally:
+        connection.close()
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--typing", type=int, default=300, help="ICD-10 requests, one by one")
@@ -126,20 +148,25 @@ def main() -> None:
         # first): make sure it exists, so the figures are of a start, not of the first build.
         manage("shell", "-c", "from caseload.clinical import icd10; icd10.get_index()")
 
-        warm = run_server(args, env, cookie, pdf, warm_up=True)
-        cold = run_server(args, env, cookie, pdf, warm_up=False)
+        warm = run_server(args.port, env, cookie, pdf, warm_up=True, typing=args.typing)
+        cold = run_server(args.port, env, cookie, pdf, warm_up=False, typing=50)
+    print_figures(warm, cold)
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def print_figures(warm: dict[str, Any], cold: dict[str, Any]) -> None:
     latencies = sorted(warm["latencies"])
-
-    def percentile(fraction: float) -> float:
-        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))]
-
     print("With the warm-up (as deployed):")
     print(f"  server answering after            {warm['up']:6.2f} s")
     print(f"  first ICD-10 search, sent at once {warm['search'] * 1000:6.0f} ms")
     print(f"  first document PDF, 10 s later    {warm['pdf'] * 1000:6.0f} ms")
     print(
         f"  ICD-10 as one person typing       p50 {statistics.median(latencies):.1f} ms, "
-        f"p95 {percentile(0.95):.1f}, p99 {percentile(0.99):.1f}, max {latencies[-1]:.1f} "
+        f"p95 {percentile(latencies, 0.95):.1f}, p99 {percentile(latencies, 0.99):.1f}, "
+        f"max {latencies[-1]:.1f} "
         f"({len(latencies)} requests, one kept-alive connection)"
     )
     print("Without it (WARM_UP_AT_START=false), what the index and PDF cost a process:")
@@ -154,8 +181,10 @@ def main() -> None:
 
 
 def run_server(
-    args: argparse.Namespace, env: dict[str, str], cookie: str, pdf: str, *, warm_up: bool
+    port: int, env: dict[str, str], cookie: str, pdf: str, *, warm_up: bool, typing: int
 ) -> dict[str, Any]:
+    """Start one app server (one uvicorn worker) with `env`, time its first ICD-10 search and
+    first PDF, then `typing` searches as one person types; stop it and return the figures."""
     started = time.perf_counter()
     server = subprocess.Popen(
         [
@@ -164,7 +193,7 @@ def run_server(
             "uvicorn",
             "caseload.asgi:application",
             "--port",
-            str(args.port),
+            str(port),
             "--workers",
             "1",
             "--no-access-log",
@@ -177,7 +206,7 @@ def run_server(
     try:
         while True:
             try:
-                status, _, _ = get(args.port, "/health/", cookie)
+                status, _, _ = get(port, "/health/", cookie)
                 if status == 200:
                     break
             except OSError:
@@ -185,29 +214,14 @@ def run_server(
         figures: dict[str, Any] = {"up": time.perf_counter() - started}
         pid = worker_pid(server.pid)
         figures["rss_start"] = rss_mb(pid)
-        status, figures["search"], _ = get(args.port, "/clinical/icd10/?q=major+depressive", cookie)
+        status, figures["search"], _ = get(port, "/clinical/icd10/?q=major+depressive", cookie)
         assert status == 200, status
         figures["rss_search"] = rss_mb(pid)
         if warm_up:
             time.sleep(10)  # a person's first PDF comes later than the first request
-        status, figures["pdf"], body = get(args.port, pdf, cookie)
+        status, figures["pdf"], body = get(port, pdf, cookie)
         assert status == 200 and body.startswith(b"%PDF"), status
-        latencies = []
-        typed = keystrokes()
-        # One kept-alive connection, as a browser's: the time is the server's and the network's.
-        connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=120)
-        for n in range(args.typing if warm_up else 50):
-            query = typed[n % len(typed)].replace(" ", "+")
-            begun = time.perf_counter()
-            connection.request(
-                "GET", f"/clinical/icd10/?q={query}", headers={"Cookie": f"sessionid={cookie}"}
-            )
-            response = connection.getresponse()
-            response.read()
-            latencies.append((time.perf_counter() - begun) * 1000)
-            assert response.status == 200, response.status
-        connection.close()
-        figures["latencies"] = latencies
+        figures["latencies"] = type_searches(port, cookie, typing)
         figures["rss_end"] = rss_mb(pid)
         return figures
     finally:
