@@ -3,101 +3,23 @@ hours and blocked times. Times are typed in the practice's time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
 
 from caseload.scheduling.models import MAX_OCCURRENCES, Frequency
-from caseload.visits.models import Modality
+from caseload.visits.forms import CalendarDateField, SessionForm, local_datetime
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 NO_REPEAT = "none"
-CLOCKS_FORWARD = "The clocks go forward at this time that day. Choose another time."
-#: Dates the calendar takes: far enough for any record, and clear of the ends of the calendar
-#: (a time on 31 December 9999 west of UTC can't be converted to UTC at all).
-FIRST_DATE = date(1900, 1, 1)
-LAST_DATE = date(2199, 12, 31)
-OUT_OF_RANGE = f"Choose a date between {FIRST_DATE:%-d %B %Y} and {LAST_DATE:%-d %B %Y}."
 REPEAT_CHOICES = [(NO_REPEAT, "Does not repeat"), *Frequency.choices]
 ENDS_CHOICES = [("until", "On a date"), ("count", "After a number of sessions")]
 
 
-def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
-    """`day` at `clock` in `zone`, or None for a time the clocks skip that day. Raises
-    `forms.ValidationError` for a time that can't be converted to UTC (the calendar's ends)."""
-    local = datetime.combine(day, clock, tzinfo=zone)
-    try:
-        back = local.astimezone(UTC).astimezone(zone)
-    except OverflowError:
-        raise forms.ValidationError(OUT_OF_RANGE) from None
-    if back.time() != clock:
-        return None
-    return local
-
-
-class CalendarDateField(forms.DateField):
-    """A date between `FIRST_DATE` and `LAST_DATE`; anything else is a field error."""
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
-            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
-
-
-class _TimedForm(forms.Form):
-    """A date and a start time in the practice's time zone, duration and modality."""
-
-    date = CalendarDateField(
-        label="Date",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"required": "Choose the date."},
-    )
-    time = forms.TimeField(
-        label="Start time",
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        error_messages={"required": "Choose the start time."},
-    )
-    duration_minutes = forms.IntegerField(
-        label="Duration (minutes)",
-        initial=50,
-        min_value=5,
-        max_value=480,
-        error_messages={
-            "required": "Give the duration in minutes.",
-            "min_value": "A session lasts at least 5 minutes.",
-            "max_value": "A session lasts at most 8 hours.",
-        },
-    )
-    modality = forms.ChoiceField(
-        label="Modality", choices=Modality.choices, initial=Modality.IN_PERSON
-    )
-    allow_overlap = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, time_zone: ZoneInfo, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.time_zone = time_zone
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        day, clock = cleaned.get("date"), cleaned.get("time")
-        if day and clock:
-            try:
-                if local_datetime(day, clock, self.time_zone) is None:
-                    self.add_error("time", CLOCKS_FORWARD)
-            except forms.ValidationError as error:
-                self.add_error("date", error)
-        return cleaned
-
-    def starts_at(self) -> datetime:
-        return datetime.combine(
-            self.cleaned_data["date"], self.cleaned_data["time"], tzinfo=self.time_zone
-        )
-
-
-class ScheduleForm(_TimedForm):
+class ScheduleForm(SessionForm):
     """Schedule one session or a series for one of the therapist's own clients."""
 
     client = forms.ChoiceField(label="Client", error_messages={"required": "Choose the client."})
@@ -158,7 +80,7 @@ class ScheduleForm(_TimedForm):
 SCOPE_CHOICES = [("this", "This session"), ("following", "This and following")]
 
 
-class MoveForm(_TimedForm):
+class MoveForm(SessionForm):
     """Change one session, or it and the later ones of its series."""
 
     scope = forms.ChoiceField(

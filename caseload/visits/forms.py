@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -8,18 +8,48 @@ from django import forms
 
 from caseload.visits.models import Modality, NoteFormat, SessionStatus
 
+CLOCKS_FORWARD = "The clocks go forward at this time that day. Choose another time."
+#: Dates a session can take: far enough for any record, and clear of the ends of the calendar
+#: (a time on 31 December 9999 west of UTC can't be converted to UTC at all).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+OUT_OF_RANGE = f"Choose a date between {FIRST_DATE:%-d %B %Y} and {LAST_DATE:%-d %B %Y}."
+
+
+def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
+    """`day` at `clock` in `zone`, or None for a time the clocks skip that day. Raises
+    `forms.ValidationError` for a time that can't be converted to UTC (the calendar's ends)."""
+    local = datetime.combine(day, clock, tzinfo=zone)
+    try:
+        back = local.astimezone(UTC).astimezone(zone)
+    except OverflowError:
+        raise forms.ValidationError(OUT_OF_RANGE) from None
+    if back.time() != clock:
+        return None
+    return local
+
+
+class CalendarDateField(forms.DateField):
+    """A date between `FIRST_DATE` and `LAST_DATE`; anything else is a field error."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+
 
 class SessionForm(forms.Form):
-    """Schedule or reschedule a session; the time is typed in the practice's time zone."""
+    """Schedule or reschedule a session: a date and a start time in the practice's time zone,
+    duration and modality (the calendar's forms build on it)."""
 
-    date = forms.DateField(
+    date = CalendarDateField(
         label="Date",
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Choose the date."},
     )
     time = forms.TimeField(
         label="Start time",
-        widget=forms.TimeInput(attrs={"type": "time"}),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         error_messages={"required": "Choose the start time."},
     )
     duration_minutes = forms.IntegerField(
@@ -28,6 +58,7 @@ class SessionForm(forms.Form):
         min_value=5,
         max_value=480,
         error_messages={
+            "required": "Give the duration in minutes.",
             "min_value": "A session lasts at least 5 minutes.",
             "max_value": "A session lasts at most 8 hours.",
         },
@@ -43,13 +74,13 @@ class SessionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("date") and cleaned.get("time"):
-            local = datetime.combine(cleaned["date"], cleaned["time"], tzinfo=self.time_zone)
-            # A time skipped when the clocks go forward doesn't survive a round trip.
-            if local.astimezone(UTC).astimezone(self.time_zone).time() != cleaned["time"]:
-                self.add_error(
-                    "time", "The clocks go forward at this time that day. Choose another time."
-                )
+        day, clock = cleaned.get("date"), cleaned.get("time")
+        if day and clock:
+            try:
+                if local_datetime(day, clock, self.time_zone) is None:
+                    self.add_error("time", CLOCKS_FORWARD)
+            except forms.ValidationError as error:
+                self.add_error("date", error)
         return cleaned
 
     def starts_at(self) -> datetime:
