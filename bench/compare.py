@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -668,20 +668,25 @@ def settle(servers: tuple[Server, ...], timeout: float = 5.0) -> None:
             return
 
 
-def measure(
-    server: Server, pg: PgCpu, path: str, cookie: str, seconds: float, connections: int
-) -> Result:
+def metered(server: Server, pg: PgCpu, load: Callable[[], Result]) -> Result:
+    """Run `load` and add the server's and PostgreSQL's CPU per request it spent."""
     pids = server.pids()
     cpu_before = sum(proc_cpu(pid) for pid in pids)
     pg_before = pg.snapshot()
-    loader = load_wrk if shutil.which("wrk") else load_python
-    result = loader(server.ports, path, cookie, seconds, connections)
+    result = load()
     cpu_after = sum(proc_cpu(pid) for pid in pids)
     pg_after = pg.snapshot()
     if result.requests:
         result.server_cpu_ms = (cpu_after - cpu_before) * 1000 / result.requests
         result.pg_cpu_ms = PgCpu.spent(pg_before, pg_after) * 1000 / result.requests
     return result
+
+
+def measure(
+    server: Server, pg: PgCpu, path: str, cookie: str, seconds: float, connections: int
+) -> Result:
+    loader = load_wrk if shutil.which("wrk") else load_python
+    return metered(server, pg, lambda: loader(server.ports, path, cookie, seconds, connections))
 
 
 @dataclass
@@ -693,23 +698,19 @@ class PageFigures:
 def measure_typing(server: Server, pg: PgCpu, cookie: str, requests: int) -> Result:
     """The ICD-10 picker's latency as one person typing sees it: one connection, one search
     after another (under `--connections` the p99 is mostly waiting for a CPU)."""
-    pids = server.pids()
-    cpu_before = sum(proc_cpu(pid) for pid in pids)
-    pg_before = pg.snapshot()
-    began = time.perf_counter()
-    latencies = sorted(warm_start.type_searches(server.port, cookie, requests))
-    elapsed = time.perf_counter() - began
-    cpu_after = sum(proc_cpu(pid) for pid in pids)
-    pg_after = pg.snapshot()
-    return Result(
-        requests=len(latencies),
-        seconds=elapsed,
-        p50_ms=statistics.median(latencies),
-        p99_ms=warm_start.percentile(latencies, 0.99),
-        errors=0,
-        server_cpu_ms=(cpu_after - cpu_before) * 1000 / len(latencies),
-        pg_cpu_ms=PgCpu.spent(pg_before, pg_after) * 1000 / len(latencies),
-    )
+
+    def type_searches() -> Result:
+        began = time.perf_counter()
+        latencies = sorted(warm_start.type_searches(server.port, cookie, requests))
+        return Result(
+            requests=len(latencies),
+            seconds=time.perf_counter() - began,
+            p50_ms=statistics.median(latencies),
+            p99_ms=warm_start.percentile(latencies, 0.99),
+            errors=0,
+        )
+
+    return metered(server, pg, type_searches)
 
 
 def median_of(results: list[Result], attribute: str) -> float:
