@@ -34,6 +34,11 @@ def open_questionnaires(relationship: Any, key: str = "phq9") -> int:
     ).count()
 
 
+def practice_zone(relationship: Any) -> ZoneInfo:
+    """Dates are the practice's: the factory's practice is in New York, not UTC."""
+    return ZoneInfo(relationship.practice.time_zone)
+
+
 def next_run_is_deferred() -> bool:
     return DBTaskResult.objects.filter(
         task_path__endswith="assign_scheduled_questionnaires",
@@ -72,7 +77,8 @@ def test_every_two_weeks_the_worker_assigns_and_emails_then_runs_again_later(
     assert next_run_is_deferred()
     schedule.refresh_from_db()
     assert schedule.next_due is not None
-    assert (schedule.next_due - timezone.localdate()).days in (13, 14, 15)  # practice's today
+    today = timezone.localdate(timezone=practice_zone(active_client))
+    assert (schedule.next_due - today).days == 14
     page = browser.get(f"/clients/{active_client.public_id}/documents/").content.decode()
     assert "PHQ-9 (Patient Health Questionnaire): every 2 weeks" in page
 
@@ -93,7 +99,8 @@ def test_nothing_is_assigned_again_before_it_is_due_and_again_once_it_is(
 
     first = AssignedDocument.objects.get(relationship=active_client)
     submit(first, client_user, answers_for("phq9", 12))
-    QuestionnaireSchedule.objects.filter(pk=schedule.pk).update(next_due=timezone.localdate())
+    today = timezone.localdate(timezone=practice_zone(active_client))
+    QuestionnaireSchedule.objects.filter(pk=schedule.pk).update(next_due=today)
     schedules.assign_scheduled_questionnaires.call()
 
     assert open_questionnaires(active_client) == 1
@@ -131,7 +138,9 @@ def test_before_each_session_it_is_assigned_once_two_days_ahead(
     schedules.assign_scheduled_questionnaires.call()
 
     (document,) = AssignedDocument.objects.filter(relationship=active_client)
-    assert document.due_date == timezone.localtime(near.starts_at).date()
+    assert (
+        document.due_date == timezone.localtime(near.starts_at, practice_zone(active_client)).date()
+    )
     assert QuestionnaireSchedule.objects.get().last_session_start == near.starts_at
     assert far.starts_at > near.starts_at
 
