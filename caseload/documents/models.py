@@ -222,6 +222,12 @@ class AssignedDocument(models.Model):
         return self.status in SUBMITTED_STATES
 
     @property
+    def awaits_follow_up(self) -> bool:
+        """A flagged answer whose follow-up isn't recorded: its alert stays open, whether or
+        not the document was reviewed (select_related("follow_up") saves the query)."""
+        return self.flagged and not hasattr(self, "follow_up")
+
+    @property
     def title(self) -> str:
         return self.version.title
 

@@ -38,7 +38,7 @@ from caseload.practices.models import DEFAULT_CRISIS_TEXT
 
 def documents_for(relationship: CareRelationship) -> QuerySet[AssignedDocument]:
     """Every document of the relationship, newest first (pages show `documents_page`)."""
-    return relationship.documents.select_related("version", "signature").order_by(
+    return relationship.documents.select_related("version", "signature", "follow_up").order_by(
         "-assigned_at", "-pk"
     )
 
@@ -102,13 +102,14 @@ def to_review_subquery() -> Coalesce:
 
 
 def flagged_exists() -> Exists:
-    """A document to review needs immediate attention (PHQ-9 item 9, a safety question
-    answered "yes") and its follow-up isn't recorded yet, per relationship."""
+    """A submitted document needs immediate attention (PHQ-9 item 9, a safety question
+    answered "yes") and its follow-up isn't recorded yet, per relationship. Reviewing the
+    document doesn't close the alert: only "Followed up" does."""
     return Exists(
         AssignedDocument.objects.filter(
             relationship=OuterRef("pk"),
             flagged=True,
-            status__in=TO_REVIEW,
+            status__in=SUBMITTED_STATES,
             follow_up__isnull=True,
         )
     )

@@ -438,6 +438,10 @@ def document_mark_reviewed(
         raise DocumentError("This document is already marked reviewed.")
     if not document.is_submitted:
         raise DocumentError("The client hasn't completed this document yet.")
+    if document.awaits_follow_up:
+        raise DocumentError(
+            "Record how you followed up the flagged answer before marking it reviewed."
+        )
     document.status = DocumentStatus.REVIEWED
     document.reviewed_at = timezone.now()
     document.reviewed_by = actor

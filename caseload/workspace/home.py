@@ -35,7 +35,7 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.clients.access import RECORD_OPEN_STATES, relationships_visible_to, restore_pending
 from caseload.clients.models import CareRelationship, CareState
-from caseload.documents.models import AssignedDocument, DocumentStatus
+from caseload.documents.models import SUBMITTED_STATES, AssignedDocument, DocumentStatus
 from caseload.messaging.models import Message, Side
 from caseload.messaging.selectors import unread_subquery
 from caseload.plans.models import TreatmentPlan
@@ -95,7 +95,7 @@ class PlanToReview:
 class HomePage:
     zone: ZoneInfo
     today: date
-    #: Flagged answers not yet reviewed: shown first.
+    #: Flagged answers not yet followed up: shown first.
     attention: Bounded[FlaggedAnswer]
     #: The viewer's own caseload: None when not shown (a supervisor without clients).
     sessions_today: Bounded[TherapySession] | None
@@ -165,12 +165,12 @@ def _own_open(user: User) -> QuerySet[CareRelationship]:
 
 # The lists ------------------------------------------------------------------------------
 def flagged_answers(user: User) -> Bounded[FlaggedAnswer]:
-    """PHQ-9 item 9 answered above 0 (or an intake safety question answered "yes"), neither
-    reviewed nor followed up yet, oldest first."""
+    """PHQ-9 item 9 answered above 0 (or an intake safety question answered "yes") whose
+    follow-up isn't recorded yet, oldest first. Reviewing the document doesn't close it."""
     found = _bounded(
         AssignedDocument.objects.filter(
             flagged=True,
-            status__in=TO_REVIEW,
+            status__in=SUBMITTED_STATES,
             follow_up__isnull=True,
             relationship__in=readable_relationships(user).values("pk"),
         )

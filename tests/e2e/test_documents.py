@@ -149,7 +149,12 @@ def test_assign_fill_sign_review_and_download(
     phq9_row.get_by_role("link", name=re.compile("PHQ-9")).click()
     expect(page.get_by_role("heading", name="Score")).to_be_visible()
     expect(page.locator(".score-line")).to_have_text(re.compile(r"16\s+—\s+Moderately severe"))
-    expect(page.get_by_role("alert")).to_contain_text("Needs immediate attention")
+    expect(page.get_by_role("alert").first).to_contain_text("Needs immediate attention")
+    # A flagged answer is followed up before the document can be marked reviewed.
+    expect(page.get_by_role("button", name="Mark reviewed")).to_have_count(0)
+    page.get_by_label("How you followed up").fill("Phoned Maya; safety plan reviewed.")
+    page.get_by_role("button", name="Followed up").click()
+    expect(page.get_by_role("region", name="Follow-up")).to_contain_text("Phoned Maya")
     page.get_by_role("button", name="Mark reviewed").click()
     expect(page.locator("#messages")).to_contain_text("marked reviewed")
     expect(page.get_by_role("button", name="Mark reviewed")).to_have_count(0)

@@ -80,12 +80,18 @@ def test_the_document_lifecycle_is_audited_without_clinical_content(
     portal.get(f"/portal/documents/{intake.public_id}/pdf/", REMOTE_ADDR="192.0.2.20")
     staff.get(f"{base}{phq9.public_id}/", REMOTE_ADDR="192.0.2.10")
     staff.get(f"{base}{phq9.public_id}/pdf/", REMOTE_ADDR="192.0.2.10")
+    staff.post(
+        f"{base}{phq9.public_id}/follow-up/",
+        {"note": "Phoned Maya; safety plan reviewed."},
+        REMOTE_ADDR="192.0.2.10",
+    )
     staff.post(f"{base}{phq9.public_id}/review/", REMOTE_ADDR="192.0.2.10")
 
     by_therapist = {
         "document.assign": [intake, phq9],
         "document.remind": [phq9],
         "document.view": [phq9],
+        "document.follow_up": [phq9],
         "document.review": [phq9],
     }
     by_client = {

@@ -246,6 +246,57 @@ def test_followed_up_on_the_home_page_closes_the_alert(
     assert "Followed up" in detail
 
 
+def test_marking_reviewed_waits_for_the_follow_up(therapist: Any, flagged: Any) -> None:
+    with pytest.raises(services.DocumentError, match="Record how you followed up"):
+        services.document_mark_reviewed(document=flagged, actor=therapist)
+    assert fresh(flagged).status == "completed"
+    assert not AuditEvent.objects.filter(action="document.review").exists()
+
+    services.document_follow_up(document=flagged, actor=therapist, note="Called; safe.")
+    services.document_mark_reviewed(document=flagged, actor=therapist)
+
+    assert fresh(flagged).status == "reviewed"
+
+
+def test_the_document_page_asks_for_the_follow_up_before_mark_reviewed(
+    therapist: Any, flagged: Any, active_client: Any, signed_in: Any
+) -> None:
+    browser = signed_in(therapist)
+    url = reverse("documents:document", args=[active_client.public_id, flagged.public_id])
+    review = reverse("documents:document_review", args=[active_client.public_id, flagged.public_id])
+
+    before = browser.get(url).content.decode()
+    assert f'action="{review}"' not in before
+    assert "Record the follow-up above before marking it reviewed." in page_text(browser.get(url))
+    refused = browser.post(review, follow=True)
+    assert "Record how you followed up the flagged answer" in page_text(refused)
+    assert fresh(flagged).status == "completed"
+
+    services.document_follow_up(document=flagged, actor=therapist, note="Called; safe.")
+    assert f'action="{review}"' in browser.get(url).content.decode()
+
+
+def test_a_reviewed_flagged_answer_without_follow_up_stays_on_the_home_page(
+    therapist: Any, flagged: Any, active_client: Any, signed_in: Any
+) -> None:
+    """Reviewed before the follow-up was required: the alert stays until "Followed up"."""
+    type(flagged).objects.filter(pk=flagged.pk).update(
+        status="reviewed", reviewed_at=flagged.submitted_at, reviewed_by=therapist
+    )
+    browser = signed_in(therapist)
+
+    attention = " ".join(text_by_id(browser.get("/"), "home-attention") or [])
+    assert "Maya Patel: PHQ-9" in attention
+    documents = page_text(browser.get(f"/clients/{active_client.public_id}/documents/"))
+    assert "Needs immediate attention" in documents
+
+    services.document_follow_up(document=flagged, actor=therapist, note="Called; safe.")
+
+    assert "Maya Patel: PHQ-9" not in page_text(browser.get("/"))
+    documents = page_text(browser.get(f"/clients/{active_client.public_id}/documents/"))
+    assert "Needs immediate attention" not in documents
+
+
 def test_an_empty_follow_up_is_refused_with_a_message(
     therapist: Any, flagged: Any, active_client: Any, signed_in: Any
 ) -> None:

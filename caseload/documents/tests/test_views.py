@@ -396,6 +396,11 @@ def test_badges_show_documents_to_review_and_clear_after_review(
     assert "2 documents to review" in item
     assert "Needs immediate attention" in item
 
+    services.document_follow_up(document=phq9, actor=therapist, note="Called; safe.")
+    item = list_item(browser.get("/clients/"), "Maya Patel")
+    assert "2 documents to review" in item
+    assert "Needs immediate attention" not in item  # closed by "Followed up"
+
     services.document_mark_reviewed(document=phq9, actor=therapist)
     item = list_item(browser.get("/clients/"), "Maya Patel")
     assert "1 document to review" in item

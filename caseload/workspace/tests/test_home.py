@@ -22,7 +22,12 @@ from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
 from caseload.clients.models import CareRelationship, CareState
 from caseload.documents.library import sync_library
-from caseload.documents.models import AssignedDocument, DocumentStatus, TemplateVersion
+from caseload.documents.models import (
+    AssignedDocument,
+    DocumentStatus,
+    FlagFollowUp,
+    TemplateVersion,
+)
 from caseload.messaging.models import Message, Side
 from caseload.plans.models import TreatmentPlan
 from caseload.visits.models import (
@@ -378,13 +383,16 @@ def test_flagged_answers_come_first_with_an_alert(
 ) -> None:
     session(active_client, timezone.now() - timedelta(days=1))  # something else to show
     flagged = document(active_client, version=phq9(), flagged=True)
-    document(active_client, version=phq9(), flagged=True, status=DocumentStatus.REVIEWED)
+    handled = document(active_client, version=phq9(), flagged=True, status=DocumentStatus.REVIEWED)
+    FlagFollowUp.objects.create(
+        document=handled, followed_up_by=therapist, followed_up_at=timezone.now(), note="Called."
+    )
     document(active_client, version=phq9())  # not flagged
 
     response = home(signed_in(therapist))
 
     shown = lines(response, "home-attention")
-    assert shown[1].startswith("1 flagged answer not yet reviewed: PHQ-9 item 9")
+    assert shown[1].startswith("1 flagged answer not yet followed up: PHQ-9 item 9")
     assert len(shown) == 3
     assert shown[2].startswith("Flagged Maya Patel: ")
     assert hrefs(response, "home-attention") == [
