@@ -358,7 +358,9 @@ def portal_sessions(
     pending = {
         row["relationship_id"]: row
         for row in BookingRequest.objects.filter(
-            relationship_id__in=[row["pk"] for row in rows], status=BookingStatus.PENDING
+            relationship_id__in=[row["pk"] for row in rows],
+            status=BookingStatus.PENDING,
+            starts_at__gt=timezone.now(),  # a passed one expires: the client asks again
         ).values("relationship_id", "public_id", "starts_at", "duration_minutes")
     }
     upcoming: dict[UUID, list[PortalSession]] = {row["public_id"]: [] for row in rows}

@@ -171,6 +171,7 @@ def booking_request_create(
     )
     if not booking_open(relationship):
         raise BookingError("Requests can't be made for this care at the moment.")
+    expire_passed_requests(now=timezone.now(), relationship=relationship)
     if BookingRequest.objects.filter(
         relationship=relationship, status=BookingStatus.PENDING
     ).exists():
@@ -200,6 +201,34 @@ def booking_request_create(
     )
     send_booking_requested.enqueue(booking.pk)
     return booking
+
+
+def expire_passed_requests(*, now: datetime, relationship: CareRelationship | None = None) -> int:
+    """Requests still awaiting approval whose time has come: marked Expired (audited as the
+    system's), so the client may ask for another time. Run by the recurring scheduling scan
+    and, for the client's own care, when they make a request. Rows another transaction has
+    locked (being approved or declined right now) are left to it. Returns how many."""
+    passed = BookingRequest.objects.filter(status=BookingStatus.PENDING, starts_at__lte=now)
+    if relationship is not None:
+        passed = passed.filter(relationship=relationship)
+    expired = 0
+    with transaction.atomic():
+        for booking in (
+            passed.select_for_update(of=("self",), skip_locked=True)
+            .select_related("relationship__client", "relationship__practice")
+            .order_by("pk")
+        ):
+            booking.status = BookingStatus.EXPIRED
+            booking.decided_at = now
+            booking.save(update_fields=["status", "decided_at"])
+            audit_record(
+                action="booking.expire",
+                client=booking.relationship.client,
+                practice=booking.relationship.practice,
+                obj=booking,
+            )
+            expired += 1
+    return expired
 
 
 def _lock_booking(booking: BookingRequest) -> BookingRequest:

@@ -138,6 +138,8 @@ class BookingStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     DECLINED = "declined", "Declined"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    #: Its time came before the therapist answered (`booking.expire_passed_requests`).
+    EXPIRED = "expired", "Expired"
 
 
 class BookingRequest(models.Model):

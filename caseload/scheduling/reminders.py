@@ -58,6 +58,7 @@ from caseload.clients.services import account_holder, contact_email
 from caseload.lib.email import DeliveryStatus, build_message, send_tracked, send_with_retry
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.practices.models import REMINDER_OFFSETS
+from caseload.scheduling.booking import expire_passed_requests
 from caseload.scheduling.models import ReminderChannel, ReminderPreference, SessionReminder
 from caseload.scheduling.sms import SMS_MAX_LENGTH, sms_provider
 from caseload.visits.models import Modality, SessionStatus, TherapySession, join_link
@@ -472,14 +473,17 @@ def _enqueue_next_run() -> None:
 
 @task(queue_name="email")
 def send_due_reminders() -> str:
-    """Make and send the reminders that are due, then run again in REMINDER_SCAN_SECONDS,
-    whatever happened in this run (its error, if any, is the task's result)."""
+    """Make and send the reminders that are due and expire booking requests whose time has
+    passed unanswered, then run again in REMINDER_SCAN_SECONDS, whatever happened in this
+    run (its error, if any, is the task's result)."""
     try:
         counts = scan()
+        counts["expired"] = expire_passed_requests(now=timezone.now())
     finally:
         _enqueue_next_run()
     return (
-        f"created {counts['created']}, taken over {counts['taken_over']}, failed {counts['failed']}"
+        f"created {counts['created']}, taken over {counts['taken_over']}, "
+        f"failed {counts['failed']}; booking requests expired {counts['expired']}"
     )
 
 

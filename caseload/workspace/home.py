@@ -274,11 +274,13 @@ def plans_to_review(user: User, *, today: date) -> Bounded[PlanToReview]:
 
 
 def booking_requests(user: User) -> Bounded[BookingRequest]:
-    """Session requests of the user's own clients (record open) awaiting approval, the
-    soonest requested time first."""
+    """Session requests of the user's own clients (record open) awaiting approval whose time
+    is still to come (passed ones expire), the soonest requested time first."""
     return _bounded(
         BookingRequest.objects.filter(
-            status=BookingStatus.PENDING, relationship__in=_own_open(user).values("pk")
+            status=BookingStatus.PENDING,
+            starts_at__gt=timezone.now(),
+            relationship__in=_own_open(user).values("pk"),
         )
         .select_related("relationship")
         .order_by("starts_at", "pk")

@@ -21,7 +21,7 @@ from django_tasks_db.models import DBTaskResult
 
 from caseload.audit.models import AuditEvent
 from caseload.clients import services as client_services
-from caseload.scheduling import booking
+from caseload.scheduling import booking, reminders
 from caseload.scheduling.booking import BookingError, bookable_slots
 from caseload.scheduling.models import BlockedTime, BookingRequest, BookingStatus, WorkingHours
 from caseload.scheduling.tests.booking_helpers import (
@@ -242,6 +242,46 @@ def test_a_withdrawn_request_frees_the_client_to_ask_again(active_client, client
     first.refresh_from_db()
     assert first.status == BookingStatus.WITHDRAWN
     assert ask(active_client, client_user, found[1]).status == BookingStatus.PENDING
+
+
+def passed(made: BookingRequest) -> BookingRequest:
+    """Its time came while it waited (as if the therapist never answered)."""
+    BookingRequest.objects.filter(pk=made.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=5)
+    )
+    made.refresh_from_db()
+    return made
+
+
+def test_a_request_whose_time_passed_expires_and_frees_the_client_to_ask_again(
+    active_client, client_user
+):
+    found = ready(active_client)
+    first = passed(ask(active_client, client_user, found[0]))
+
+    second = ask(active_client, client_user, found[1])
+
+    first.refresh_from_db()
+    assert (first.status, second.status) == (BookingStatus.EXPIRED, BookingStatus.PENDING)
+    event = AuditEvent.objects.get(action="booking.expire")
+    assert event.actor is None and event.object_id == str(first.public_id)
+
+
+def test_the_recurring_scan_expires_passed_requests_only(
+    active_client, child_client, client_user, guardian_user, therapist
+):
+    late = passed(ask(active_client, client_user, ready(active_client)[0]))
+    waiting = ask(child_client, guardian_user, ready(child_client)[3])
+
+    result = reminders.send_due_reminders.call()
+
+    assert result.endswith("booking requests expired 1")
+    late.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (late.status, waiting.status) == (BookingStatus.EXPIRED, BookingStatus.PENDING)
+    with pytest.raises(BookingError, match="no longer awaiting approval"):
+        booking.booking_request_decline(booking=late, actor=therapist)
+    assert reminders.send_due_reminders.call().endswith("booking requests expired 0")
 
 
 def test_only_the_client_withdraws(active_client, client_user, therapist, guardian_user):

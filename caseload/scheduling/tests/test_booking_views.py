@@ -209,6 +209,27 @@ def test_a_second_request_is_refused_with_a_message(active_client, client_user, 
     assert "You already have a request awaiting approval" in text(browser.get(book))
 
 
+def test_a_request_whose_time_passed_unanswered_leaves_both_pages(
+    active_client, client_user, therapist, signed_in
+):
+    found = ready(active_client)
+    made = ask(active_client, client_user, found[0])
+    BookingRequest.objects.filter(pk=made.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=1)
+    )
+    portal = signed_in(client_user)
+    book = f"/portal/care/{active_client.public_id}/book/"
+
+    assert "You already have a request awaiting approval" not in text(portal.get(book))
+    assert "Maya Patel" not in home(signed_in(therapist))
+    again = portal.post(book, {"starts_at": found[1].isoformat()}, follow=True)
+
+    assert "You already have a session request awaiting approval" not in text(again)
+    made.refresh_from_db()
+    assert made.status == BookingStatus.EXPIRED
+    assert BookingRequest.objects.get(status=BookingStatus.PENDING).starts_at == found[1]
+
+
 def test_withdrawing_from_the_sessions_page(active_client, client_user, signed_in):
     made = ask(active_client, client_user, ready(active_client)[0])
     browser = signed_in(client_user)
