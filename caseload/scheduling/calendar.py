@@ -2,8 +2,9 @@
 it laid out in the practice's time zone.
 
 What a viewer sees of each session follows the clients gate (`access_for`): a client they may
-read shows with name and link; any other is "Busy". The queries are a fixed number whatever
-the number of sessions (the week view's query-count test holds it).
+read shows with name and link; any other is "Busy". Booking requests still awaiting approval
+are drawn too, dashed, so the therapist sees the time a client is waiting for. The queries are
+a fixed number whatever the number of sessions (the week view's query-count test holds it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from caseload.scheduling.availability import (
     working_spans,
     zone_of,
 )
-from caseload.scheduling.models import BlockedTime
+from caseload.scheduling.models import BlockedTime, BookingRequest, BookingStatus
 from caseload.visits.models import NOT_TAKING_PLACE, TherapySession
 
 VIEWS = ("day", "week", "month")
@@ -130,6 +131,20 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class RequestEntry:
+    """A client's booking request awaiting approval, as the viewer may see it."""
+
+    booking: BookingRequest
+    local_start: datetime
+    local_end: datetime
+    readable: bool  # the client's name shown; otherwise "Requested"
+
+    @property
+    def label(self) -> str:
+        return self.booking.relationship.client_name if self.readable else "Requested"
+
+
+@dataclass(frozen=True)
 class Placed:
     """Something drawn on the grid: its rows (1-based from the grid's first slot)."""
 
@@ -146,6 +161,8 @@ class Day:
     placed_entries: list[tuple[Entry, Placed]] = field(default_factory=list)
     placed_blocked: list[tuple[BlockedTime, Placed]] = field(default_factory=list)
     placed_working: list[Placed] = field(default_factory=list)
+    requests: list[RequestEntry] = field(default_factory=list)
+    placed_requests: list[tuple[RequestEntry, Placed]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -191,31 +208,60 @@ class Calendar:
         return [self.days[index : index + 7] for index in range(0, len(self.days), 7)]
 
 
+#: What the gate needs to decide a row's relationship without another query.
+_GATE_RELATED = (
+    "relationship__client__guardianship",
+    "relationship__therapist__membership__supervisor",
+)
+
+
+def _awaiting_reconnection() -> Exists:
+    return Exists(
+        Invitation.objects.outstanding().filter(
+            kind=InvitationKind.CONNECTION,
+            relationship=OuterRef("relationship"),
+            relationship__state=CareState.ARCHIVED,
+        )
+    )
+
+
 def _sessions(clinician: User, starts_at: datetime, ends_at: datetime) -> list[TherapySession]:
     """The clinician's sessions in the range (any status; not of ended relationships), with
     what the gate needs to decide each one without another query."""
-    awaiting = Invitation.objects.outstanding().filter(
-        kind=InvitationKind.CONNECTION,
-        relationship=OuterRef("relationship"),
-        relationship__state=CareState.ARCHIVED,
-    )
     rows = (
         TherapySession.objects.filter(
             relationship__therapist=clinician, starts_at__gte=starts_at, starts_at__lt=ends_at
         )
         .exclude(relationship__state=CareState.ENDED)
-        .select_related(
-            "relationship__client__guardianship",
-            "relationship__therapist__membership__supervisor",
-            "series_occurrence",
-        )
-        .annotate(awaiting_reconnection=Exists(awaiting))
+        .select_related(*_GATE_RELATED, "series_occurrence")
+        .annotate(awaiting_reconnection=Exists(_awaiting_reconnection()))
         .order_by("starts_at", "pk")
     )
     sessions: list[TherapySession] = list(rows)
     for session in sessions:
         session.relationship.restore_pending = session.awaiting_reconnection  # type: ignore[attr-defined]
     return sessions
+
+
+def _requests(clinician: User, starts_at: datetime, ends_at: datetime) -> list[BookingRequest]:
+    """Requests to the clinician awaiting approval in the range, their time still to come
+    (passed ones expire), with what the gate needs."""
+    rows = (
+        BookingRequest.objects.filter(
+            relationship__therapist=clinician,
+            status=BookingStatus.PENDING,
+            starts_at__gte=max(starts_at, timezone.now()),
+            starts_at__lt=ends_at,
+        )
+        .exclude(relationship__state=CareState.ENDED)
+        .select_related(*_GATE_RELATED)
+        .annotate(awaiting_reconnection=_awaiting_reconnection())
+        .order_by("starts_at", "pk")
+    )
+    found: list[BookingRequest] = list(rows)
+    for booking in found:
+        booking.relationship.restore_pending = booking.awaiting_reconnection  # type: ignore[attr-defined]
+    return found
 
 
 def _in_series(session: TherapySession) -> bool:
@@ -226,8 +272,9 @@ def _in_series(session: TherapySession) -> bool:
 
 
 def calendar_for(viewer: User, clinician: User, *, view: str, day: date) -> Calendar:
-    """The period of `clinician`'s calendar around `day`, as `viewer` may see it. Four queries
-    (sessions, working hours, blocked times, plus the practice), whatever the sessions."""
+    """The period of `clinician`'s calendar around `day`, as `viewer` may see it. Five queries
+    (sessions, booking requests, working hours, blocked times, plus the practice), whatever
+    the sessions."""
     zone = zone_of(clinician)
     first_day, count = period(view, day)
     starts_at = datetime.combine(first_day, time.min, tzinfo=zone)
@@ -244,6 +291,18 @@ def calendar_for(viewer: User, clinician: User, *, view: str, day: date) -> Cale
             in_series=_in_series(session),
         )
         days[local.date()].entries.append(entry)
+    for booking in _requests(clinician, starts_at, ends_at):
+        local = timezone.localtime(booking.starts_at, zone)
+        days[local.date()].requests.append(
+            RequestEntry(
+                booking=booking,
+                local_start=local,
+                local_end=timezone.localtime(
+                    booking.starts_at + timedelta(minutes=booking.duration_minutes), zone
+                ),
+                readable=access_for(viewer, booking.relationship).can_read,
+            )
+        )
     for block in blocked_times(clinician, starts_at=starts_at, ends_at=ends_at):
         for one in days.values():
             bounds = Interval(*day_bounds(one.day, zone))
@@ -281,7 +340,8 @@ def _lay_out(calendar: Calendar) -> None:
     zone = calendar.zone
     first, last = GRID_FIRST_HOUR * 60, GRID_LAST_HOUR * 60
     for day in calendar.days:
-        for entry in day.entries:
+        drawn: list[Entry | RequestEntry] = [*day.entries, *day.requests]
+        for entry in drawn:
             start = _minutes(entry.local_start, day.day, zone)
             first = min(first, start)
             last = max(last, max(start + SLOT_MINUTES, _minutes(entry.local_end, day.day, zone)))
@@ -305,6 +365,13 @@ def _lay_out(calendar: Calendar) -> None:
             placed = place(start, end)
             if placed is not None:
                 day.placed_entries.append((entry, placed))
+        for request in day.requests:
+            start = _minutes(request.local_start, day.day, zone)
+            placed = place(
+                start, max(start + SLOT_MINUTES, _minutes(request.local_end, day.day, zone))
+            )
+            if placed is not None:
+                day.placed_requests.append((request, placed))
         for block, interval in day.blocked:
             placed = place(
                 _minutes(interval.starts_at, day.day, zone),

@@ -1,5 +1,6 @@
 """Booking in the browser (SCH-2): a client requests one of the therapist's free times in the
-portal, the therapist approves it on the home page, and the client sees the session among
+portal, the therapist finds it on the calendar and approves it on the home page, and the client
+sees the session among
 their upcoming sessions; then cancels it, told first that it isn't a late cancel."""
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ def test_a_client_requests_a_slot_the_therapist_approves_and_the_client_sees_it(
     violations += serious_violations(client)
 
     sign_in(page, therapist.email)
+    # The calendar draws the requested time; it leads to the home page's list to answer it.
+    page.goto(f"/calendar/?view=week&date={local:%Y-%m-%d}")
+    drawn = page.get_by_role(
+        "link", name=re.compile(rf"^{local:%H:%M} to .*, session request from Maya Patel")
+    )
+    expect(drawn).to_contain_text("awaiting your approval")
+    violations += serious_violations(page)
+    drawn.click()
+    expect(page).to_have_url(re.compile(r"/#home-bookings$"))
     requests = page.get_by_role("region", name="Booking requests")
     expect(requests).to_contain_text("Maya Patel")
     expect(requests).to_contain_text(f"{local:%a %-d %b %Y, %H:%M}")

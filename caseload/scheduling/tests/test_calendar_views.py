@@ -13,7 +13,7 @@ from django.utils import timezone
 from caseload.audit.models import AuditEvent
 from caseload.scheduling import recurrence, services
 from caseload.scheduling.forms import ScheduleForm, local_datetime
-from caseload.scheduling.models import SessionSeries
+from caseload.scheduling.models import BookingRequest, BookingStatus, SessionSeries
 from caseload.visits import services as visit_services
 from caseload.visits.models import SessionStatus, TherapySession
 from tests.factories import CareRelationshipFactory, TherapySessionFactory
@@ -83,10 +83,62 @@ def test_week_view_queries_do_not_grow_with_sessions(
                 starts_at=monday + timedelta(days=day, hours=hour - 10),
                 status=SessionStatus.SCHEDULED,
             )
+            if hour == 16:  # and a request awaiting approval the next hour
+                request(relationship, monday + timedelta(days=day, hours=7), therapist)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = browser.get(week_url(monday))
 
-    assert response.content.decode().count('class="cal-session ') == 36
+    html = response.content.decode()
+    assert html.count('class="cal-session ') == 43
+    assert html.count('class="cal-session request ') == 7
+
+
+def request(relationship, starts_at, by, status=BookingStatus.PENDING):
+    """A booking request as the client made it (the services' rules are tested elsewhere)."""
+    return BookingRequest.objects.create(
+        relationship=relationship,
+        requested_by=by,
+        starts_at=starts_at,
+        duration_minutes=50,
+        modality="in_person",
+        status=status,
+    )
+
+
+def test_requests_awaiting_approval_are_drawn_dashed_with_a_link_to_answer_them(
+    therapist, active_client, client_user, child_client, guardian_user, signed_in
+):
+    monday = next_monday()
+    request(active_client, monday + timedelta(days=1), client_user)
+    request(child_client, monday + timedelta(days=2), guardian_user, BookingStatus.DECLINED)
+    browser = signed_in(therapist)
+
+    html = browser.get(week_url(monday)).content.decode()
+
+    assert html.count('class="cal-session request ') == 1
+    assert (
+        'href="/#home-bookings" aria-label="10:00 to 10:50, session request from Maya Patel, '
+        'awaiting your approval on the home page"'
+    ) in html
+    assert "Ava Okafor" not in html  # the declined one is not drawn
+    month = browser.get(f"{URL}?view=month&date={monday:%Y-%m-%d}").content.decode()
+    assert "10:00 Maya Patel (requested)" in month
+
+
+def test_a_request_is_drawn_as_the_viewer_may_see_its_client(
+    therapist, supervisor, practice_admin, active_client, client_user, signed_in
+):
+    monday = next_monday()
+    request(active_client, monday, client_user)
+
+    supervising = signed_in(supervisor).get(week_url(monday, clinician=therapist.public_id))
+    admin = signed_in(practice_admin).get(week_url(monday, clinician=therapist.public_id))
+
+    assert "session request from Maya Patel, awaiting approval" in supervising.content.decode()
+    assert "/#home-bookings" not in supervising.content.decode()  # only the therapist answers
+    admin_html = admin.content.decode()
+    assert "Maya Patel" not in admin_html
+    assert 'aria-label="10:00 to 10:50, session request, awaiting approval"' in admin_html
 
 
 def test_a_week_spanning_the_clock_change_shows_wall_clock_times(
