@@ -346,18 +346,29 @@ def _send_sms(
         delivery_attempts=F("delivery_attempts") + 1,
     )
     sent: list[str] = []
-    delivered = send_with_retry(
-        task=send_session_reminder,
-        attempt=attempt,
-        send=lambda: sent.append(provider.send(reminder.recipient, body)),
-        on_retry=lambda error: rows.update(
-            delivery_status=DeliveryStatus.RETRYING, delivery_error=error
-        ),
-        on_give_up=lambda error: rows.update(
-            delivery_status=DeliveryStatus.FAILED, delivery_error=error
-        ),
-        args=(reminder.pk,),
-    )
+    try:
+        delivered = send_with_retry(
+            task=send_session_reminder,
+            attempt=attempt,
+            send=lambda: sent.append(provider.send(reminder.recipient, body)),
+            on_retry=lambda error: rows.update(
+                delivery_status=DeliveryStatus.RETRYING, delivery_error=error
+            ),
+            on_give_up=lambda error: rows.update(
+                delivery_status=DeliveryStatus.FAILED, delivery_error=error
+            ),
+            args=(reminder.pk,),
+        )
+    except OSError:
+        raise  # the last attempt failed: recorded by on_give_up
+    except Exception as error:
+        # Not an SmsError: the provider may or may not have sent the text. Never sent twice:
+        # the row is failed (shown as undelivered) rather than left "sending" to be retried.
+        rows.update(
+            delivery_status=DeliveryStatus.FAILED,
+            delivery_error=f"{type(error).__name__}: {error} (outcome unknown, not retried)"[:300],
+        )
+        raise
     if not delivered:
         return "retrying"
     rows.update(

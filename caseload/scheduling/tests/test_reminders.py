@@ -578,11 +578,15 @@ def test_an_unexpected_provider_error_is_logged_and_the_other_reminders_are_sent
     assert fake_sms.sent == []
     broken, good = (SessionReminder.objects.get(pk=row.pk) for row in rows)
     assert good.delivery_status == DeliveryStatus.SENT
-    assert broken.delivery_status == DeliveryStatus.SENDING  # no outcome: retried when stale
+    # The provider may have sent it: failed, never tried again (a text is never sent twice).
+    assert broken.delivery_status == DeliveryStatus.FAILED
+    assert "outcome unknown, not retried" in broken.delivery_error
     assert any(
         "not delivered" in r.getMessage() and r.exc_info and r.exc_info[0] is ValueError
         for r in caplog.records
     )
+    SessionReminder.objects.filter(pk=broken.pk).update(delivery_handed_at=stale)
+    assert send() == {"created": 0, "taken_over": 0, "failed": 0}
 
 
 # The chain ----------------------------------------------------------------------------------
