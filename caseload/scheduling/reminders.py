@@ -363,7 +363,7 @@ def _send_sms(
         raise  # the last attempt failed: recorded by on_give_up
     except Exception as error:
         # Not an SmsError: the provider may or may not have sent the text. Never sent twice:
-        # the row is failed (shown as undelivered) rather than left "sending" to be retried.
+        # the row is failed (the error kept on it) rather than left "sending" to be retried.
         rows.update(
             delivery_status=DeliveryStatus.FAILED,
             delivery_error=f"{type(error).__name__}: {error} (outcome unknown, not retried)"[:300],
