@@ -413,6 +413,12 @@ class PortalDocument:
         return not self.is_open and needs_crisis_response(self.scoring, self.fields, self.answers)
 
     @property
+    def saved_answers_ask_for_crisis_response(self) -> bool:
+        """Answers saved but not yet submitted say the same: where to turn, at once, above the
+        form (the client may never submit)."""
+        return self.is_open and needs_crisis_response(self.scoring, self.fields, self.answers)
+
+    @property
     def first_crisis_question(self) -> str | None:
         """The key of the first safety question: the crisis text is shown above it."""
         return next((spec["key"] for spec in self.fields if spec.get("crisis")), None)

@@ -69,6 +69,24 @@ def test_phq9_item9_above_zero_shows_the_crisis_text_at_once(
     assert fresh(phq9_document).flagged
 
 
+def test_item9_above_zero_saved_without_submitting_shows_the_crisis_text_at_once(
+    client_user: Any, phq9_document: Any, signed_in: Any
+) -> None:
+    browser = signed_in(client_user)
+
+    saved = browser.post(portal_url(phq9_document), {"save": "1", "q9": "2"}, follow=True)
+
+    text = page_text(saved)
+    assert "Your progress is saved" in text
+    assert "If you are in danger, get help now" in text
+    assert US_CRISIS in text and NOT_MONITORED in text
+    assert 'aria-labelledby="crisis-title-saved"' in saved.content.decode()
+    assert fresh(phq9_document).status == "in_progress"  # still the client's to submit
+
+    calm = browser.post(portal_url(phq9_document), {"save": "1", "q9": "0"}, follow=True)
+    assert "If you are in danger, get help now" not in page_text(calm)
+
+
 def test_without_item9_the_client_goes_back_to_the_list_without_the_crisis_text(
     client_user: Any, phq9_document: Any, signed_in: Any
 ) -> None:
