@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import phonenumbers
@@ -29,6 +30,23 @@ class PhoneField(forms.CharField):
         if not phonenumbers.is_valid_number(number):
             raise forms.ValidationError("This phone number doesn't exist. Check the digits.")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+#: Dates a record can carry (a session, a plan): far enough for any record, and clear of the
+#: ends of the calendar (a time on 31 December 9999 west of UTC can't be converted to UTC at
+#: all; a plan's default review date 90 days after it would overflow).
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+OUT_OF_RANGE = f"Choose a date between {FIRST_DATE:%-d %B %Y} and {LAST_DATE:%-d %B %Y}."
+
+
+class CalendarDateField(forms.DateField):
+    """A date between `FIRST_DATE` and `LAST_DATE`; anything else is a field error."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
 
 
 class PastDateField(forms.DateField):

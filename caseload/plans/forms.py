@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from caseload.lib.fields import CalendarDateField
+
 LENGTHS = [("short", "Short"), ("medium", "Medium"), ("long", "Long")]
 TONES = [
     ("professional", "Professional"),
@@ -79,10 +81,10 @@ class PlanEditorForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 18}),
         error_messages={"required": "Write the plan before saving it."},
     )
-    effective_date = forms.DateField(
+    effective_date = CalendarDateField(
         label="Effective date", widget=forms.DateInput(attrs={"type": "date"})
     )
-    review_date = forms.DateField(
+    review_date = CalendarDateField(
         label="Review by",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -108,10 +110,12 @@ class PlanEditorForm(forms.Form):
 
 
 class PlanDatesForm(forms.Form):
-    effective_date = forms.DateField(
+    effective_date = CalendarDateField(
         label="Effective date", widget=forms.DateInput(attrs={"type": "date"})
     )
-    review_date = forms.DateField(label="Review by", widget=forms.DateInput(attrs={"type": "date"}))
+    review_date = CalendarDateField(
+        label="Review by", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

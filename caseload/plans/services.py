@@ -13,6 +13,7 @@ from caseload.accounts.models import User
 from caseload.audit.services import audit_record
 from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
+from caseload.lib.fields import FIRST_DATE, LAST_DATE, OUT_OF_RANGE
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.plans.generators import build_plan_input, input_digest, sends_outside
 from caseload.plans.models import (
@@ -54,7 +55,14 @@ def _clean(html: str) -> str:
     return cleaned
 
 
+def _check_in_range(value: date, field: str) -> None:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise PlanError(OUT_OF_RANGE, field=field)
+
+
 def _check_dates(effective_date: date, review_date: date) -> None:
+    _check_in_range(effective_date, "effective_date")
+    _check_in_range(review_date, "review_date")
     if review_date <= effective_date:
         raise PlanError("The review date must be after the effective date.", field="review_date")
 
@@ -96,7 +104,8 @@ def plan_create(
     """TP-1: a new plan with its first version. The review date defaults to 90 days on."""
     _ensure_writable(actor, relationship)
     cleaned = _clean(html)
-    review_date = review_date or effective_date + timedelta(days=REVIEW_AFTER_DAYS)
+    _check_in_range(effective_date, "effective_date")  # before the default review date is added
+    review_date = review_date or min(effective_date + timedelta(days=REVIEW_AFTER_DAYS), LAST_DATE)
     _check_dates(effective_date, review_date)
     plan = TreatmentPlan.objects.create(
         relationship=relationship,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from django.tasks import task
 from django.utils import timezone
@@ -22,14 +23,20 @@ logger = logging.getLogger(__name__)
 
 @task()
 def generate_plan_draft(generation_id: int) -> str:
-    generation = PlanGeneration.objects.select_related("relationship__client").get(pk=generation_id)
+    generation = PlanGeneration.objects.select_related(
+        "relationship__client", "relationship__practice"
+    ).get(pk=generation_id)
     PlanGeneration.objects.filter(pk=generation_id).update(status=GenerationStatus.RUNNING)
     try:
         options = PlanOptions(**generation.options)
         if generation.reviewed_input is not None:  # what the therapist reviewed, as it was
             plan_input = PlanInput.from_dict(generation.reviewed_input)
         else:
-            plan_input = build_plan_input(generation.relationship, start_date=timezone.localdate())
+            # The practice's today: the worker runs on UTC, the therapist's evening may not.
+            today = timezone.localdate(
+                timezone=ZoneInfo(generation.relationship.practice.time_zone)
+            )
+            plan_input = build_plan_input(generation.relationship, start_date=today)
         generator = get_generator()
         PlanGeneration.objects.filter(pk=generation_id).update(generator=generator.name)
         html = sanitize_plan_html(generator.generate(plan_input, options))

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from caseload.lib.fields import CalendarDateField
 from caseload.scheduling.models import MAX_OCCURRENCES, Frequency
-from caseload.visits.forms import CalendarDateField, SessionForm, local_datetime
+from caseload.visits.forms import SessionForm, local_datetime
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -6,14 +6,10 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from caseload.lib.fields import OUT_OF_RANGE, CalendarDateField
 from caseload.visits.models import Modality, NoteFormat, SessionStatus
 
 CLOCKS_FORWARD = "The clocks go forward at this time that day. Choose another time."
-#: Dates a session can take: far enough for any record, and clear of the ends of the calendar
-#: (a time on 31 December 9999 west of UTC can't be converted to UTC at all).
-FIRST_DATE = date(1900, 1, 1)
-LAST_DATE = date(2199, 12, 31)
-OUT_OF_RANGE = f"Choose a date between {FIRST_DATE:%-d %B %Y} and {LAST_DATE:%-d %B %Y}."
 
 
 def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
@@ -27,15 +23,6 @@ def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
     if back.time() != clock:
         return None
     return local
-
-
-class CalendarDateField(forms.DateField):
-    """A date between `FIRST_DATE` and `LAST_DATE`; anything else is a field error."""
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        if value is not None and not FIRST_DATE <= value <= LAST_DATE:
-            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
 
 
 class SessionForm(forms.Form):

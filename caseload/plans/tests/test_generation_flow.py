@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import re
 import socket
+from datetime import UTC
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from caseload.clinical import services as clinical_services
+from caseload.plans.generators.knowledge_base import format_date
 from caseload.plans.models import PlanGeneration, TreatmentPlan
+from caseload.practices.models import Practice
 from caseload.plans.tests.test_openai_compatible import FakeAIService, ai_service  # noqa: F401
 
 OPTIONS = {"length": "short", "tone": "clinical", "format": "bullet_points"}
@@ -63,6 +68,23 @@ def test_generated_draft_opens_in_the_editor_and_is_saved_only_by_the_therapist(
     version = plan.versions.get()
     assert version.source == "generated"
     assert version.options == {**OPTIONS, "generator": "knowledge_base"}
+
+
+def test_the_draft_is_dated_by_the_practices_today_not_the_workers(
+    therapist_browser, active_client, run_tasks
+):
+    # A zone whose date differs from UTC's right now, whatever the hour the test runs.
+    utc_hour = timezone.now().astimezone(UTC).hour
+    zone = ZoneInfo("Pacific/Kiritimati" if utc_hour >= 10 else "Pacific/Pago_Pago")
+    Practice.objects.filter(pk=active_client.practice_id).update(time_zone=zone.key)
+    practice_today = timezone.localdate(timezone=zone)
+    assert practice_today != timezone.localdate(timezone=UTC)
+
+    _generate(therapist_browser, active_client)
+    run_tasks()
+
+    html = PlanGeneration.objects.get().html
+    assert f"Start: {format_date(practice_today)}." in unescape(re.sub("<[^>]+>", "", html))
 
 
 def test_htmx_polling_is_told_to_open_the_editor_when_the_draft_is_ready(

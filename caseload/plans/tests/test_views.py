@@ -96,6 +96,50 @@ def test_review_date_before_effective_date_is_refused(therapist_browser, active_
     assert not TreatmentPlan.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("effective", "review", "field"),
+    [
+        ("9999-12-31", "", "effective_date"),  # its default review date would overflow
+        ("0001-01-01", "", "effective_date"),
+        ("2026-11-01", "9999-12-31", "review_date"),
+    ],
+)
+def test_dates_out_of_range_are_field_errors_not_500s(
+    therapist_browser, active_client, effective, review, field
+):
+    response = therapist_browser.post(
+        f"/clients/{active_client.public_id}/plans/new/",
+        {"title": "Far", "html": "<p>x</p>", "effective_date": effective, "review_date": review},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [
+        "Choose a date between 1 January 1900 and 31 December 2199."
+    ]
+    assert not TreatmentPlan.objects.exists()
+
+
+def test_the_service_refuses_dates_out_of_range_whoever_calls_it(therapist, active_client):
+    with pytest.raises(services.PlanError) as refused:
+        services.plan_create(
+            relationship=active_client,
+            actor=therapist,
+            html="<p>x</p>",
+            effective_date=date(9999, 12, 31),
+        )
+    assert refused.value.field == "effective_date"
+    plan = _create(active_client, therapist)
+    with pytest.raises(services.PlanError) as refused:
+        services.plan_update_dates(
+            plan=plan,
+            actor=therapist,
+            effective_date=plan.effective_date,
+            review_date=date(9999, 1, 1),
+        )
+    assert refused.value.field == "review_date"
+    assert not TreatmentPlan.objects.filter(review_date__year=9999).exists()
+
+
 def test_hostile_html_is_sanitised_in_the_page_and_in_the_pdf(
     therapist_browser, active_client, therapist
 ):
