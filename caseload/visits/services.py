@@ -129,6 +129,10 @@ def session_schedule(
 SESSION_FIELDS = ("starts_at", "duration_minutes", "modality", "status", "mood_score")
 
 
+#: Outcomes only a session that has started can have.
+HAPPENED_OR_MISSED = (SessionStatus.COMPLETED, SessionStatus.NO_SHOW)
+
+
 @transaction.atomic
 def session_update(
     *,
@@ -150,6 +154,14 @@ def session_update(
     if "status" in values and values["status"] not in SessionStatus.values:
         raise VisitError("Choose a session status.", field="status")
     starts_at = values.get("starts_at", session.starts_at)
+    status = values.get("status", session.status)
+    changes_outcome = status != session.status or starts_at != session.starts_at
+    if status in HAPPENED_OR_MISSED and changes_outcome and starts_at > timezone.now():
+        label = SessionStatus(status).label
+        raise VisitError(
+            f"This session hasn't started yet: it can be marked {label} once it has.",
+            field="status",
+        )
     duration = values.get("duration_minutes", session.duration_minutes)
     _check_session_values(
         starts_at=starts_at, duration_minutes=duration, modality=values.get("modality")
@@ -275,9 +287,8 @@ def note_sign(
     if session.starts_at > timezone.now():
         when = timezone.localtime(session.starts_at, ZoneInfo(relationship.practice.time_zone))
         raise VisitError(
-            f"This session hasn't happened yet (it is {session.get_status_display().lower()} "
-            f"for {when:%-d %b %Y, %H:%M}): sign the note after the session. "
-            "You can save it as a draft until then."
+            f"This session hasn't happened yet (it starts {when:%-d %b %Y, %H:%M}): sign the "
+            "note after the session. You can save it as a draft until then."
         )
     note.status = NoteStatus.SIGNED
     note.signed_by = actor

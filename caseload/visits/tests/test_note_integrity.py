@@ -87,7 +87,7 @@ def test_signing_a_future_session_from_the_page_says_why_and_keeps_the_draft(
 
     assert response.status_code == 200
     shown = text(response)
-    assert "This session hasn't happened yet (it is scheduled for" in shown
+    assert "This session hasn't happened yet (it starts" in shown
     assert "sign the note after the session" in shown
     assert not ProgressNote.objects.filter(status=NoteStatus.SIGNED).exists()
 

@@ -369,6 +369,31 @@ def test_mood_bounds_and_clearing_are_accepted(session: TherapySession, mood: in
     assert session.mood_score == mood
 
 
+@pytest.mark.parametrize("status", [SessionStatus.COMPLETED, SessionStatus.NO_SHOW])
+def test_a_session_that_has_not_started_is_neither_completed_nor_a_no_show(
+    active_client: CareRelationship, status: str
+) -> None:
+    coming = schedule(active_client, timezone.now() + timedelta(days=3))
+
+    with pytest.raises(VisitError) as refused:
+        update(coming, {"status": status, "mood_score": 5})
+
+    assert refused.value.field == "status"
+    assert "hasn't started yet" in str(refused.value)
+    coming.refresh_from_db()
+    assert (coming.status, coming.mood_score) == (SessionStatus.SCHEDULED, None)
+    update(coming, {"status": SessionStatus.CANCELLED})  # cancelling ahead is what it is for
+    coming.refresh_from_db()
+    assert coming.status == SessionStatus.CANCELLED
+
+
+def test_a_completed_session_is_not_moved_into_the_future(session: TherapySession) -> None:
+    update(session, {"status": SessionStatus.COMPLETED})
+
+    with pytest.raises(VisitError, match="hasn't started yet"):
+        update(session, {"starts_at": timezone.now() + timedelta(days=2)})
+
+
 def test_unknown_status_is_refused(session: TherapySession) -> None:
     with pytest.raises(VisitError) as refused:
         update(session, {"status": "postponed"})

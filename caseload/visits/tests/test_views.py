@@ -279,6 +279,21 @@ def test_outcome_records_status_and_mood(therapist, active_client, signed_in):
     assert actions("session.update") == 1
 
 
+def test_marking_a_coming_session_completed_is_a_field_error(therapist, active_client, signed_in):
+    session = schedule(active_client, timezone.now() + timedelta(days=2))
+
+    response = signed_in(therapist).post(
+        page_url(active_client, session, "outcome/"), {"status": "completed", "mood_score": "5"}
+    )
+
+    assert response.status_code == 200
+    assert field_errors(response, "status") == [
+        "This session hasn't started yet: it can be marked Completed once it has."
+    ]
+    session.refresh_from_db()
+    assert (session.status, session.mood_score) == ("scheduled", None)
+
+
 @pytest.mark.parametrize("mood", ["0", "11", "six"])
 def test_mood_outside_one_to_ten_is_refused(therapist, active_client, mood, signed_in):
     session = past_session(active_client)
