@@ -15,8 +15,8 @@ from django.utils import timezone
 from caseload.clinical import services as clinical_services
 from caseload.plans.generators.knowledge_base import format_date
 from caseload.plans.models import PlanGeneration, TreatmentPlan
-from caseload.practices.models import Practice
 from caseload.plans.tests.test_openai_compatible import FakeAIService, ai_service  # noqa: F401
+from caseload.practices.models import Practice
 
 OPTIONS = {"length": "short", "tone": "clinical", "format": "bullet_points"}
 
