@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from caseload.accounts.models import User
 from caseload.clients.models import CareRelationship, CareState
-from caseload.scheduling.models import BlockedTime, WorkingHours
+from caseload.scheduling.models import BlockedTime, BookingRequest, BookingStatus, WorkingHours
 from caseload.visits.models import NOT_TAKING_PLACE, TherapySession
 
 #: Free slots a client is offered start on this grid from the start of each working span.
@@ -38,9 +38,12 @@ class Conflicts:
     sessions: list[TherapySession] = field(default_factory=list)
     blocked: list[BlockedTime] = field(default_factory=list)
     outside_working_hours: bool = False
+    #: Clients' booking requests awaiting approval at this time: scheduling over one leaves
+    #: the therapist able only to decline it.
+    requests: list[BookingRequest] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.sessions or self.blocked or self.outside_working_hours)
+        return bool(self.sessions or self.blocked or self.outside_working_hours or self.requests)
 
     @property
     def messages(self) -> list[str]:
@@ -54,6 +57,11 @@ class Conflicts:
             found.append("Falls in blocked time.")
         if self.outside_working_hours:
             found.append("Outside working hours.")
+        if self.requests:
+            found.append(
+                "A client has asked for this time and is awaiting your approval (see Booking "
+                "requests on the home page)."
+            )
         return found
 
 
@@ -134,6 +142,22 @@ def busy_sessions(
     ]
 
 
+def pending_requests(
+    clinician: User, *, starts_at: datetime, ends_at: datetime
+) -> list[BookingRequest]:
+    """Requests to the clinician awaiting approval, still to come, that touch the range."""
+    return [
+        booking
+        for booking in BookingRequest.objects.filter(
+            relationship__therapist=clinician,
+            status=BookingStatus.PENDING,
+            starts_at__lt=ends_at,
+            starts_at__gt=max(starts_at - timedelta(hours=8), timezone.now()),
+        ).order_by("starts_at")
+        if booking.starts_at + timedelta(minutes=booking.duration_minutes) > starts_at
+    ]
+
+
 def blocked_times(clinician: User, *, starts_at: datetime, ends_at: datetime) -> list[BlockedTime]:
     return list(
         BlockedTime.objects.filter(
@@ -164,6 +188,7 @@ def conflicts_for(
         ),
         blocked=blocked_times(clinician, starts_at=starts_at, ends_at=ends_at),
         outside_working_hours=outside,
+        requests=pending_requests(clinician, starts_at=starts_at, ends_at=ends_at),
     )
 
 

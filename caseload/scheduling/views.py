@@ -336,7 +336,7 @@ def session_move(request: AuthenticatedHttpRequest, session_id: UUID) -> HttpRes
             duration_minutes=data["duration_minutes"],
             exclude_ids=(session.pk,),
         )
-        if conflicts.blocked or conflicts.outside_working_hours:
+        if conflicts.blocked or conflicts.outside_working_hours or conflicts.requests:
             form = MoveForm({**request.POST.dict(), "allow_overlap": "True"}, time_zone=zone)
             form.is_valid()
             return _session_page(

@@ -409,6 +409,44 @@ def test_conflicts_warn_first_and_schedule_anyway_goes_ahead(therapist, active_c
     assert TherapySession.objects.count() == 1
 
 
+def test_scheduling_over_a_clients_request_warns_first(
+    therapist, active_client, child_client, guardian_user, signed_in
+):
+    monday = next_monday()
+    request(child_client, monday, guardian_user)  # Ava's guardian asked for Monday 10:00
+    browser = signed_in(therapist)
+
+    response = browser.post("/calendar/new/", schedule_data(active_client, monday))
+
+    html = response.content.decode()
+    assert "A client has asked for this time and is awaiting your approval" in html
+    assert "Schedule anyway" in html
+    assert not TherapySession.objects.exists()
+    later = browser.post("/calendar/new/", schedule_data(active_client, monday, time="11:00"))
+    assert later.status_code == 302  # 10:50 on: clear of the request
+
+
+def test_moving_onto_a_clients_request_warns_first(
+    therapist, series, child_client, guardian_user, signed_in
+):
+    second = session_at(series, 2)
+    local = timezone.localtime(second.starts_at, NEW_YORK)
+    request(child_client, local.replace(hour=15), guardian_user)
+    move = {
+        "date": f"{local:%Y-%m-%d}",
+        "time": "15:30",
+        "duration_minutes": "50",
+        "modality": "in_person",
+        "scope": "this",
+    }
+
+    warned = signed_in(therapist).post(f"/calendar/sessions/{second.public_id}/move/", move)
+
+    assert "A client has asked for this time" in warned.content.decode()
+    second.refresh_from_db()
+    assert timezone.localtime(second.starts_at, NEW_YORK).hour == 10
+
+
 def test_admin_and_supervisor_without_clients_cannot_schedule_for_others(
     practice_admin, supervisor, active_client, signed_in
 ):
