@@ -22,6 +22,7 @@ from django.utils import timezone
 from caseload.accounts.models import User
 from caseload.clients.access import access_for
 from caseload.clients.models import CareState, Invitation, InvitationKind
+from caseload.lib.fields import FIRST_DATE, LAST_DATE
 from caseload.practices.models import Membership, Role
 from caseload.scheduling.availability import (
     Interval,
@@ -41,8 +42,8 @@ GRID_LAST_HOUR = 21
 SLOT_MINUTES = 15
 #: Session times listed in a month view's day.
 MONTH_DAY_SHOWN = 3
-#: Years the calendar opens (a typo'd year answers 400, not an empty century).
-YEARS = (2000, 2100)
+#: Years the calendar opens: those a session can take (a typo'd year answers 400).
+YEARS = (FIRST_DATE.year, LAST_DATE.year)
 
 
 # Whose calendar ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from caseload.accounts.models import User
 from caseload.audit.services import audit_record
 from caseload.clients.access import write_refusal
 from caseload.clients.models import CareRelationship
+from caseload.lib.fields import LAST_DATE
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.scheduling.availability import Interval, busy_sessions, care_zone
 from caseload.scheduling.models import (
@@ -91,6 +92,11 @@ def expand(
         raise VisitError("Choose when the series ends.", field="ends")
     starts = []
     for occurrence in rrule(**options):
+        if occurrence.date() > LAST_DATE:
+            raise VisitError(
+                f"The series would run past {LAST_DATE:%-d %B %Y}; choose an earlier end.",
+                field="until" if count is None else "count",
+            )
         starts.append(occurrence.replace(tzinfo=zone))
         if len(starts) > MAX_OCCURRENCES:
             raise VisitError(

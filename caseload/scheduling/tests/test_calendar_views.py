@@ -17,6 +17,7 @@ from caseload.scheduling.models import BookingRequest, BookingStatus, SessionSer
 from caseload.visits import services as visit_services
 from caseload.visits.models import SessionStatus, TherapySession
 from tests.factories import CareRelationshipFactory, TherapySessionFactory
+from tests.html import field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -614,6 +615,33 @@ def test_a_date_out_of_range_is_a_field_error_when_scheduling(
         response.content.decode()
     )
     assert not TherapySession.objects.exists()
+
+
+def test_a_series_running_past_the_last_date_is_a_field_error(therapist, active_client, signed_in):
+    response = signed_in(therapist).post(
+        "/calendar/new/",
+        schedule_data(active_client, next_monday(), date="2199-12-17", repeat="weekly", count="6"),
+    )
+
+    assert response.status_code == 200
+    assert field_errors(response, "count") == [
+        "The series would run past 31 December 2199; choose an earlier end."
+    ]
+    assert not TherapySession.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "1950-01-05", "2199-12-31"])
+def test_every_date_a_session_can_take_opens_in_the_calendar(
+    therapist, active_client, signed_in, day
+):
+    browser = signed_in(therapist)
+    scheduled = browser.post(
+        "/calendar/new/", schedule_data(active_client, next_monday(), date=day)
+    )
+
+    assert scheduled.status_code == 302
+    for view in ("day", "week", "month"):
+        assert browser.get(f"{URL}?view={view}&date={day}").status_code == 200, view
 
 
 def test_a_date_out_of_range_is_a_field_error_when_moving(therapist, series, signed_in):
