@@ -90,10 +90,14 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
-#: C0 control characters other than tab, newline and carriage return (NUL among them):
-#: PostgreSQL refuses NUL in text, and none of them belongs in anything a person types.
+#: C0 and C1 control characters other than tab, newline and carriage return (NUL among
+#: them): PostgreSQL refuses NUL in text, and none of them belongs in anything a person types.
+#: With them, the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+#: U+2066–U+2069): typed into a name, U+202E shows it reversed, a spoofed name in every list.
+#: The left-to-right and right-to-left marks (U+200E, U+200F) stay: right-to-left text uses them.
 CONTROL_CHARACTERS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
-CONTROL_CHARACTERS[127] = None
+CONTROL_CHARACTERS.update(dict.fromkeys(range(127, 160)))
+CONTROL_CHARACTERS.update(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 
 
 def without_control_characters(value: str) -> str:

@@ -20,6 +20,16 @@ pytestmark = pytest.mark.django_db
 
 def test_control_characters_are_taken_out_but_tabs_and_newlines_stay() -> None:
     assert without_control_characters("a\x00b\x07c\td\ne\r\x7f") == "abc\td\ne\r"
+    # C1 controls and the bidirectional overrides that display a name reversed go too; the
+    # marks right-to-left text needs stay, as do letters of every script.
+    assert (
+        without_control_characters("Zoë 李小龍 \u202eevil\u202c\u2066x\u2069\x85")
+        == "Zoë 李小龍 evilx"
+    )
+    assert (
+        without_control_characters("\u05e9\u05dc\u05d5\u05dd\u200f")
+        == "\u05e9\u05dc\u05d5\u05dd\u200f"
+    )
 
 
 def test_a_nul_byte_in_a_progress_note_is_saved_without_it(
