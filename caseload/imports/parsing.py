@@ -11,6 +11,8 @@ import io
 import re
 from dataclasses import dataclass
 
+from caseload.lib.middleware import without_control_characters
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 
@@ -156,7 +158,8 @@ def read_csv(data: bytes) -> CsvFile:
         ) from None
     if "\x00" in text:
         raise ImportFileError("This file isn't a CSV text file.")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # As for every form post (lib.middleware): no controls, no bidirectional overrides.
+    text = without_control_characters(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
         raise ImportFileError("The file is empty.")
     delimiter = _delimiter(text)

@@ -50,6 +50,12 @@ def test_bom_and_semicolons_are_read():
     assert auto_mapping(parsed.headers) == ["full_name", "email", "date_of_birth"]
 
 
+def test_control_characters_and_bidi_overrides_are_taken_out_of_cells():
+    parsed = read_csv("Name,Email\nLena \u202eOrtiz\x07,lena@example.com\n".encode())
+
+    assert parsed.rows == [(2, ["Lena Ortiz", "lena@example.com"])]
+
+
 def test_common_headers_are_mapped_automatically():
     headers = [
         "First Name",
