@@ -245,7 +245,9 @@ class Command(BaseCommand):
                 actor=therapist,
             )
             visit_services.note_sign(note=note, actor=therapist)
-        # A plan generated from the knowledge base, due for review soon (shows the badge).
+        # A plan generated from the knowledge base, due for review soon (shows the badge),
+        # from the record as it now stands (her date of birth gives the age band).
+        relationship.refresh_from_db()
         plan_input = build_plan_input(relationship, start_date=today - timedelta(days=80))
         options = PlanOptions(length="medium", tone="professional", format="structured")
         plan_services.plan_create(
