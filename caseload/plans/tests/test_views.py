@@ -140,6 +140,21 @@ def test_the_service_refuses_dates_out_of_range_whoever_calls_it(therapist, acti
     assert not TreatmentPlan.objects.filter(review_date__year=9999).exists()
 
 
+def test_a_post_too_large_to_read_is_a_400_page_and_saves_nothing(
+    therapist_browser, active_client, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
+    response = therapist_browser.post(
+        f"/clients/{active_client.public_id}/plans/new/",
+        {"title": "Long", "html": "<p>" + "x" * 30_000 + "</p>", "effective_date": "2026-11-01"},
+    )
+
+    assert response.status_code == 400
+    assert "Request not accepted" in response.content.decode()
+    assert "Nothing was saved." in response.content.decode()
+    assert not TreatmentPlan.objects.exists()
+
+
 def test_hostile_html_is_sanitised_in_the_page_and_in_the_pdf(
     therapist_browser, active_client, therapist
 ):
