@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max, Model, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Max, Model, OuterRef, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from caseload.accounts.models import User
@@ -166,7 +166,9 @@ def _own_open(user: User) -> QuerySet[CareRelationship]:
 # The lists ------------------------------------------------------------------------------
 def flagged_answers(user: User) -> Bounded[FlaggedAnswer]:
     """PHQ-9 item 9 answered above 0 (or an intake safety question answered "yes") whose
-    follow-up isn't recorded yet, oldest first. Reviewing the document doesn't close it."""
+    follow-up isn't recorded yet. Reviewing the document doesn't close it; the ones not yet
+    reviewed come first (oldest first), so a new answer is never pushed off the list by
+    documents reviewed before a follow-up was required."""
     found = _bounded(
         AssignedDocument.objects.filter(
             flagged=True,
@@ -175,7 +177,11 @@ def flagged_answers(user: User) -> Bounded[FlaggedAnswer]:
             relationship__in=readable_relationships(user).values("pk"),
         )
         .select_related("relationship__client", "relationship__therapist", "version")
-        .order_by("submitted_at", "pk")
+        .order_by(
+            Case(When(status__in=TO_REVIEW, then=Value(0)), default=Value(1)),
+            "submitted_at",
+            "pk",
+        )
     )
     items = [
         FlaggedAnswer(document=document, is_own=document.relationship.therapist_id == user.pk)

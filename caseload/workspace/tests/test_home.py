@@ -378,6 +378,34 @@ def test_plans_expired_or_expiring_within_14_days_by_the_latest_plan(
     ]
 
 
+def test_a_new_flagged_answer_is_listed_before_older_reviewed_ones_never_followed_up(
+    therapist: Any, active_client: Any, signed_in: Any
+) -> None:
+    now = timezone.now()
+    for days in range(LIMIT + 1):  # reviewed before a follow-up was required
+        document(
+            active_client,
+            version=phq9(),
+            flagged=True,
+            status=DocumentStatus.REVIEWED,
+            submitted_at=now - timedelta(days=30 + days),
+        )
+    tonight = document(active_client, version=phq9(), flagged=True)
+
+    response = home(signed_in(therapist))
+
+    shown = lines(response, "home-attention")
+    assert shown[1].startswith(f"{LIMIT + 2} flagged answers not yet followed up")
+    links = hrefs(response, "home-attention")
+    assert links[0] == reverse(
+        "documents:document", args=[active_client.public_id, tonight.public_id]
+    )
+    assert len(links) == LIMIT
+    assert (
+        shown[-1] == f"Showing {LIMIT} of {LIMIT + 2}: those not yet reviewed first, oldest first."
+    )
+
+
 def test_flagged_answers_come_first_with_an_alert(
     therapist: Any, active_client: Any, signed_in: Any
 ) -> None:
@@ -644,4 +672,4 @@ def test_the_page_costs_the_same_for_3_and_60_clients(
     for list_id in ("home-attention", "home-notes", "home-documents", "home-messages"):
         found = lines(response, list_id)
         assert len(found) == 3 + LIMIT, list_id  # title, count, rows, "Showing … of …"
-        assert found[-1].startswith("Showing the "), list_id
+        assert found[-1].startswith("Showing "), list_id
