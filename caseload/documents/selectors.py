@@ -155,7 +155,7 @@ class ScoreSummary:
 @dataclass(frozen=True)
 class DocumentsOverview:
     to_review: int
-    flagged: bool  # a document to review needs immediate attention
+    flagged: bool  # a flagged answer's follow-up isn't recorded: needs immediate attention
     scores: list[ScoreSummary]  # PHQ-9, then GAD-7: those with a score
 
 

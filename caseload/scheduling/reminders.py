@@ -366,7 +366,7 @@ def _send_sms(
         # the row is failed (the error kept on it) rather than left "sending" to be retried.
         rows.update(
             delivery_status=DeliveryStatus.FAILED,
-            delivery_error=f"{type(error).__name__}: {error} (outcome unknown, not retried)"[:300],
+            delivery_error=f"Outcome unknown, not retried: {type(error).__name__}: {error}"[:300],
         )
         raise
     if not delivered:

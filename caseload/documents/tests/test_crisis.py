@@ -80,6 +80,7 @@ def test_item9_above_zero_saved_without_submitting_shows_the_crisis_text_at_once
     assert "Your progress is saved" in text
     assert "If you are in danger, get help now" in text
     assert US_CRISIS in text and NOT_MONITORED in text
+    assert "your therapist can't see them until you submit" in text  # saving tells no one
     assert 'aria-labelledby="crisis-title-saved"' in saved.content.decode()
     assert fresh(phq9_document).status == "in_progress"  # still the client's to submit
 
