@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from caseload.accounts.models import User
+from caseload.clients.access import RECORD_OPEN_STATES
 from caseload.clients.models import CareRelationship, CareState
 from caseload.scheduling.models import BlockedTime, BookingRequest, BookingStatus, WorkingHours
 from caseload.visits.models import NOT_TAKING_PLACE, TherapySession
@@ -150,6 +151,7 @@ def pending_requests(
         booking
         for booking in BookingRequest.objects.filter(
             relationship__therapist=clinician,
+            relationship__state__in=RECORD_OPEN_STATES,  # those the home page lists
             status=BookingStatus.PENDING,
             starts_at__lt=ends_at,
             starts_at__gt=max(starts_at - timedelta(hours=8), timezone.now()),

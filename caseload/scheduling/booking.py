@@ -171,9 +171,10 @@ def booking_request_create(
     )
     if not booking_open(relationship):
         raise BookingError("Requests can't be made for this care at the moment.")
-    expire_passed_requests(now=timezone.now(), relationship=relationship)
-    if BookingRequest.objects.filter(
-        relationship=relationship, status=BookingStatus.PENDING
+    now = timezone.now()
+    expire_passed_requests(now=now, relationship=relationship, notify=False)
+    if BookingRequest.objects.filter(  # one the scan is expiring right now doesn't count
+        relationship=relationship, status=BookingStatus.PENDING, starts_at__gt=now
     ).exists():
         raise BookingError(ALREADY_PENDING)
     today = timezone.localdate(timezone=care_zone(relationship))
@@ -203,11 +204,14 @@ def booking_request_create(
     return booking
 
 
-def expire_passed_requests(*, now: datetime, relationship: CareRelationship | None = None) -> int:
+def expire_passed_requests(
+    *, now: datetime, relationship: CareRelationship | None = None, notify: bool = True
+) -> int:
     """Requests still awaiting approval whose time has come: marked Expired (audited as the
-    system's), so the client may ask for another time. Run by the recurring scheduling scan
-    and, for the client's own care, when they make a request. Rows another transaction has
-    locked (being approved or declined right now) are left to it. Returns how many."""
+    system's), so the client may ask for another time, and told so by email (`notify`). Run
+    by the recurring scheduling scan and, for the client's own care, when they make a new
+    request (no email: they are asking again). Rows another transaction has locked (being
+    approved or declined right now) are left to it. Returns how many."""
     passed = BookingRequest.objects.filter(status=BookingStatus.PENDING, starts_at__lte=now)
     if relationship is not None:
         passed = passed.filter(relationship=relationship)
@@ -227,6 +231,8 @@ def expire_passed_requests(*, now: datetime, relationship: CareRelationship | No
                 practice=booking.relationship.practice,
                 obj=booking,
             )
+            if notify:
+                send_booking_decided.enqueue(booking.pk)
             expired += 1
     return expired
 

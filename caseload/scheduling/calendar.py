@@ -20,7 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from caseload.accounts.models import User
-from caseload.clients.access import access_for
+from caseload.clients.access import RECORD_OPEN_STATES, access_for
 from caseload.clients.models import CareState, Invitation, InvitationKind
 from caseload.lib.fields import FIRST_DATE, LAST_DATE
 from caseload.practices.models import Membership, Role
@@ -138,11 +138,11 @@ class RequestEntry:
     booking: BookingRequest
     local_start: datetime
     local_end: datetime
-    readable: bool  # the client's name shown; otherwise "Requested"
+    readable: bool  # the client's name shown; otherwise "Session request"
 
     @property
     def label(self) -> str:
-        return self.booking.relationship.client_name if self.readable else "Requested"
+        return self.booking.relationship.client_name if self.readable else "Session request"
 
 
 @dataclass(frozen=True)
@@ -253,8 +253,9 @@ def _requests(clinician: User, starts_at: datetime, ends_at: datetime) -> list[B
             status=BookingStatus.PENDING,
             starts_at__gte=max(starts_at, timezone.now()),
             starts_at__lt=ends_at,
+            # As on the home page, where they are answered: records open for writing.
+            relationship__state__in=RECORD_OPEN_STATES,
         )
-        .exclude(relationship__state=CareState.ENDED)
         .select_related(*_GATE_RELATED)
         .annotate(awaiting_reconnection=_awaiting_reconnection())
         .order_by("starts_at", "pk")

@@ -21,6 +21,13 @@ from caseload.scheduling.availability import care_zone, session_time
 from caseload.scheduling.models import BookingRequest, BookingStatus
 from caseload.visits.models import SessionStatus, TherapySession
 
+#: The subject of the client's email for each answer a request can get.
+DECIDED = {
+    BookingStatus.APPROVED: "Your session request was approved",
+    BookingStatus.DECLINED: "Your session request was declined",
+    BookingStatus.EXPIRED: "Your session request wasn't answered in time",
+}
+
 
 def _send(task_: Any, attempt: int, args: tuple[Any, ...], **message: Any) -> str:
     built = build_message(**message)
@@ -65,27 +72,26 @@ def send_booking_requested(booking_id: int, attempt: int = 1) -> str:
 
 @task(queue_name="email")
 def send_booking_decided(booking_id: int, attempt: int = 1) -> str:
-    """Tell the client (or a child's guardian) the request was approved or declined."""
+    """Tell the client (or a child's guardian) the request was approved, declined, or not
+    answered before its time (expired)."""
     booking = _booking(booking_id)
-    if booking is None or booking.status not in (BookingStatus.APPROVED, BookingStatus.DECLINED):
+    if booking is None or booking.status not in DECIDED:
         return "skipped: not decided"
     relationship = booking.relationship
     recipient = account_holder(relationship.client)
     if recipient is None:
         return "skipped: nobody to tell"
-    approved = booking.status == BookingStatus.APPROVED
     return _send(
         send_booking_decided,
         attempt,
         (booking_id,),
         to=recipient.email,
-        subject="Your session request was approved"
-        if approved
-        else "Your session request was declined",
+        subject=DECIDED[BookingStatus(booking.status)],
         template="scheduling/email/booking_decided",
         context={
             **session_time(booking.starts_at, care_zone(relationship)).as_context(),
-            "approved": approved,
+            "approved": booking.status == BookingStatus.APPROVED,
+            "expired": booking.status == BookingStatus.EXPIRED,
             "practice_name": relationship.practice.name,
             "link_path": reverse("portal:sessions"),
         },

@@ -503,6 +503,40 @@ def test_the_client_is_told_of_the_decision(
     assert_no_clinical_content(message)
 
 
+def test_the_client_is_told_when_the_scan_expires_an_unanswered_request(
+    child_client, guardian_user, outbox
+):
+    starts_at = ready(child_client)[1]
+    made = ask(child_client, guardian_user, starts_at)
+    outbox()
+    mail.outbox.clear()
+    BookingRequest.objects.filter(pk=made.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    reminders.send_due_reminders.call()
+    outbox()
+
+    [message] = [sent for sent in mail.outbox if sent.to == [guardian_user.email]]
+    assert message.subject == "Your session request wasn't answered in time"
+    assert "so it has lapsed. You can sign in to request another time" in message.body
+    assert "/portal/sessions/" in message.body
+    assert_no_clinical_content(message)
+
+
+def test_asking_again_expires_the_old_request_without_an_email(active_client, client_user, outbox):
+    found = ready(active_client)
+    passed(ask(active_client, client_user, found[0]))
+    outbox()
+    mail.outbox.clear()
+
+    ask(active_client, client_user, found[1])
+    outbox()
+
+    assert not [sent for sent in mail.outbox if sent.to == [client_user.email]]
+    assert BookingRequest.objects.filter(status=BookingStatus.EXPIRED).count() == 1
+
+
 @pytest.mark.parametrize(("hours", "late"), [(48, False), (2, True)])
 def test_the_therapist_is_told_of_a_cancellation_and_whether_it_was_late(
     active_client, client_user, therapist, outbox, hours, late

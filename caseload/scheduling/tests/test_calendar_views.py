@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from caseload.audit.models import AuditEvent
+from caseload.clients import services as client_services
 from caseload.scheduling import recurrence, services
 from caseload.scheduling.forms import ScheduleForm, local_datetime
 from caseload.scheduling.models import BookingRequest, BookingStatus, SessionSeries
@@ -126,6 +127,19 @@ def test_requests_awaiting_approval_are_drawn_dashed_with_a_link_to_answer_them(
     assert "10:00 Maya Patel (requested)" in month
 
 
+def test_an_archived_clients_request_is_not_drawn_nor_warned_of(
+    therapist, active_client, client_user, child_client, signed_in
+):
+    monday = next_monday()
+    request(active_client, monday, client_user)
+    client_services.relationship_archive(relationship=active_client, actor=therapist)
+    browser = signed_in(therapist)
+
+    assert 'class="cal-session request ' not in browser.get(week_url(monday)).content.decode()
+    scheduled = browser.post("/calendar/new/", schedule_data(child_client, monday))
+    assert scheduled.status_code == 302  # no warning of a request nobody can answer
+
+
 def test_a_request_is_drawn_as_the_viewer_may_see_its_client(
     therapist, supervisor, practice_admin, active_client, client_user, signed_in
 ):
@@ -140,6 +154,11 @@ def test_a_request_is_drawn_as_the_viewer_may_see_its_client(
     admin_html = admin.content.decode()
     assert "Maya Patel" not in admin_html
     assert 'aria-label="10:00 to 10:50, session request, awaiting approval"' in admin_html
+    assert "<strong>10:00</strong> Session request <span" in admin_html
+    month = signed_in(practice_admin).get(
+        f"{URL}?view=month&date={monday:%Y-%m-%d}&clinician={therapist.public_id}"
+    )
+    assert "10:00 Session request</li>" in month.content.decode()
 
 
 def test_a_week_spanning_the_clock_change_shows_wall_clock_times(
