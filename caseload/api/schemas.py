@@ -9,6 +9,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from caseload.lib.fields import FIRST_DATE, LAST_DATE
 from caseload.lib.middleware import without_control_characters
 
 CareStateName = Literal["invited", "awaiting_consent", "active", "archived"]
@@ -103,8 +104,8 @@ class SessionPage(Schema):
     next: str | None
 
 
-#: Session times the API accepts: far enough for any real calendar, inside what dates can do.
-YEARS = (1900, 2200)
+#: Session times the API accepts: the years a session can take anywhere (lib.fields).
+YEARS = (FIRST_DATE.year, LAST_DATE.year)
 
 
 class SessionIn(Schema):

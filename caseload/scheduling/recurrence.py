@@ -37,7 +37,12 @@ from caseload.scheduling.models import (
     SessionSeries,
 )
 from caseload.visits.models import Modality, SessionStatus, TherapySession, new_video_room
-from caseload.visits.services import OverlapWarning, VisitError, lock_calendar
+from caseload.visits.services import (
+    OverlapWarning,
+    VisitError,
+    check_session_date,
+    lock_calendar,
+)
 
 
 class SeriesOverlapWarning(OverlapWarning):
@@ -304,6 +309,8 @@ def series_update_following(
         zone=zone,
         exclude_ids=tuple(item.pk for item in moving),
     )
+    for start in targets:  # the later ones shift too: none may leave the calendar's range
+        check_session_date(start, zone)
     if overlapping and not allow_overlap:
         raise SeriesOverlapWarning(overlapping, dates)
     last_local = timezone.localtime(targets[-1], zone).date()

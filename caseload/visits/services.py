@@ -17,6 +17,7 @@ from caseload.clients.access import (
     write_refusal,
 )
 from caseload.clients.models import CareRelationship
+from caseload.lib.fields import FIRST_DATE, LAST_DATE, OUT_OF_RANGE
 from caseload.lib.http import SYSTEM, AuditContext
 from caseload.visits.assessment import AssessmentError, clean_mental_status, clean_risk
 from caseload.visits.models import (
@@ -76,13 +77,21 @@ def lock_calendar(therapist: User) -> None:
     User.objects.select_for_update(no_key=True).filter(pk=therapist.pk).values_list("pk").first()
 
 
+def check_session_date(starts_at: datetime, zone: ZoneInfo) -> None:
+    """A session's day in the practice's zone is one the calendar shows (lib.fields range),
+    whoever schedules it (a form, the API, a series moved)."""
+    if not FIRST_DATE <= timezone.localtime(starts_at, zone).date() <= LAST_DATE:
+        raise VisitError(OUT_OF_RANGE, field="starts_at")
+
+
 def _check_session_values(
-    *, starts_at: datetime, duration_minutes: int, modality: str | None = None
+    *, starts_at: datetime, duration_minutes: int, zone: ZoneInfo, modality: str | None = None
 ) -> None:
     """The rules the database also enforces, refused with a message instead of a 500 (V4)."""
     if timezone.is_naive(starts_at):
         # A naive time would silently be read as UTC, hours away from the practice's time.
         raise ValueError("starts_at must be timezone-aware (in the practice's time zone).")
+    check_session_date(starts_at, zone)
     if not 5 <= duration_minutes <= 480:
         raise VisitError("A session lasts from 5 minutes to 8 hours.", field="duration_minutes")
     if modality is not None and modality not in Modality.values:
@@ -102,7 +111,12 @@ def session_schedule(
 ) -> TherapySession:
     """SN-1: schedule a session. Overlaps raise OverlapWarning unless allowed."""
     _ensure_writable(relationship, actor, "Only the client's therapist can schedule sessions.")
-    _check_session_values(starts_at=starts_at, duration_minutes=duration_minutes, modality=modality)
+    _check_session_values(
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        zone=ZoneInfo(relationship.practice.time_zone),
+        modality=modality,
+    )
     lock_calendar(relationship.therapist)
     overlaps = overlapping_sessions(
         therapist=relationship.therapist, starts_at=starts_at, duration_minutes=duration_minutes
@@ -164,7 +178,10 @@ def session_update(
         )
     duration = values.get("duration_minutes", session.duration_minutes)
     _check_session_values(
-        starts_at=starts_at, duration_minutes=duration, modality=values.get("modality")
+        starts_at=starts_at,
+        duration_minutes=duration,
+        zone=ZoneInfo(relationship.practice.time_zone),
+        modality=values.get("modality"),
     )
     moved = starts_at != session.starts_at or duration != session.duration_minutes
     # A cancelled session set back to taking place claims its time again, as a move does.

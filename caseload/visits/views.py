@@ -18,6 +18,7 @@ from caseload.accounts.http import AuthenticatedHttpRequest
 from caseload.audit.services import audit_record
 from caseload.clients.access import get_relationship_for_user
 from caseload.clients.models import CareRelationship
+from caseload.lib.fields import FIRST_DATE, LAST_DATE
 from caseload.lib.http import redirect_to
 from caseload.practices.http import clinician_required
 from caseload.practices.models import Role
@@ -402,8 +403,8 @@ def note_send_back(
     return _session_page(request, relationship, session, send_back_form=form)
 
 
-#: Dates the agenda accepts: far enough for any real calendar, well inside what dates can do.
-AGENDA_YEARS = (1900, 2200)
+#: Dates the agenda accepts: the years a session can take (lib.fields), as the calendar.
+AGENDA_YEARS = (FIRST_DATE.year, LAST_DATE.year)
 
 
 def _agenda_query(request: AuthenticatedHttpRequest, zone: ZoneInfo) -> tuple[str, date] | str:

@@ -133,6 +133,9 @@ def test_an_overlap_is_409_unless_allowed(therapist, active_client, api_client):
         ({"starts_at": "2030-01-07T10:00:00Z", "duration_minutes": 1}, "body.duration_minutes"),
         ({"starts_at": "2030-01-07T10:00:00Z", "modality": "phone"}, "body.modality"),
         ({"starts_at": "0001-01-01T00:00:00+14:00"}, "body.starts_at"),
+        ({"starts_at": "2200-01-07T10:00:00Z"}, "body.starts_at"),  # past the calendar's years
+        # 1900 in UTC but still 31 December 1899 in the practice's zone (New York).
+        ({"starts_at": "1900-01-01T02:00:00Z"}, "body.starts_at"),
     ],
 )
 def test_invalid_session_input_is_422_listing_the_field(

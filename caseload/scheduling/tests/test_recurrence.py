@@ -381,3 +381,19 @@ def test_an_archived_clients_series_is_refused(active_client):
     with pytest.raises(visit_services.VisitError, match="Restore this client"):
         make(active_client, next_monday(), count=3)
     assert not TherapySession.objects.exists()
+
+
+def test_moving_the_following_sessions_past_the_last_date_is_refused(active_client):
+    series = make(active_client, datetime(2199, 12, 2, 10, tzinfo=NEW_YORK), count=4)
+    first = TherapySession.objects.order_by("starts_at").first()
+
+    with pytest.raises(visit_services.VisitError) as refused:
+        recurrence.series_update_following(
+            session=first,
+            actor=active_client.therapist,
+            values={"starts_at": datetime(2199, 12, 20, 10, tzinfo=NEW_YORK)},
+        )
+
+    assert refused.value.field == "starts_at"
+    assert local_starts(series)[-1].date() == date(2199, 12, 23)  # nothing moved
+    assert SessionSeries.objects.count() == 1
