@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.http import QueryDict
@@ -153,7 +154,7 @@ def document_assign(
 ) -> list[AssignedDocument]:
     relationship = (
         CareRelationship.objects.select_for_update(of=("self",))
-        .select_related("client__guardianship__account", "client__account")
+        .select_related("client__guardianship__account", "client__account", "practice")
         .get(pk=relationship.pk)
     )
     refusal = write_refusal(
@@ -163,7 +164,10 @@ def document_assign(
         raise DocumentError(refusal)
     if not versions:
         raise DocumentError("Choose at least one document.", field="templates")
-    if due_date is not None and due_date < timezone.localdate():
+    # The practice's today: the worker (scheduled questionnaires) and the API run on UTC.
+    if due_date is not None and due_date < timezone.localdate(
+        timezone=ZoneInfo(relationship.practice.time_zone)
+    ):
         raise DocumentError("The due date can't be in the past.", field="due_date")
     open_titles = set(
         relationship.documents.filter(

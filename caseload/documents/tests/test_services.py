@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,16 +31,22 @@ from caseload.documents.tests.helpers import (
     submit,
 )
 from caseload.lib.http import AuditContext
+from caseload.practices.models import Practice
 from tests.factories import pending_relationship
 
 pytestmark = pytest.mark.django_db
+
+
+def practice_today(relationship):
+    """Due dates are the practice's days (New York for the factory's practice), not UTC's."""
+    return timezone.localdate(timezone=ZoneInfo(relationship.practice.time_zone))
 
 
 # Assigning ------------------------------------------------------------------------------------
 def test_assign_creates_one_document_per_template_at_the_latest_version(
     therapist, active_client, library
 ):
-    due = timezone.localdate() + timedelta(days=7)
+    due = practice_today(active_client) + timedelta(days=7)
 
     documents = assign(active_client, library["intake"], library["phq9"], due_date=due)
 
@@ -54,15 +61,37 @@ def test_assign_creates_one_document_per_template_at_the_latest_version(
 
 def test_due_date_is_optional_and_today_is_allowed(active_client, library):
     (undated,) = assign(active_client, library["phq9"])
-    (today,) = assign(active_client, library["gad7"], due_date=timezone.localdate())
+    (today,) = assign(active_client, library["gad7"], due_date=practice_today(active_client))
 
     assert undated.due_date is None
-    assert today.due_date == timezone.localdate()
+    assert today.due_date == practice_today(active_client)
+
+
+def test_the_past_is_the_practices_whatever_the_hour_in_utc(active_client, library):
+    """The due date is checked against the practice's today, not UTC's (the worker's)."""
+    if timezone.now().astimezone(UTC).hour < 10:  # Pago Pago (UTC-11) is still on yesterday
+        Practice.objects.filter(pk=active_client.practice_id).update(time_zone="Pacific/Pago_Pago")
+        active_client.refresh_from_db()
+        today = practice_today(active_client)
+        assert today < timezone.localdate(timezone=UTC)
+        (made,) = assign(active_client, library["phq9"], due_date=today)
+        assert made.due_date == today
+    else:  # Kiritimati (UTC+14) is already on tomorrow: UTC's today is its yesterday
+        Practice.objects.filter(pk=active_client.practice_id).update(time_zone="Pacific/Kiritimati")
+        active_client.refresh_from_db()
+        yesterday = practice_today(active_client) - timedelta(days=1)
+        assert yesterday == timezone.localdate(timezone=UTC)
+        with pytest.raises(DocumentError, match="can't be in the past"):
+            assign(active_client, library["phq9"], due_date=yesterday)
 
 
 def test_assign_refuses_a_past_due_date(active_client, library):
     with pytest.raises(DocumentError) as raised:
-        assign(active_client, library["phq9"], due_date=timezone.localdate() - timedelta(days=1))
+        assign(
+            active_client,
+            library["phq9"],
+            due_date=practice_today(active_client) - timedelta(days=1),
+        )
 
     assert raised.value.field == "due_date"
     assert str(raised.value) == "The due date can't be in the past."
