@@ -172,6 +172,11 @@ def session_update(
     changes_outcome = status != session.status or starts_at != session.starts_at
     if status in HAPPENED_OR_MISSED and changes_outcome and starts_at > timezone.now():
         label = SessionStatus(status).label
+        if status == session.status:  # moved, not marked
+            raise VisitError(
+                f"A session marked {label} can't be moved to a time that hasn't come yet.",
+                field="starts_at",
+            )
         raise VisitError(
             f"This session hasn't started yet: it can be marked {label} once it has.",
             field="status",
