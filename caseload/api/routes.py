@@ -463,6 +463,7 @@ def list_documents(
             "score": d.score,
             "severity": d.severity,
             "flagged": d.flagged,
+            "awaits_follow_up": d.awaits_follow_up,
         }
         for d in page.items
     ]

@@ -203,6 +203,9 @@ class DocumentOut(Schema):
     score: int | None
     severity: str
     flagged: bool
+    awaits_follow_up: bool = Field(
+        description="Flagged and its follow-up not recorded yet: the alert is still open."
+    )
 
 
 class DocumentPage(Schema):

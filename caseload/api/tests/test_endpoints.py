@@ -7,6 +7,9 @@ from django.test import Client, override_settings
 
 from caseload.audit.models import AuditEvent
 from caseload.clinical.models import Diagnosis
+from caseload.documents import services as document_services
+from caseload.documents.library import sync_library
+from caseload.documents.tests.helpers import answers_for, assign_one, submit
 from caseload.messaging.models import Message
 from caseload.visits import services as visits
 from caseload.visits.models import ProgressNote, TherapySession
@@ -201,6 +204,22 @@ def test_diagnoses_and_documents_are_listed(therapist, active_client, api_client
     assert [d["code"] for d in diagnoses] == ["F41.1"]
     documents = client.get(f"/api/v1/clients/{active_client.public_id}/documents").json()
     assert documents == {"items": [], "next_cursor": None, "next": None}
+
+
+def test_a_flagged_document_says_whether_its_follow_up_is_recorded(
+    therapist, active_client, client_user, api_client
+):
+    phq9 = next(v for v in sync_library() if v.template.library_key == "phq9")
+    flagged = submit(assign_one(active_client, phq9), client_user, answers_for("phq9", 12, q9=2))
+    url = f"/api/v1/clients/{active_client.public_id}/documents"
+    client = api_client(therapist, "read")
+
+    [before] = client.get(url).json()["items"]
+    document_services.document_follow_up(document=flagged, actor=therapist, note="Called.")
+    [after] = client.get(url).json()["items"]
+
+    assert (before["flagged"], before["awaits_follow_up"]) == (True, True)
+    assert (after["flagged"], after["awaits_follow_up"]) == (True, False)
 
 
 def test_messages_list_and_send_through_the_messaging_service(therapist, active_client, api_client):
