@@ -339,10 +339,10 @@ class Command(BaseCommand):
                 allow_overlap=True,
             )
         slots = bookable_slots(sofia, today=today)
-        if slots:
-            booking_request_create(
-                relationship=sofia, actor=sofia.client.account, starts_at=slots[len(slots) // 3]
-            )
+        if slots:  # a couple of days ahead: on the calendar's coming days, far from expiring
+            soon = timezone.now() + timedelta(days=2)
+            wanted = next((slot for slot in slots if slot >= soon), slots[-1])
+            booking_request_create(relationship=sofia, actor=sofia.client.account, starts_at=wanted)
 
     def _documents(self, relationship: Any, therapist: User, child: Any) -> None:
         """Maya's intake (signed, reviewed) and PHQ-9 / GAD-7 every two weeks, the latest
