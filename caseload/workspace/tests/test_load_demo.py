@@ -69,3 +69,27 @@ def test_loading_the_demo_twice_changes_nothing(db):
     call_command("load_demo", stdout=StringIO())
 
     assert CareRelationship.objects.count() == before
+
+
+def test_todays_demo_session_is_still_to_come_so_one_note_is_due_at_any_hour(db):
+    from caseload.visits.selectors import unsigned_past_sessions_q
+
+    call_command("load_demo", stdout=StringIO())
+    maya = CareRelationship.objects.get(client_name="Maya Patel")
+    sessions = TherapySession.objects.filter(relationship=maya)
+    assert sessions.filter(unsigned_past_sessions_q()).count() == 1  # last week's, unwritten
+    assert sessions.filter(starts_at__gte=timezone.now() + timedelta(minutes=29)).count() == 2
+
+
+def test_a_demo_time_already_passed_moves_to_the_next_quarter_hour_half_an_hour_ahead():
+    from zoneinfo import ZoneInfo
+
+    from caseload.workspace.management.commands.load_demo import _still_to_come
+
+    zone = ZoneInfo("America/New_York")
+    later = timezone.now().astimezone(zone) + timedelta(hours=2)
+    assert _still_to_come(later) == later
+    moved = _still_to_come(timezone.now().astimezone(zone) - timedelta(hours=1))
+    assert moved.minute % 15 == 0 and moved.second == 0
+    soonest = timezone.now() + timedelta(minutes=30)
+    assert soonest - timedelta(minutes=1) <= moved <= soonest + timedelta(minutes=15)

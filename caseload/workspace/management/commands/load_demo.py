@@ -45,6 +45,16 @@ def make_account(email: str, full_name: str) -> User:
     return user
 
 
+def _still_to_come(preferred: datetime) -> datetime:
+    """`preferred`, or the next quarter hour at least half an hour from now once it is
+    nearer than that: a session meant to be still to come stays so whenever the demo loads."""
+    soonest = timezone.now().astimezone(preferred.tzinfo) + timedelta(minutes=30)
+    if preferred >= soonest:
+        return preferred
+    rounded = soonest.replace(second=0, microsecond=0)
+    return rounded + timedelta(minutes=-rounded.minute % 15)
+
+
 class Command(BaseCommand):
     help = "Create the demo practice with its staff and clients (skipped when it exists)."
 
@@ -266,10 +276,12 @@ class Command(BaseCommand):
             modality="in_person",
             actor=therapist,
         )
-        # Today's session (for the home page), late enough in the day to be still to come.
+        # Today's session (for the home page), still to come whenever the demo is loaded:
+        # five in the afternoon, or the next quarter hour at least half an hour from now
+        # once that has passed (after half past eleven at night, it falls on tomorrow).
         visit_services.session_schedule(
             relationship=relationship,
-            starts_at=datetime.combine(today, time(23, 0), tzinfo=zone),
+            starts_at=_still_to_come(datetime.combine(today, time(17, 0), tzinfo=zone)),
             duration_minutes=30,
             modality="telehealth",
             actor=therapist,
