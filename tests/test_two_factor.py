@@ -163,6 +163,28 @@ def test_other_practices_staff_are_not_affected(required, outsider, signed_in):
     assert signed_in(outsider).get("/clients/").status_code == 200
 
 
+def test_an_api_token_made_before_the_rule_stops_until_a_factor_is_set_up(
+    practice, therapist, outsider
+):
+    from caseload.api.services import token_create
+
+    def token(user: Any) -> Browser:
+        secret = token_create(actor=user, name="Sync", scope="read", expires_in_days=30).secret
+        return Browser(headers={"Authorization": f"Bearer {secret}"})
+
+    api, others = token(therapist), token(outsider)
+    assert api.get("/api/v1/clients").status_code == 200
+    practice.staff_two_factor_required = True
+    practice.save(update_fields=["staff_two_factor_required"])
+
+    refused = api.get("/api/v1/clients")
+    assert refused.status_code == 403
+    assert "two-factor" in refused.json()["detail"]
+    assert others.get("/api/v1/clients").status_code == 200  # another practice: no rule
+    with_totp(therapist)
+    assert api.get("/api/v1/clients").status_code == 200
+
+
 def test_a_required_authenticator_app_cannot_be_deactivated(required, therapist):
     secret = with_totp(therapist)
     browser = Browser()

@@ -20,6 +20,7 @@ from caseload.accounts.models import User
 from caseload.api.models import ApiToken
 from caseload.api.problems import Problem
 from caseload.api.selectors import token_from_secret
+from caseload.practices.two_factor import has_second_factor, second_factor_required
 
 #: The fixed window of the rate limit, in seconds.
 RATE_WINDOW = 60
@@ -50,6 +51,14 @@ class TokenAuth(HttpBearer):
         found: ApiToken | None = token_from_secret(token)
         if found is None:
             raise Problem(401, "The token is unknown, expired or revoked.")
+        if second_factor_required(found.user) and not has_second_factor(found.user):
+            # As on the pages (practices.middleware): staff held at the two-factor set-up
+            # use nothing else, whatever token they made before the practice required it.
+            raise Problem(
+                403,
+                "Your practice requires two-factor sign-in for staff: sign in to Caseload "
+                "and set up an authenticator app or a security key before using the API.",
+            )
         request.user = found.user
         request.api_token = found  # type: ignore[attr-defined]
         check_rate_limit(f"token:{found.pk}")
