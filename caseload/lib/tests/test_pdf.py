@@ -68,3 +68,24 @@ def test_nothing_outside_the_static_files_is_fetched(manifest_storage: Path) -> 
     ):
         with pytest.raises(ValueError, match="may not fetch"):
             StaticFilesOnlyFetcher().fetch(url)
+
+
+def test_a_long_unbroken_word_wraps_inside_the_page_in_text_and_in_a_table() -> None:
+    from weasyprint import HTML
+
+    word = "x" * 400  # a pasted link or a row of dashes: no place to break
+    html = (
+        f'<link rel="stylesheet" href="{stylesheet_url()}">'
+        f"<p>{word}</p><table><tr><th>Answer</th><td>{word}</td></tr></table>"
+    )
+    document = HTML(string=html, base_url="file:///", url_fetcher=StaticFilesOnlyFetcher()).render()
+
+    page = document.pages[0]
+    right_edge = page.width - page._page_box.margin_right
+    texts = [
+        box
+        for box in page._page_box.descendants()
+        if type(box).__name__ == "TextBox" and "x" in box.text
+    ]
+    assert len(texts) > 2  # wrapped into several lines
+    assert all(box.position_x + box.width <= right_edge + 0.5 for box in texts)
