@@ -4,7 +4,7 @@ the HTML views, behind a personal access token or the app's own session."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, Literal
 from uuid import UUID
@@ -307,9 +307,7 @@ def create_session(
     """Schedule a session (the client's own therapist, write token). An overlap with another
     of your sessions is refused (409) unless `allow_overlap` is true."""
     relationship = _record(request, client_id, write=True)
-    starts_at: datetime = payload.starts_at
-    if timezone.is_naive(starts_at):
-        starts_at = timezone.make_aware(starts_at, ZoneInfo(relationship.practice.time_zone))
+    starts_at = _instant(payload.starts_at, ZoneInfo(relationship.practice.time_zone))
     try:
         session = visits.session_schedule(
             relationship=relationship,
@@ -325,6 +323,27 @@ def create_session(
     except visits.VisitError as error:
         raise _visit_problem(error) from None
     return Status(201, _session_out(session))
+
+
+def _instant(starts_at: datetime, zone: ZoneInfo) -> datetime:
+    """`starts_at` in UTC; without an offset it is the practice's wall time, refused (422)
+    in the hour the clocks skip and, unless told which, in the hour they repeat."""
+    if timezone.is_aware(starts_at):
+        return starts_at  # a fixed offset: its arithmetic is already exact
+    local = starts_at.replace(tzinfo=zone)
+    try:
+        round_trip = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        return local  # the first or last day a datetime holds: the service refuses the year
+    when = f"{starts_at:%Y-%m-%d %H:%M}"
+    if round_trip != starts_at:
+        detail = f"{when} does not exist in {zone.key}: the clocks go forward then."
+    elif local.utcoffset() != local.replace(fold=1).utcoffset():
+        detail = f"{when} happens twice in {zone.key}: the clocks go back then."
+    else:
+        return local.astimezone(UTC)
+    detail += " Send the time with its UTC offset."
+    raise Problem(422, detail, errors=[{"field": "body.starts_at", "detail": detail}])
 
 
 def _visit_problem(error: visits.VisitError) -> Problem:

@@ -172,8 +172,9 @@ class NotePage(Schema):
 class NoteIn(Schema):
     format: NoteFormatName = "soap"
     content: dict[str, str] = Field(
-        default_factory=dict,
-        description="Section key → text, e.g. subjective, objective, assessment, plan for SOAP.",
+        description="Section key → text, e.g. subjective, objective, assessment, plan for SOAP. "
+        "The whole note: a section left out is saved empty; a key that is not a section of "
+        "the format is refused (422).",
     )
 
     @field_validator("content")

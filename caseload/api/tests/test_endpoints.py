@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.test import Client, override_settings
 
@@ -151,6 +153,35 @@ def test_invalid_session_input_is_422_listing_the_field(
     assert field in [error["field"] for error in problem["errors"]]
 
 
+@pytest.mark.parametrize(
+    ("wall_time", "said"),
+    [("2030-03-10T02:30:00", "does not exist"), ("2030-11-03T01:30:00", "happens twice")],
+)
+def test_a_wall_time_the_clocks_skip_or_repeat_is_422_asking_for_the_offset(
+    therapist, active_client, api_client, wall_time, said
+):
+    # New York, the practice's zone: 2:00-3:00 is skipped on 10 March 2030, 1:00-2:00 repeated
+    # on 3 November.
+    url = f"/api/v1/clients/{active_client.public_id}/sessions"
+    problem = _problem(api_client(therapist).post(url, {"starts_at": wall_time}, JSON), 422)
+    assert said in problem["detail"] and "UTC offset" in problem["detail"]
+    assert [error["field"] for error in problem["errors"]] == ["body.starts_at"]
+    assert not TherapySession.objects.exists()
+
+
+def test_a_session_across_the_clocks_going_back_ends_its_duration_later(
+    therapist, active_client, api_client
+):
+    url = f"/api/v1/clients/{active_client.public_id}/sessions"
+    body = {"starts_at": "2030-11-03T00:45:00", "duration_minutes": 90}  # EDT, ends in EST
+    created = api_client(therapist).post(url, body, JSON)
+    assert created.status_code == 201, created.content
+    starts = datetime.fromisoformat(created.json()["starts_at"])
+    ends = datetime.fromisoformat(created.json()["ends_at"])
+    assert ends - starts == timedelta(minutes=90)
+    assert starts.astimezone(UTC) == datetime(2030, 11, 3, 4, 45, tzinfo=UTC)
+
+
 def test_malformed_json_is_a_problem_not_a_500(therapist, active_client, api_client):
     response = api_client(therapist).post(
         f"/api/v1/clients/{active_client.public_id}/sessions", "{nope", content_type=JSON
@@ -193,6 +224,27 @@ def test_notes_read_draft_update_and_signed_read_only(therapist, active_client, 
     assert ProgressNote.objects.get(session=signed_session).content["data"] == "Calm."
     listed = client.get(f"/api/v1/clients/{active_client.public_id}/notes").json()["items"]
     assert {n["status"] for n in listed} == {"draft", "signed"}
+
+
+def test_a_note_put_with_a_key_not_of_its_format_or_without_content_saves_nothing(
+    therapist, active_client, api_client
+):
+    session = TherapySessionFactory(relationship=active_client)
+    client = api_client(therapist)
+    url = f"/api/v1/clients/{active_client.public_id}/sessions/{session.public_id}/note"
+    body = {"format": "soap", "content": {"subjective": "Slept better."}}
+    assert client.put(url, body, JSON).status_code == 200
+
+    misspelt = {"format": "soap", "content": {"subjective": "New", "asessment": "Calmer"}}
+    problem = _problem(client.put(url, misspelt, JSON), 422)
+    assert "asessment" in problem["detail"] and "subjective, objective" in problem["detail"]
+    assert [error["field"] for error in problem["errors"]] == ["body.content"]
+    other_format = {"format": "dap", "content": {"subjective": "New"}}
+    _problem(client.put(url, other_format, JSON), 422)
+    # Changing the format alone would empty the draft: content is required.
+    assert client.put(url, {"format": "dap"}, JSON).status_code == 422
+    note = ProgressNote.objects.get(session=session)
+    assert note.format == "soap" and note.content["subjective"] == "Slept better."
 
 
 def test_diagnoses_and_documents_are_listed(therapist, active_client, api_client):
