@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import field_validator
 
@@ -232,7 +233,7 @@ class MessagePage(Schema):
 
 
 class MessageIn(Schema):
-    text: str = Field(max_length=20000)
+    text: str = Field(min_length=1, max_length=settings.MESSAGE_MAX_LENGTH)
 
     @field_validator("text")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client, override_settings
 
 from caseload.audit.models import AuditEvent
@@ -286,6 +287,11 @@ def test_messages_list_and_send_through_the_messaging_service(therapist, active_
     assert sent.status_code == 201, sent.content
     assert Message.objects.filter(text="See you Monday", sender=therapist).exists()
     _problem(client.post(url, {"text": "   "}, content_type=JSON), 422)
+    # The description gives the limit the service keeps, and a longer text is a 422.
+    described = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["MessageIn"]
+    assert described["properties"]["text"]["maxLength"] == settings.MESSAGE_MAX_LENGTH
+    too_long = {"text": "x" * (settings.MESSAGE_MAX_LENGTH + 1)}
+    _problem(client.post(url, too_long, content_type=JSON), 422)
 
 
 def test_session_auth_works_and_writes_need_csrf(signed_in, therapist, active_client):
