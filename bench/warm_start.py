@@ -8,7 +8,7 @@ HTTP:
 
 - the first ICD-10 search, sent as soon as the server answers its health check, and the
   first document PDF, from a new process: what `make run` users saw take 3.6–13.7 s and
-  1.1–7 s before the index file and the warm-up thread (caseload/startup.py);
+  1.1–7 s before the index file and the warm-up at start (caseload/startup.py);
 - the same from a server started without the warm-up (`WARM_UP_AT_START=false`), with the
   process's memory (RSS, from /proc) before and after the first search: what the index
   costs a process;

@@ -25,7 +25,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from caseload import startup  # noqa: E402
 from caseload.messaging.routing import websocket_urlpatterns  # noqa: E402
 
-# Load the ICD-10-CM index and warm WeasyPrint up in the background (caseload/startup.py).
+# Load the ICD-10-CM index and warm WeasyPrint up before the first request (caseload/startup.py).
 startup.warm_up()
 
 application = ProtocolTypeRouter(

@@ -411,8 +411,8 @@ LOGGING = {
 DEFAULT_EXCEPTION_REPORTER_FILTER = "caseload.lib.errors.SensitiveDataExceptionReporterFilter"
 LOGIN_URL_PATH = "/accounts/login/"
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
-# App servers load the ICD-10-CM index and warm PDF rendering up in the background when
-# they start (caseload/startup.py); off under pytest.
+# App servers load the ICD-10-CM index and warm PDF rendering up when they start, before
+# their first request (caseload/startup.py); off under pytest.
 WARM_UP_AT_START = env_bool("WARM_UP_AT_START", True)
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # email uniqueness is a case-insensitive constraint
 

@@ -1,10 +1,13 @@
 """Work an app server process does once when it starts, so its first requests don't pay.
 
-asgi.py and wsgi.py call `warm_up()` after Django is set up. In a background thread, so the
-server starts listening at once: the ICD-10-CM index is loaded (about 0.1 s from its file
-under var/, see clinical/icd10.py) and WeasyPrint is imported and renders a tiny document
-(fonts, about 4 s), so the first diagnosis search and the first PDF answer at their usual
-speed; with an outside AI service configured, the de-identifier's word lists are read too.
+asgi.py and wsgi.py call `warm_up()` after Django is set up, before the server takes its
+first request: the ICD-10-CM index is loaded (about 0.1 s from its file under var/, see
+clinical/icd10.py) and WeasyPrint is imported and renders a tiny document (fonts, 1.5-4 s),
+so the first diagnosis search and the first PDF answer at their usual speed; with an outside
+AI service configured, the de-identifier's word lists are read too. Before, not beside, the
+first requests: done in a background thread, the warm-up took the interpreter from the first
+search half of the time (220-313 ms where 74-87 ms is usual, measured by bench/warm_start.py),
+while a process that answers only once warm costs its start 1.5 s more.
 Then everything the process holds is frozen out of the garbage collector (`gc.freeze()`), so
 no full collection walks it again mid-request.
 Management commands and the test suite don't import these modules; WARM_UP_AT_START (a
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 
 from django.conf import settings
 
@@ -49,9 +51,6 @@ def _warm_up() -> None:
     gc.freeze()
 
 
-def warm_up() -> threading.Thread | None:
-    if not settings.WARM_UP_AT_START:
-        return None
-    thread = threading.Thread(target=_warm_up, name="warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up() -> None:
+    if settings.WARM_UP_AT_START:
+        _warm_up()

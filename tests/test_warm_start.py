@@ -1,6 +1,6 @@
 """App server processes start warm: the ICD-10-CM index is loaded and PDF rendering has its
-fonts before the first request, in a background thread, for ASGI as for WSGI, and what the
-process then holds is frozen out of the garbage collector's full collections."""
+fonts before the first request (the entry point's import returns warm), for ASGI as for WSGI,
+and what the process then holds is frozen out of the garbage collector's full collections."""
 
 from __future__ import annotations
 
@@ -15,12 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 SERVER_PROCESS = """
-import json, sys, threading, time
+import json, sys, time
 import importlib
-importlib.import_module(sys.argv[1])  # the entry point, as a server imports it
-warm = [t for t in threading.enumerate() if t.name == "warm-up"]
-assert warm, "no warm-up thread started"
-warm[0].join(timeout=120)
+importlib.import_module(sys.argv[1])  # the entry point, as a server imports it: warm after it
 from caseload.clinical import icd10
 assert icd10._index is not None, "the ICD-10-CM index was not loaded"
 from caseload.clinical import dsm5tr

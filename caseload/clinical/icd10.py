@@ -17,7 +17,7 @@ itself: it reads the built index from a cache file under var/ (a tenth of a seco
 that file is missing or stale a child process builds and writes it first. The file is
 `marshal` data (strings, tuples, dicts and bytes; loading it runs no code), named by the
 package's version and this module's own source, so a new release or a change here builds
-a new one. App servers load it in a background thread when they start (caseload/startup.py).
+a new one. App servers load it when they start, before their first request (caseload/startup.py).
 """
 
 from __future__ import annotations
