@@ -369,6 +369,7 @@ PORTAL_DOCUMENT_FIELDS = (
     "version__fields",
     "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__time_zone",
     "relationship__practice__crisis_text",
     "relationship__practice__phone",
     "relationship__therapist__full_name",
@@ -393,6 +394,8 @@ class PortalDocument:
     intro: str
     fields: list[dict[str, Any]]
     practice_name: str
+    #: The practice's zone: the client reads times as their therapist's practice keeps them.
+    time_zone: str
     therapist_name: str
     client_name: str
     is_child: bool
@@ -446,6 +449,7 @@ def _portal_row(row: dict[str, Any]) -> PortalDocument:
         intro=row["version__intro"],
         fields=row["version__fields"],
         practice_name=row["relationship__practice__name"],
+        time_zone=row["relationship__practice__time_zone"],
         therapist_name=row["relationship__therapist__full_name"],
         client_name=row["relationship__client__full_name"],
         is_child=row["relationship__client__is_child"],
@@ -564,6 +568,8 @@ class DocumentPdf:
     version_number: int
     intro: str
     practice_name: str
+    #: The practice's zone, which the PDF's times are printed in (and labelled with).
+    time_zone: str
     client_name: str
     therapist_name: str
     submitted_at: datetime | None
@@ -585,6 +591,7 @@ def staff_document_pdf(relationship: CareRelationship, document: AssignedDocumen
         version_number=document.version.number,
         intro=document.version.intro,
         practice_name=relationship.practice.name,
+        time_zone=relationship.practice.time_zone,
         client_name=relationship.client_name,
         therapist_name=str(relationship.therapist),
         submitted_at=document.submitted_at,
@@ -619,6 +626,7 @@ PORTAL_PDF_FIELDS = (
     "version__fields",
     "version__scoring",
     "relationship__practice__name",
+    "relationship__practice__time_zone",
     "relationship__practice__crisis_text",
     "relationship__practice__phone",
     "relationship__client__full_name",
@@ -649,6 +657,7 @@ def portal_document_pdf(user: User, document_id: UUID) -> DocumentPdf:
         version_number=row["version__number"],
         intro=row["version__intro"],
         practice_name=row["relationship__practice__name"],
+        time_zone=row["relationship__practice__time_zone"],
         client_name=row["relationship__client__full_name"],
         therapist_name=row["relationship__therapist__full_name"]
         or row["relationship__therapist__email"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
@@ -386,6 +387,26 @@ def test_a_signed_document_shows_who_signed(guardian_user, documents, signed_in)
 
     assert "Signed electronically by Sam Okafor" in html
     assert 'name="typed_name"' not in html
+
+
+def test_a_client_reads_submitted_and_signed_times_in_the_practices_zone(
+    active_client, client_user, library, signed_in
+):
+    # The practice is in New York; the client's request runs in no zone of its own.
+    document = fresh(assign_one(active_client, library["intake"]))
+    submit(document, client_user, INTAKE_ANSWERS, typed_name="Maya Patel", consent=True)
+    document = fresh(document)
+    new_york, utc = ZoneInfo("America/New_York"), ZoneInfo("UTC")
+    browser = signed_in(client_user)
+
+    html = browser.get(url(document)).content.decode()
+    local = document.submitted_at.astimezone(new_york)
+    assert f"Submitted {local:%-d %b %Y, %H:%M} {local:%Z}" in html
+    assert f"{document.submitted_at.astimezone(utc):%-d %b %Y, %H:%M}" not in html
+    signed = document.signature.signed_at.astimezone(new_york)
+    assert f"on {signed:%-d %b %Y, %H:%M} {signed:%Z}" in html
+    text = pdf_text(browser.get(url(document, "pdf/")))
+    assert f"{local:%-d %B %Y, %H:%M} {local:%Z}" in text
 
 
 # The PDF -----------------------------------------------------------------------------------------
