@@ -40,7 +40,7 @@ from caseload.messaging.models import Message, Side
 from caseload.messaging.sections import audit_message_list
 from caseload.messaging.selectors import MessageView, availability
 from caseload.visits import services as visits
-from caseload.visits.models import ProgressNote, TherapySession
+from caseload.visits.models import NOTE_SECTIONS, NoteFormat, ProgressNote, TherapySession
 from caseload.visits.selectors import get_session_for_relationship, note_for_session
 
 #: The My Clients list's two filters, as the workspace draws them.
@@ -429,6 +429,16 @@ def save_note_draft(
     and addenda stay in the app."""
     relationship = _record(request, client_id, write=True)
     session = get_session_for_relationship(relationship, session_id)
+    sections = [key for key, _, _ in NOTE_SECTIONS[payload.format]]
+    unknown = sorted(set(payload.content) - set(sections))
+    if unknown:
+        # The app's form sends only the format's sections; a caller's misspelt key would be
+        # dropped behind a 200 (the service keeps only the format's sections).
+        detail = (
+            f"Not a section of a {NoteFormat(payload.format).label} note: "
+            f"{', '.join(unknown)}. Its sections are {', '.join(sections)}. Nothing was saved."
+        )
+        raise Problem(422, detail, errors=[{"field": "body.content", "detail": detail}])
     try:
         note = visits.note_save_draft(
             session=session,

@@ -226,17 +226,8 @@ def session_update(
 def _clean_content(note_format: str, content: dict[str, Any]) -> dict[str, str]:
     """The format's sections from what was sent; a section over the limit is refused whole
     (a silent cut would lose the end of the therapist's text behind a "Draft saved")."""
-    sections = NOTE_SECTIONS[note_format]
-    unknown = sorted(str(key) for key in set(content) - {key for key, _, _ in sections})
-    if unknown:  # a misspelt section would otherwise be dropped behind a "Draft saved"
-        raise VisitError(
-            f"Not a section of a {NoteFormat(note_format).label} note: {', '.join(unknown)}. "
-            f"Its sections "
-            f"are {', '.join(key for key, _, _ in sections)}. Nothing was saved.",
-            field="content",
-        )
     cleaned: dict[str, str] = {}
-    for key, label, _ in sections:
+    for key, label, _ in NOTE_SECTIONS[note_format]:
         text = str(content.get(key, "") or "")
         if len(text) > NOTE_SECTION_MAX_LENGTH:
             raise VisitError(
