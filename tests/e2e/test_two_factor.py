@@ -113,6 +113,8 @@ def test_clinician_sets_up_a_passkey_and_signs_in_with_it(
     page.get_by_label(re.compile("^Password", re.I)).fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Add Security Key")).to_be_visible()
+    # allauth's deferred WebAuthn script wires the button: a click before it ran does nothing.
+    page.wait_for_load_state()
     page.get_by_role("button", name="Add").click()
 
     expect(page).to_have_url(re.compile(r"/accounts/2fa/recovery-codes/$"))
@@ -122,6 +124,7 @@ def test_clinician_sets_up_a_passkey_and_signs_in_with_it(
     sign_out(page)
     password_step(page, therapist.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    page.wait_for_load_state()  # the security key button is wired by the same script
     page.get_by_role("button", name="Use a security key").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.goto("/clients/")
