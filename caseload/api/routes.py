@@ -326,8 +326,9 @@ def create_session(
 
 
 def _instant(starts_at: datetime, zone: ZoneInfo) -> datetime:
-    """`starts_at` in UTC; without an offset it is the practice's wall time, refused (422)
-    in the hour the clocks skip and, unless told which, in the hour they repeat."""
+    """The instant `starts_at` names: as sent when it has an offset; without one, the
+    practice's wall time, in UTC, refused (422) in the hour the clocks skip and, unless told
+    which, in the hour they repeat."""
     if timezone.is_aware(starts_at):
         return starts_at  # a fixed offset: its arithmetic is already exact
     local = starts_at.replace(tzinfo=zone)
