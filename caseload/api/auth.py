@@ -20,7 +20,7 @@ from caseload.accounts.models import User
 from caseload.api.models import ApiToken
 from caseload.api.problems import Problem
 from caseload.api.selectors import token_from_secret
-from caseload.practices.two_factor import has_second_factor, second_factor_required
+from caseload.practices.two_factor import held_at_set_up
 
 #: The fixed window of the rate limit, in seconds.
 RATE_WINDOW = 60
@@ -51,9 +51,7 @@ class TokenAuth(HttpBearer):
         found: ApiToken | None = token_from_secret(token)
         if found is None:
             raise Problem(401, "The token is unknown, expired or revoked.")
-        if second_factor_required(found.user) and not has_second_factor(found.user):
-            # As on the pages (practices.middleware): staff held at the two-factor set-up
-            # use nothing else, whatever token they made before the practice required it.
+        if held_at_set_up(found.user):  # whatever token they made before the rule
             raise Problem(
                 403,
                 "Your practice requires two-factor sign-in for staff: sign in to Caseload "

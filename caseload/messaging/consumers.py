@@ -13,7 +13,7 @@ from django.utils.crypto import constant_time_compare
 
 from caseload.lib.middleware import session_timed_out
 from caseload.messaging.live import user_group
-from caseload.practices.two_factor import has_second_factor, second_factor_required
+from caseload.practices.two_factor import held_at_set_up
 
 #: Close code for "your session is over": the page stops reconnecting.
 SIGNED_OUT = 4401
@@ -75,7 +75,6 @@ class LiveEventsConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()
         ):
             return False
-        if second_factor_required(user) and not has_second_factor(user):
-            # Held at two-factor set-up (practices.middleware): nothing live until then.
-            return False
+        if held_at_set_up(user):
+            return False  # nothing live until the second factor is set up
         return not session_timed_out(data)

@@ -27,3 +27,9 @@ def second_factor_required(user: User) -> bool:
         # The request middleware puts the membership on the user; elsewhere, look it up.
         membership = Membership.objects.select_related("practice").filter(user_id=user.pk).first()
     return membership is not None and membership.practice.staff_two_factor_required
+
+
+def held_at_set_up(user: User) -> bool:
+    """Staff whose practice requires a second factor and who have none yet: they may use
+    nothing but the set-up (the pages: practices.middleware; the live channel; the API)."""
+    return second_factor_required(user) and not has_second_factor(user)
